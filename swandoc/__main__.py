@@ -1,0 +1,3 @@
+from swandoc.cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""The pipeline every command ends in: facts -> rules -> Report.
+
+``analyze_paths`` is the offline front door (files on the command line); ``diagnose`` and
+``lab`` gather their evidence differently, then call :func:`build_report` the same way.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Iterable, Sequence
+
+from . import __version__
+from .facts import Facts
+from .inputs import load_input
+from .model import Report
+from .rules import run_rules
+
+
+def analyze_paths(paths: Sequence[str], *, conn: str | None = None, command: str = "analyze") -> Report:
+    """Read every input (logs, journal exports, pcaps, bundles) and diagnose them together."""
+    facts = Facts(focus=conn)
+    for path in paths:
+        load_input(path, facts)
+    return build_report(facts, command=command)
+
+
+def build_report(facts: Facts, *, command: str, extras: Iterable[tuple[str, Any]] = ()) -> Report:
+    findings = run_rules(facts)
+    problems = [f for f in findings if f.severity != "info"]
+    if problems:
+        verdict = "problems"
+    elif any(f.id == "tunnel-up" for f in findings):
+        verdict = "healthy"
+    else:
+        verdict = "inconclusive"
+    all_extras: list[tuple[str, Any]] = [("packets", facts.packets)] if facts.packets else []
+    all_extras.extend(extras)
+    return Report(
+        tool_version=__version__,
+        command=command,
+        generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        verdict=verdict,
+        findings=tuple(findings),
+        sources=tuple(facts.sources),
+        extras=tuple(all_extras),
+    )

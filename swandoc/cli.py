@@ -1,0 +1,83 @@
+"""The ``swandoc`` command: thin click wrappers over the library.
+
+Each front door lives beside the code it drives (``swandoc.lab.command``,
+``swandoc.probes.command``, ``swandoc.bundle.command``); this module only wires them up and
+turns :class:`~swandoc.errors.SwandocError` into a one-line message with exit status 2.
+Subcommand modules import heavy libraries (scapy, pyroute2) lazily so ``analyze`` stays fast.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .errors import SwandocError
+from .report import FORMATS
+
+
+def emit(text: str, output: str | None) -> None:
+    """Write a rendered report to -o FILE, or to stdout."""
+    if output and output != "-":
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise SwandocError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        click.echo(text, nl=False)
+
+
+format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                             help="Report format.")
+output_option = click.option("-o", "--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
+
+
+class SwandocGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SwandocError as exc:
+            click.echo(f"swandoc: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("swandoc: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=SwandocGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="swandoc")
+def main() -> None:
+    """Troubleshooting and diagnostics for Libreswan IPsec VPNs."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--conn", metavar="NAME", help="Only report on this connection.")
+@format_option
+@output_option
+def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None) -> None:
+    """Diagnose pluto logs, journal exports, whack output, pcaps and support bundles offline.
+
+    Give several files at once (both ends of a tunnel, rotated .gz/.xz logs); '-' reads stdin.
+    Exit status: 0 no problem found, 1 problems found, 2 usage error or unreadable input.
+    """
+    from .analysis import analyze_paths
+    from .report import render
+
+    report = analyze_paths(paths, conn=conn)
+    emit(render(report, fmt), output)
+    sys.exit(report.exit_code)
+
+
+def _register_subcommands() -> None:
+    from .bundle.command import bundle
+    from .lab.command import lab
+    from .probes.command import diagnose
+
+    main.add_command(diagnose)
+    main.add_command(bundle)
+    main.add_command(lab)
+
+
+_register_subcommands()

@@ -1,0 +1,95 @@
+"""Named evidence: the raw material every command shares.
+
+A live probe, a support bundle and a file on the command line all produce the same thing:
+an :class:`Evidence` item with a registry name. Parsers and rules only ever see those names,
+which is what lets ``analyze bundle.tar.xz`` reach the same diagnosis as ``diagnose`` did on
+the host (the insights-core idea of one spec with several providers).
+
+The registry below is the single list of names, where each lives inside a bundle and how it
+is redacted before it is written anywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSpec:
+    name: str
+    bundle_path: str
+    description: str
+    # Redaction policy names understood by swandoc.bundle.redact ("none" = nothing secret expected,
+    # but the generic scrubber still runs over every text item).
+    redaction: str = "generic"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One named piece of raw material, or the reason it could not be had."""
+
+    name: str
+    content: bytes | None
+    origin: str  # the command line or file path it came from
+    status: int | None = None  # exit status of a command
+    duration: float = 0.0
+    error: str | None = None  # why it is missing (no root, tool missing, daemon down ...)
+    redactions: tuple[tuple[str, int], ...] = ()
+    meta: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def available(self) -> bool:
+        return self.content is not None and self.error is None
+
+    def text(self) -> str:
+        return (self.content or b"").decode("utf-8", errors="replace")
+
+
+def _specs(*specs: EvidenceSpec) -> dict[str, EvidenceSpec]:
+    return {s.name: s for s in specs}
+
+
+REGISTRY: dict[str, EvidenceSpec] = _specs(
+    EvidenceSpec("libreswan_version", "commands/ipsec_version.txt", "ipsec --version"),
+    EvidenceSpec("ipsec_conf", "config/ipsec.conf", "resolved ipsec.conf with includes", "config"),
+    EvidenceSpec("ipsec_secrets", "config/ipsec.secrets", "secrets files, censored", "secrets"),
+    EvidenceSpec("whack_status", "commands/whack_status.txt", "ipsec whack --status"),
+    EvidenceSpec("whack_trafficstatus", "commands/whack_trafficstatus.txt", "ipsec whack --trafficstatus"),
+    EvidenceSpec("whack_listall", "commands/whack_listall.txt", "ipsec whack --listall"),
+    EvidenceSpec("nss_certs", "commands/certutil_L.txt", "NSS certificate list (no keys)"),
+    EvidenceSpec("fips_status", "commands/fips.txt", "FIPS mode"),
+    EvidenceSpec("crypto_policy", "commands/crypto_policy.txt", "system crypto-policy backend"),
+    EvidenceSpec("xfrm_state", "commands/ip_xfrm_state.txt", "ip xfrm state, keys removed", "xfrm_state"),
+    EvidenceSpec("xfrm_policy", "commands/ip_xfrm_policy.txt", "ip xfrm policy"),
+    EvidenceSpec("xfrm_stat", "proc/xfrm_stat.txt", "/proc/net/xfrm_stat"),
+    EvidenceSpec("xfrm_stat_end", "proc/xfrm_stat_end.txt", "/proc/net/xfrm_stat at the end"),
+    EvidenceSpec("links", "net/links.json", "links (netlink)"),
+    EvidenceSpec("addresses", "net/addresses.json", "addresses (netlink)"),
+    EvidenceSpec("routes", "net/routes.json", "routes (netlink)"),
+    EvidenceSpec("route_to_peer", "net/route_to_peer.json", "route, device and MTU toward the peer"),
+    EvidenceSpec("ip_rules", "net/rules.json", "policy routing rules (netlink)"),
+    EvidenceSpec("iptables_save", "firewall/iptables-save.txt", "iptables-save"),
+    EvidenceSpec("ip6tables_save", "firewall/ip6tables-save.txt", "ip6tables-save"),
+    EvidenceSpec("nft_ruleset", "firewall/nft-ruleset.json", "nft -j list ruleset"),
+    EvidenceSpec("sysctls", "proc/sysctls.txt", "relevant sysctls"),
+    EvidenceSpec("listening_sockets", "commands/ss.txt", "sockets pluto listens on"),
+    EvidenceSpec("pluto_process", "commands/pluto_process.txt", "is pluto running"),
+    EvidenceSpec("pluto_log", "logs/pluto.log", "pluto log lines", "log"),
+    EvidenceSpec("ike_capture", "capture/ike.pcap", "packet capture of IKE/ESP", "none"),
+    EvidenceSpec("connection", "config/connection.json", "the connection's resolved definition", "config"),
+)
+
+
+@dataclass(slots=True)
+class EvidenceSet:
+    """What one run gathered: items by name, in the order they were gathered."""
+
+    items: dict[str, Evidence] = field(default_factory=dict)
+
+    def add(self, item: Evidence) -> None:
+        self.items[item.name] = item
+
+    def get(self, name: str) -> Evidence | None:
+        return self.items.get(name)
+
+    def __iter__(self):
+        return iter(self.items.values())

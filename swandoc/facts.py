@@ -1,0 +1,140 @@
+"""Parsed facts: the compact, bounded summary that rules read.
+
+Log events stream through :meth:`Facts.add_event` and are folded into per-connection
+signals: a count, the first and last few evidence lines, and which sources said it. That
+keeps memory flat however long the log is (only the number of distinct connections and
+signal kinds grows), while keeping the lines a person needs to see as proof.
+
+Other evidence (packet captures, probes, bundles) lands in :attr:`Facts.packets` and
+:attr:`Facts.parsed` by evidence name, so rules can look at logs, wire and host together.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .evidence import EvidenceSet
+from .model import EvidenceLine, LogEvent, SourceSummary
+
+HEAD = 3  # first lines kept per signal
+TAIL = 2  # last lines kept per signal
+MAX_VALUES = 32  # distinct values counted per signal (e.g. notify names, proposals)
+
+
+class Signal:
+    """Everything seen of one kind of event for one connection."""
+
+    __slots__ = ("kind", "qualifier", "count", "head", "tail", "values", "sources", "first_seq", "last_seq", "events")
+
+    def __init__(self, kind: str, qualifier: str | None):
+        self.kind = kind
+        self.qualifier = qualifier
+        self.count = 0
+        self.head: list[EvidenceLine] = []
+        self.tail: list[EvidenceLine] = []
+        self.values: Counter[str] = Counter()
+        self.sources: set[str] = set()
+        self.first_seq = 0
+        self.last_seq = 0
+        self.events: list[LogEvent] = []  # first HEAD events, for rules that need the structure
+
+    def add(self, event: LogEvent, seq: int) -> None:
+        line = event.evidence()
+        self.count += 1
+        if not self.first_seq:
+            self.first_seq = seq
+        self.last_seq = seq
+        self.sources.add(event.source)
+        if len(self.head) < HEAD:
+            self.head.append(line)
+            self.events.append(event)
+        else:
+            self.tail.append(line)
+            if len(self.tail) > TAIL:
+                del self.tail[0]
+        if event.detail and (event.detail in self.values or len(self.values) < MAX_VALUES):
+            self.values[event.detail] += 1
+
+    def lines(self) -> tuple[EvidenceLine, ...]:
+        return tuple(self.head) + tuple(self.tail)
+
+
+@dataclass
+class ConnFacts:
+    """What the logs said about one connection (all sources together)."""
+
+    name: str
+    signals: dict[tuple[str, str | None], Signal] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)
+    peers: set[str] = field(default_factory=set)
+
+    def add(self, event: LogEvent, qualifier: str | None, seq: int) -> None:
+        key = (event.kind, qualifier)
+        signal = self.signals.get(key)
+        if signal is None:
+            signal = self.signals[key] = Signal(event.kind, qualifier)
+        signal.add(event, seq)
+        self.sources.add(event.source)
+        if event.peer and len(self.peers) < MAX_VALUES:
+            self.peers.add(event.peer)
+
+    def get(self, kind: str, qualifier: str | None = None) -> Signal | None:
+        return self.signals.get((kind, qualifier))
+
+    def all(self, kind: str) -> list[Signal]:
+        return [s for (k, _), s in self.signals.items() if k == kind]
+
+    def has(self, kind: str, qualifier: str | None = None) -> bool:
+        if qualifier is None:
+            return any(k == kind for k, _ in self.signals)
+        return (kind, qualifier) in self.signals
+
+    def first(self, kind: str) -> Signal | None:
+        found = self.all(kind)
+        return min(found, key=lambda s: s.first_seq) if found else None
+
+
+# Which event field qualifies the signal key, per event kind; kinds not listed have none.
+QUALIFIER_FIELD = {
+    "retransmit": "state",
+    "timeout": "state",
+    "state": "state",
+    "notify_received": "notify",
+    "notify_sent": "notify",
+    "no_proposal": "exchange",
+    "icmp_error": "detail",
+}
+
+
+@dataclass
+class Facts:
+    """All parsed facts of one analysis."""
+
+    sources: list[SourceSummary] = field(default_factory=list)
+    conns: dict[str, ConnFacts] = field(default_factory=dict)
+    packets: list[Any] = field(default_factory=list)  # decoded IKE/ESP/ICMP packets (swandoc.ike)
+    parsed: dict[str, Any] = field(default_factory=dict)  # parsed probe evidence by evidence name
+    evidence: EvidenceSet = field(default_factory=EvidenceSet)
+    focus: str | None = None  # --conn NAME: rules only report on this connection
+    seq: int = 0
+
+    def conn(self, name: str | None) -> ConnFacts:
+        key = name or ""
+        facts = self.conns.get(key)
+        if facts is None:
+            facts = self.conns[key] = ConnFacts(key)
+        return facts
+
+    def add_event(self, event: LogEvent) -> None:
+        self.seq += 1
+        field_name = QUALIFIER_FIELD.get(event.kind)
+        qualifier = getattr(event, field_name) if field_name else None
+        self.conn(event.conn).add(event, qualifier, self.seq)
+
+    def connections(self) -> Iterator[ConnFacts]:
+        """Connections to report on: every named one (or only --conn), then the unnamed bucket."""
+        for name, facts in self.conns.items():
+            if self.focus and name and name != self.focus:
+                continue
+            yield facts

@@ -1,0 +1,1 @@
+"""swandoc.logparse"""

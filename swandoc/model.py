@@ -1,0 +1,146 @@
+"""The nouns every stage of the pipeline shares.
+
+evidence (raw, named) -> events/facts (parsed) -> findings (rules) -> report (renderers)
+
+Everything here is a frozen dataclass or a plain container so that rules stay pure
+functions and the report can be serialised without surprises.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("critical", "error", "warning", "info")
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceLine:
+    """One line that proves a finding: where it came from and what it said."""
+
+    source: str
+    line: int | None
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "line": self.line, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One meaningful pluto log line turned into structure.
+
+    ``kind`` is one of the names in :mod:`swandoc.logparse.events` (``retransmit``,
+    ``notify_received``, ``auth_failed`` ...). Fields that the line does not carry are None.
+    """
+
+    kind: str
+    source: str
+    line: int
+    text: str
+    time: str | None = None
+    conn: str | None = None
+    instance: str | None = None
+    peer: str | None = None
+    serial: int | None = None
+    state: str | None = None
+    exchange: str | None = None
+    notify: str | None = None
+    direction: str | None = None  # "sent" / "received"
+    detail: str | None = None
+
+    def evidence(self) -> EvidenceLine:
+        return EvidenceLine(self.source, self.line, self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A diagnosis: what is wrong (or right), the proof, and the documented fix."""
+
+    id: str
+    severity: str
+    title: str
+    connection: str | None
+    side: str  # "local", "peer", "path", "both", "unknown"
+    evidence: tuple[EvidenceLine, ...]
+    explanation: str
+    fix: tuple[str, ...]
+    reference: str
+    # Higher = more likely the root cause; used only for ordering.
+    rank: int = 50
+    details: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "title": self.title,
+            "connection": self.connection,
+            "side": self.side,
+            "evidence": [e.as_dict() for e in self.evidence],
+            "explanation": self.explanation,
+            "fix": list(self.fix),
+            "reference": self.reference,
+            "details": dict(self.details),
+        }
+
+
+@dataclass(slots=True)
+class SourceSummary:
+    """What one input turned out to be and how much of it could be read."""
+
+    name: str
+    kind: str  # pluto-log, syslog, whack, journal-json, journal-export, pcap, bundle, ...
+    lines: int = 0
+    pluto_lines: int = 0
+    debug_lines: int = 0
+    other_lines: int = 0  # lines of other programs in a syslog/journal (not ours to parse)
+    unparsed: int = 0
+    events: int = 0
+    packets: int = 0
+    version: str | None = None
+    first_time: str | None = None
+    last_time: str | None = None
+    notes: list[str] = field(default_factory=list)
+    unparsed_samples: list[EvidenceLine] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "lines": self.lines,
+            "pluto_lines": self.pluto_lines,
+            "debug_lines": self.debug_lines,
+            "other_lines": self.other_lines,
+            "unparsed": self.unparsed,
+            "events": self.events,
+            "packets": self.packets,
+            "version": self.version,
+            "first_time": self.first_time,
+            "last_time": self.last_time,
+            "notes": list(self.notes),
+            "unparsed_samples": [e.as_dict() for e in self.unparsed_samples],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The whole result of one analysis, ready for any renderer."""
+
+    tool_version: str
+    command: str
+    generated: str
+    verdict: str  # "problems", "healthy", "inconclusive"
+    findings: tuple[Finding, ...]
+    sources: tuple[SourceSummary, ...]
+    # Extra sections renderers may show: e.g. "ladder" (IKE packets), "probes" (diagnose).
+    extras: tuple[tuple[str, Any], ...] = ()
+
+    def extra(self, name: str, default: Any = None) -> Any:
+        for key, value in self.extras:
+            if key == name:
+                return value
+        return default
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(f.severity != "info" for f in self.findings) else 0

@@ -1,0 +1,1 @@
+"""Rules over host evidence (placeholder until its owner fills it in)."""

@@ -1,0 +1,1 @@
+"""Rules over packets evidence (placeholder until its owner fills it in)."""
