@@ -1,21 +1,123 @@
-"""Plain-text renderer for terminals."""
+"""Plain-text renderer for terminals: what a tired admin reads at 3 a.m.
+
+Order: verdict and why, then findings most likely first (each with its proof and the fix
+to paste), then probe results (diagnose), then what every input turned out to be.
+No colour, so it survives pagers, mail and tickets. Log text is hostile, so terminal
+control characters are shown escaped rather than sent to the terminal.
+"""
 from __future__ import annotations
 
-from ..model import Report
+import textwrap
+
+from ..model import Finding, Report, SourceSummary
+from .wording import (clean, packet_count, probe_rows, side_words, split_fix_step, truncate,
+                      verdict_sentence)
+
+WIDTH = 78
+EVIDENCE_WIDTH = 200
+CODE_INDENT = " " * 10  # long pluto lines are cut in the middle, keeping both ends
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(clean(text), WIDTH, initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False) or [indent.rstrip()]
+
+
+def _where(source: str, line: int | None) -> str:
+    return f"{clean(source)}:{line}" if line is not None else clean(source)
+
+
+def _finding(n: int, f: Finding) -> list[str]:
+    out = [f"{n}. {f.severity.upper()}  {f.id}"]
+    out += _wrap(f.title, "   ")
+    conn = f'"{clean(f.connection)}"' if f.connection else "(not tied to one connection)"
+    out.append(f"   connection: {conn}")
+    out.append(f"   where:      {side_words(f.side)}")
+    out.append("")
+    out += _wrap(f.explanation, "   ")
+    for key, value in f.details:
+        out += _wrap(f"{key}: {value}", "   ")
+    if f.evidence:
+        out += ["", "   Evidence:"]
+        for e in f.evidence:
+            out.append(f"     {_where(e.source, e.line)}: {truncate(clean(e.text), EVIDENCE_WIDTH)}")
+    if f.fix:
+        out += ["", "   Fix:"]
+        for step_no, step in enumerate(f.fix, 1):
+            prose, code = split_fix_step(step)
+            label = f"   {step_no}. "
+            if prose:
+                out += textwrap.wrap(clean(prose), WIDTH, initial_indent=label, subsequent_indent=" " * len(label),
+                                     break_long_words=False, break_on_hyphens=False)
+            elif code:
+                # A bare command goes on the step's own line, at the same column as other code.
+                out.append(f"{label:<{len(CODE_INDENT)}}{clean(code[0])}")
+                code = code[1:]
+            # Code is indented by a fixed margin and never wrapped, so it can be copied as is.
+            out += [f"{CODE_INDENT}{clean(c)}" for c in code]
+    if f.reference:
+        out += ["", f"   See: {clean(f.reference)}"]
+    return out
+
+
+def _source(s: SourceSummary) -> list[str]:
+    out = [f"  {clean(s.name)}"]
+    kind = s.kind + (f", Libreswan {s.version}" if s.version else "")
+    out.append(f"      detected as: {clean(kind)}")
+    counts = (f"      lines read: {s.lines}   pluto: {s.pluto_lines}   debug: {s.debug_lines}   "
+              f"unparsed: {s.unparsed}")
+    if s.other_lines:
+        counts += f"   other programs: {s.other_lines}"
+    if s.lines or s.kind != "pcap":
+        out.append(counts)
+    extra = []
+    if s.events:
+        extra.append(f"events: {s.events}")
+    if s.packets:
+        extra.append(f"packets: {s.packets}")
+    if s.first_time or s.last_time:
+        extra.append(f"time: {clean(s.first_time or '?')} .. {clean(s.last_time or '?')}")
+    if extra:
+        out.append("      " + "   ".join(extra))
+    if s.unparsed and s.unparsed_samples:
+        out.append("      unparsed, for example:")
+        for e in s.unparsed_samples[:2]:
+            out.append(f"        {_where(e.source, e.line)}: {truncate(clean(e.text), EVIDENCE_WIDTH - 10)}")
+    for note in s.notes:
+        out += _wrap(f"note: {note}", "      ")
+    return out
 
 
 def render_text(report: Report) -> str:
-    out = [f"swandoc {report.command}: {report.verdict.upper()} ({len(report.findings)} finding(s))", ""]
+    problems = sum(1 for f in report.findings if f.severity != "info")
+    out = [f"swandoc {report.command}: {report.verdict.upper()}"]
+    out += _wrap(verdict_sentence(report), "")
+    if report.findings:
+        out.append(f"{len(report.findings)} finding(s), {problems} problem(s); most likely first.")
+    out.append("")
+
     for n, f in enumerate(report.findings, 1):
-        conn = f' "{f.connection}"' if f.connection else ""
-        out.append(f"{n}. [{f.severity}] {f.id}{conn}: {f.title}")
-        out.append(f"   {f.explanation}")
-        for e in f.evidence:
-            out.append(f"     {e.source}:{e.line}: {e.text}")
-        for step in f.fix:
-            out.append(f"   fix: {step}")
-        out.append(f"   see: {f.reference}")
+        out.append("=" * WIDTH)
+        out += _finding(n, f)
         out.append("")
+
+    probes = probe_rows(report)
+    if probes:
+        out += ["=" * WIDTH, "Probes:"]
+        name_w = min(max(len(clean(n)) for n, _, _ in probes), 28)
+        status_w = max(len(clean(s)) for _, s, _ in probes)
+        for name, status, result in probes:
+            out.append(f"  {clean(name):<{name_w}}  {clean(status).upper():<{status_w}}  {clean(result)}".rstrip())
+        out.append("")
+
+    n_packets = packet_count(report)
+    if n_packets:
+        out += [f"{n_packets} IKE/ESP packet(s) decoded; `--format html` draws them as a ladder diagram.", ""]
+
+    out += ["=" * WIDTH, "Inputs:"]
+    if not report.sources:
+        out.append("  (none)")
     for s in report.sources:
-        out.append(f"input {s.name}: {s.kind}, {s.lines} lines, {s.pluto_lines} pluto, {s.unparsed} unparsed")
+        out += _source(s)
+    out += ["", f"swandoc {report.tool_version}, {report.generated}"]
     return "\n".join(out) + "\n"
