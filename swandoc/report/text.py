@@ -83,6 +83,8 @@ def _source(s: SourceSummary) -> list[str]:
         out.append("      unparsed, for example:")
         for e in s.unparsed_samples[:2]:
             out.append(f"        {_where(e.source, e.line)}: {truncate(clean(e.text), EVIDENCE_WIDTH - 10)}")
+    if getattr(s, "truncated", False):
+        out.append("      the input ends early (cut mid-line or a truncated archive); read what was there")
     for note in s.notes:
         out += _wrap(f"note: {note}", "      ")
     return out

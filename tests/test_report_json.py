@@ -1,0 +1,177 @@
+"""The JSON report against its documented schema (docs/json-schema.md).
+
+SCHEMA below is the doc's tables as data; a small validator checks real reports against it, and
+a doc test checks that the doc and SCHEMA name the same keys, so neither can drift silently.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from swandoc.report import render
+from swandoc.report.json import report_dict
+from swandoc.report.sample import sample_report
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "json-schema.md"
+
+STR = {"type": "string"}
+INT = {"type": "integer", "minimum": 0}
+STR_OR_NULL = {"type": ["string", "null"]}
+EVIDENCE_LINE = {
+    "type": "object",
+    "properties": {"source": STR, "line": {"type": ["integer", "null"], "minimum": 1}, "text": STR},
+}
+FINDING = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*$"},
+        "severity": {"enum": ["critical", "error", "warning", "info"]},
+        "title": {"type": "string", "minLength": 1},
+        "connection": STR_OR_NULL,
+        "side": {"enum": ["local", "peer", "path", "both", "unknown"]},
+        "side_text": {"type": "string", "minLength": 1},
+        "evidence": {"type": "array", "items": EVIDENCE_LINE},
+        "explanation": STR,
+        "fix": {"type": "array", "items": STR},
+        "reference": STR,
+        "rank": {"type": "integer"},
+        "details": {"type": "object", "values": STR},
+    },
+}
+INPUT = {
+    "type": "object",
+    "properties": {
+        "name": STR, "kind": {"type": "string", "minLength": 1},
+        "lines": INT, "pluto_lines": INT, "debug_lines": INT, "other_lines": INT, "unparsed": INT,
+        "events": INT, "packets": INT,
+        "version": STR_OR_NULL, "first_time": STR_OR_NULL, "last_time": STR_OR_NULL,
+        "truncated": {"type": "boolean"},
+        "notes": {"type": "array", "items": STR},
+        "unparsed_samples": {"type": "array", "items": EVIDENCE_LINE},
+    },
+}
+PROBE = {"type": "object", "properties": {"name": STR, "status": STR, "result": STR}}
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "schema_version": {"enum": [1]},
+        "tool": {"type": "object", "properties": {"name": {"enum": ["swandoc"]}, "version": STR}},
+        "command": STR,
+        "generated": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$"},
+        "verdict": {"enum": ["problems", "healthy", "inconclusive"]},
+        "summary": {"type": "string", "minLength": 1},
+        "exit_code": {"enum": [0, 1]},
+        "findings": {"type": "array", "items": FINDING},
+        "inputs": {"type": "array", "items": INPUT},
+        "probes": {"type": "array", "items": PROBE},
+        "packet_count": INT,
+    },
+}
+
+_TYPES = {"string": str, "integer": int, "array": list, "object": dict, "null": type(None), "boolean": bool}
+
+
+def validate(value, schema, path="$") -> list[str]:
+    """Errors (empty when valid). Every listed property is required; unlisted ones are errors."""
+    errors: list[str] = []
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{path}: {value!r} not one of {schema['enum']}")
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        # bool is an int in Python; JSON keeps them apart.
+        if not any(isinstance(value, _TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types):
+            return errors + [f"{path}: expected {'/'.join(types)}, got {type(value).__name__}"]
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            errors.append(f"{path}: empty string")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{path}: {value!r} does not match {schema['pattern']}")
+    if isinstance(value, int) and not isinstance(value, bool) and value < schema.get("minimum", value):
+        errors.append(f"{path}: {value} below minimum {schema['minimum']}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            errors += validate(item, schema["items"], f"{path}[{i}]")
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        if props is not None:
+            for key in props.keys() - value.keys():
+                errors.append(f"{path}: missing key {key!r}")
+            for key in value.keys() - props.keys():
+                errors.append(f"{path}: undocumented key {key!r}")
+            for key in props.keys() & value.keys():
+                errors += validate(value[key], props[key], f"{path}.{key}")
+        if "values" in schema:
+            for key, item in value.items():
+                errors += validate(item, schema["values"], f"{path}.{key}")
+    return errors
+
+
+def _schema_keys(schema, out=None) -> set[str]:
+    out = set() if out is None else out
+    for key, sub in schema.get("properties", {}).items():
+        out.add(key)
+        _schema_keys(sub, out)
+    if "items" in schema:
+        _schema_keys(schema["items"], out)
+    return out
+
+
+def _doc_keys() -> set[str]:
+    """Keys named in the first column of the doc's key tables."""
+    keys = set()
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\|\s*(`[a-z_]+`(?:,\s*`[a-z_]+`)*)\s*\|", line)
+        if m:
+            keys.update(re.findall(r"`([a-z_]+)`", m.group(1)))
+    return keys
+
+
+def _dicts():
+    return [report_dict(sample_report()), report_dict(sample_report(hostile=True, probes=True, command="diagnose"))]
+
+
+@pytest.mark.parametrize("doc", _dicts(), ids=["analyze", "diagnose-hostile"])
+def test_sample_reports_match_schema(doc):
+    assert validate(doc, SCHEMA) == []
+
+
+def test_rendered_json_round_trips_and_keeps_order():
+    text = render(sample_report(hostile=True), "json")
+    doc = json.loads(text)
+    assert validate(doc, SCHEMA) == []
+    assert [f["id"] for f in doc["findings"]] == ["ike-proposal-mismatch", "ike-no-response", "tunnel-up"]
+    assert doc["exit_code"] == 1 and doc["verdict"] == "problems"
+    assert "<script>alert(1)</script>" in doc["inputs"][0]["name"]  # JSON keeps text as is; escaping is the viewer's job
+    assert doc["probes"] == [] and doc["packet_count"] == 0
+
+
+def test_probes_are_objects():
+    doc = report_dict(sample_report(probes=True, command="diagnose"))
+    assert doc["probes"][2] == {"name": "udp-500-firewall", "status": "fail",
+                                "result": "nft: input chain drops udp dport 500 "}
+
+
+def test_validator_catches_drift():
+    doc = report_dict(sample_report())
+    doc["findings"][0]["severity"] = "fatal"
+    doc["inputs"][0]["lines"] = "many"
+    del doc["findings"][1]["fix"]
+    doc["extra_key"] = 1
+    errors = validate(doc, SCHEMA)
+    assert any("severity" in e for e in errors)
+    assert any("lines" in e and "expected integer" in e for e in errors)
+    assert any("missing key 'fix'" in e for e in errors)
+    assert any("undocumented key 'extra_key'" in e for e in errors)
+
+
+def test_doc_and_schema_name_the_same_keys():
+    assert _doc_keys() == _schema_keys(SCHEMA)
+
+
+def test_doc_states_exit_codes():
+    text = DOC.read_text(encoding="utf-8")
+    for code in ("`0`", "`1`", "`2`"):
+        assert re.search(rf"^\| {code} \|", text, re.M), code
