@@ -1,11 +1,105 @@
-"""The `swandoc lab` command (placeholder until its owner fills it in)."""
+"""``swandoc lab``: run a scenario (or two user configs) in namespaces and analyze the result."""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
 import click
 
-from ..errors import SwandocError
+from .scenarios import SCENARIOS
+
+FORMATS = ("text", "json", "html")
 
 
-@click.command("lab", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def lab(args):
-    """Not built yet."""
-    raise SwandocError("'swandoc lab' is not built yet")
+def _default_out(label: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path.cwd() / f"swandoc-lab-{label}-{stamp}"
+
+
+def _print_lab_summary(result) -> None:
+    o = result.outcome
+    lines = [
+        f"lab: scenario {result.scenario}: {result.description}",
+        f"lab: kernel can install ESP SAs: {'yes' if result.kernel_esp else 'no'}",
+        f"lab: IKE SA established: {'yes' if o.ike_established else 'no'}; "
+        f"Child SA established: {'yes' if o.child_established else 'no'}; "
+        f"kernel SA install failed: {'yes' if o.sa_install_failed else 'no'}"
+        + ("" if o.traffic_ok is None else f"; traffic through tunnel: {'ok' if o.traffic_ok else 'FAILED'}"),
+        f"lab: expected finding: {result.expected or '-'}; took {result.duration:.1f}s; "
+        f"evidence in {result.out_dir}",
+    ]
+    for line in lines:
+        click.echo(line, err=True)
+
+
+@click.command("lab")
+@click.argument("scenario", required=False)
+@click.option("--list", "list_only", is_flag=True, help="List the scenarios, one a line.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for logs, capture and configs (default: ./swandoc-lab-NAME-TIME).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--debug", is_flag=True, help="Run both plutos with plutodebug=all.")
+@click.option("--west-conf", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your initiator's ipsec.conf (its first conn is used).")
+@click.option("--east-conf", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your responder's ipsec.conf.")
+@click.option("--west-secrets", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--east-secrets", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cleanup", is_flag=True,
+              help="Remove namespaces and processes left behind by lab runs that died, then exit.")
+def lab(scenario, list_only, out_dir, fmt, debug, west_conf, east_conf, west_secrets, east_secrets, cleanup):
+    """Reproduce an IPsec failure with two real pluto daemons in network namespaces.
+
+    SCENARIO is one of --list; or give --west-conf and --east-conf to find out whether two
+    configurations talk to each other.
+    """
+    if list_only:
+        width = max(len(s.name) for s in SCENARIOS)
+        for s in SCENARIOS:
+            click.echo(f"{s.name:<{width}}  {s.description}")
+        return
+    if os.geteuid() != 0:
+        click.echo("swandoc lab: needs root (it creates network namespaces and runs pluto)", err=True)
+        sys.exit(2)
+
+    from . import runner
+
+    if cleanup:
+        removed = runner.cleanup_stale()
+        click.echo(f"swandoc lab: removed {len(removed)} stale lab namespace(s)"
+                   + (": " + ", ".join(removed) if removed else ""))
+        return
+    if (west_conf is None) != (east_conf is None):
+        raise click.UsageError("give both --west-conf and --east-conf")
+    if west_conf is None and not scenario:
+        raise click.UsageError("name a SCENARIO (see --list) or give --west-conf and --east-conf")
+    if west_conf is not None and scenario:
+        raise click.UsageError("give either a SCENARIO or --west-conf/--east-conf, not both")
+
+    try:
+        if west_conf is not None:
+            out_dir = out_dir or _default_out("configs")
+            result = runner.run_configs(west_conf, east_conf, west_secrets, east_secrets,
+                                        out_dir=out_dir, debug=debug)
+        else:
+            from .scenarios import BY_NAME
+            if scenario not in BY_NAME:
+                raise click.UsageError(f"unknown scenario {scenario!r}; see swandoc lab --list")
+            out_dir = out_dir or _default_out(scenario)
+            result = runner.run_scenario(scenario, out_dir, debug=debug)
+    except runner.LabError as exc:
+        click.echo(f"swandoc lab: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("swandoc lab: interrupted; namespaces and daemons were removed", err=True)
+        sys.exit(130)
+
+    _print_lab_summary(result)
+    from swandoc.analysis import analyze_paths
+    from swandoc.report import render
+
+    report = analyze_paths([str(p) for p in result.evidence_paths()], command="lab")
+    click.echo(render(report, fmt))
+    sys.exit(report.exit_code)

@@ -32,10 +32,12 @@ WEST_PRIVATE = "10.99.0.1"
 ROUTER_PRIVATE_SIDE = "10.99.0.254"
 
 # Protected subnets for subnet-to-subnet scenarios (dummy interfaces in each peer).
-WEST_SUBNET = "203.0.113.0/25"
+WEST_SUBNET = "203.0.113.0/26"
 WEST_SUBNET_HOST = "203.0.113.1"
-EAST_SUBNET = "203.0.113.128/25"
-EAST_SUBNET_HOST = "203.0.113.129"
+EAST_SUBNET = "203.0.113.64/26"
+EAST_SUBNET_HOST = "203.0.113.65"
+# Further /28s for user configs whose subnets do not line up (203.0.113.128 and up).
+SPARE_SUBNETS = tuple(f"203.0.113.{base}/28" for base in range(128, 256, 16))
 
 TOPOLOGY_KINDS = ("plain", "router", "nat")
 
@@ -74,11 +76,13 @@ class Topology:
         return "eth1"
 
     def add_subnet_addresses(self) -> None:
-        """Dummy interfaces carrying the protected subnets for subnet-to-subnet tunnels."""
-        for ns, addr, prefix in ((self.west_ns, WEST_SUBNET_HOST, 25), (self.east_ns, EAST_SUBNET_HOST, 25)):
-            run_ip("-n", ns, "link", "add", "lan0", "type", "dummy")
-            run_ip("-n", ns, "addr", "add", f"{addr}/{prefix}", "dev", "lan0")
-            run_ip("-n", ns, "link", "set", "lan0", "up")
+        """One host address of each protected subnet, on the peer's loopback.
+
+        A /32 on lo (not a dummy interface: the dummy module may be missing) is enough to
+        source and answer the traffic test; the subnets themselves live only in the conns.
+        """
+        for ns, addr in ((self.west_ns, WEST_SUBNET_HOST), (self.east_ns, EAST_SUBNET_HOST)):
+            run_ip("-n", ns, "addr", "add", f"{addr}/32", "dev", "lo")
 
     def delete(self) -> None:
         for ns in reversed(self.namespaces):
