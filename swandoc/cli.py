@@ -7,6 +7,7 @@ Subcommand modules import heavy libraries (scapy, pyroute2) lazily so ``analyze`
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -43,6 +44,14 @@ class SwandocGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("swandoc: interrupted", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug of ours: one line for the user, the traceback on request
+            if os.environ.get("SWANDOC_DEBUG"):
+                raise
+            click.echo(f"swandoc: internal error: {type(exc).__name__}: {exc} "
+                       "(set SWANDOC_DEBUG=1 for details and please report it)", err=True)
+            sys.exit(3)
 
 
 @click.group(cls=SwandocGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -90,6 +90,10 @@ class ConnFacts:
             return any(k == kind for k, _ in self.signals)
         return (kind, qualifier) in self.signals
 
+    def notified(self, kind: str, notify: str) -> list[Signal]:
+        """Signals of a notify kind for one notification name, whatever the exchange."""
+        return [s for (k, q), s in self.signals.items() if k == kind and q and q.split("@")[0] == notify]
+
     def first(self, kind: str) -> Signal | None:
         found = self.all(kind)
         return min(found, key=lambda s: s.first_seq) if found else None
@@ -130,6 +134,9 @@ class Facts:
         self.seq += 1
         field_name = QUALIFIER_FIELD.get(event.kind)
         qualifier = getattr(event, field_name) if field_name else None
+        if event.notify and event.exchange:
+            # The same notification means different things in IKE_SA_INIT and IKE_AUTH.
+            qualifier = f"{event.notify}@{event.exchange}"
         self.conn(event.conn).add(event, qualifier, self.seq)
 
     def connections(self) -> Iterator[ConnFacts]:

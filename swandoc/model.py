@@ -100,6 +100,7 @@ class SourceSummary:
     version: str | None = None
     first_time: str | None = None
     last_time: str | None = None
+    truncated: bool = False
     notes: list[str] = field(default_factory=list)
     unparsed_samples: list[EvidenceLine] = field(default_factory=list)
 
@@ -117,6 +118,7 @@ class SourceSummary:
             "version": self.version,
             "first_time": self.first_time,
             "last_time": self.last_time,
+            "truncated": self.truncated,
             "notes": list(self.notes),
             "unparsed_samples": [e.as_dict() for e in self.unparsed_samples],
         }
