@@ -76,7 +76,7 @@ class IkePacket:
     sport: int | None
     dport: int | None
     transport: str  # "udp", "tcp", "ip" (ESP straight on IP), "icmp"
-    kind: str  # "ike", "esp", "keepalive", "icmp", "fragment"
+    kind: str  # "ike", "esp", "keepalive", "icmp", "fragment", "tcp" (RFC 8229 segment with no frame)
     size: int  # bytes on the wire (IP packet)
     ike_version: int | None = None
     exchange: str | None = None
@@ -91,6 +91,8 @@ class IkePacket:
     ike_fragment: tuple[int, int] | None = None  # RFC 7383 (number, total)
     non_esp_marker: bool = False  # IKE on UDP 4500 behind the 4-zero-byte marker (RFC 3948)
     tcp_encap: bool = False  # RFC 8229 framing on TCP
+    tcp_flags: str | None = None  # kind "tcp": SYN/ACK/FIN/RST/PSH
+    tcp_prefix: bool = False  # the segment starts with the RFC 8229 "IKETCP" stream prefix
     digest: str | None = None  # hash of the IKE message bytes: equal digests = retransmission
     esp_spi: int | None = None
     esp_seq: int | None = None
@@ -145,6 +147,9 @@ class IkePacket:
             return f"{head} ESP{where} spi=0x{self.esp_spi:08x} seq={self.esp_seq}"
         if self.kind == "keepalive":
             return f"{head} NAT-T keepalive"
+        if self.kind == "tcp":
+            text = f"{head} TCP {self.tcp_flags or '-'}"
+            return text + ' "IKETCP" stream prefix' if self.tcp_prefix else text
         if self.kind == "icmp":
             quoted = self.quoted_proto.upper() if self.quoted_proto else "?"
             qs = _hostport(self.quoted_src, self.quoted_sport)
@@ -259,7 +264,8 @@ def _from_tcp(data: bytes, base: dict) -> list[IkePacket]:
     if NATT_PORT not in (sport, dport):
         return []
     body = data[(data[12] >> 4) * 4:]
-    if body.startswith(IKETCP_PREFIX):
+    prefix = body.startswith(IKETCP_PREFIX)
+    if prefix:
         body = body[len(IKETCP_PREFIX):]
     found: list[IkePacket] = []
     while len(body) >= 2:
@@ -274,7 +280,16 @@ def _from_tcp(data: bytes, base: dict) -> list[IkePacket]:
                 found.append(ike)
         else:
             found.extend(_esp(frame, base, sport=sport, dport=dport, transport="tcp", tcp_encap=True))
+    if not found:
+        # Connection set-up/tear-down and the bare "IKETCP" prefix: kept, so a ladder shows
+        # the peer accepting or closing the TCP connection.
+        flags = ",".join(name for bit, name in _TCP_FLAGS if data[13] & bit)
+        found.append(IkePacket(sport=sport, dport=dport, transport="tcp", kind="tcp", tcp_encap=True,
+                               tcp_flags=flags, tcp_prefix=prefix, **base))
     return found
+
+
+_TCP_FLAGS = ((0x02, "SYN"), (0x10, "ACK"), (0x08, "PSH"), (0x01, "FIN"), (0x04, "RST"))
 
 
 def _esp(data: bytes, base: dict, **fields: Any) -> list[IkePacket]:
