@@ -1,0 +1,119 @@
+"""Nothing of a lab run may outlive it: namespaces, veths, pluto, tcpdump.
+
+Checks look only for the lab's own traces (``sdlab-`` namespaces, pluto/tcpdump started
+with the lab's ``sdlab-`` work directories or inside its namespaces), so other software
+on the host is never counted or touched.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from swandoc.lab import runner, topology
+from swandoc.lab.capture import CAPTURE_FILTER
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def _lab_namespaces(pid: int | None = None) -> list[str]:
+    names = topology.lab_namespaces()
+    if pid is not None:
+        names = [n for n in names if n.startswith(f"{topology.NAMESPACE_PREFIX}{pid}-")]
+    return names
+
+
+def _lab_processes() -> list[str]:
+    """pluto/tcpdump processes that belong to the lab (by their command line)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = b" ".join(argv).decode(errors="replace")
+        is_pluto = argv and argv[0].endswith(b"/pluto") and "/sdlab-" in text
+        is_capture = argv and argv[0].endswith(b"tcpdump") and CAPTURE_FILTER in text
+        if is_pluto or is_capture:
+            found.append(f"{entry.name}: {text}")
+    return found
+
+
+def _host_veths_into_lab() -> list[str]:
+    out = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if topology.NAMESPACE_PREFIX in line]
+
+
+def _assert_nothing_left(pid: int | None = None) -> None:
+    assert _lab_namespaces(pid) == []
+    assert _lab_processes() == []
+    assert _host_veths_into_lab() == []
+
+
+def test_completed_runs_leave_nothing(lab_results):
+    # lab_results has run every scenario by now, including the failing ones.
+    _assert_nothing_left()
+
+
+def test_failed_setup_leaves_nothing(lab_environment, tmp_path):
+    # A plan whose west config cannot be loaded still tears down everything.
+    from dataclasses import replace
+
+    from swandoc.lab.plan import from_scenario
+    from swandoc.lab.scenarios import get
+
+    plan = replace(from_scenario(get("healthy")), name="broken", west_conn={"left": "not-an-address"})
+    result = runner.execute(plan, tmp_path / "out")
+    assert not result.outcome.ike_established
+    _assert_nothing_left()
+
+
+def _start_lab(tmp_path: Path, scenario: str) -> subprocess.Popen:
+    return subprocess.Popen([PYTHON, "-m", "swandoc", "lab", scenario, "--out", str(tmp_path / "out")],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_until_running(proc: subprocess.Popen, tmp_path: Path, timeout: float = 20) -> None:
+    """Until the namespaces exist and west's capture has started (i.e. mid-negotiation)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"lab exited early: {proc.communicate()}")
+        if _lab_namespaces(proc.pid) and (tmp_path / "out" / "west.pcap").exists() and _lab_processes():
+            time.sleep(1.0)  # well inside the negotiation (udp500-blocked takes ~4s)
+            return
+        time.sleep(0.05)
+    pytest.fail("lab run did not get going in time")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_run_leaves_nothing(lab_environment, tmp_path, sig):
+    proc = _start_lab(tmp_path, "udp500-blocked")
+    _wait_until_running(proc, tmp_path)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err
+    _assert_nothing_left(proc.pid)
+
+
+def test_cleanup_removes_what_a_killed_run_left(lab_environment, tmp_path):
+    proc = _start_lab(tmp_path, "udp500-blocked")
+    _wait_until_running(proc, tmp_path)
+    proc.kill()  # SIGKILL: no chance to clean up
+    proc.wait(timeout=10)
+    assert _lab_namespaces(proc.pid), "a SIGKILLed run should have left its namespaces"
+    result = subprocess.run([PYTHON, "-m", "swandoc", "lab", "--cleanup"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    _assert_nothing_left(proc.pid)
