@@ -52,6 +52,7 @@ REGISTRY: dict[str, EvidenceSpec] = _specs(
     EvidenceSpec("libreswan_version", "commands/ipsec_version.txt", "ipsec --version"),
     EvidenceSpec("ipsec_conf", "config/ipsec.conf", "resolved ipsec.conf with includes", "config"),
     EvidenceSpec("ipsec_secrets", "config/ipsec.secrets", "secrets files, censored", "secrets"),
+    EvidenceSpec("nss_password", "config/nsspassword.censored", "NSS password file, censored", "nsspassword"),
     EvidenceSpec("whack_status", "commands/whack_status.txt", "ipsec whack --status"),
     EvidenceSpec("whack_trafficstatus", "commands/whack_trafficstatus.txt", "ipsec whack --trafficstatus"),
     EvidenceSpec("whack_listall", "commands/whack_listall.txt", "ipsec whack --listall"),

@@ -97,6 +97,10 @@ _LABEL = {"PSK": "PSK", "XAUTH": "XAUTH password", "EAP": "EAP password", "PPKS"
           "RSA": "RSA key", "ECDSA": "ECDSA key", "PIN": "PIN", "NTLM": "NTLM password"}
 
 
+_COMMENTED_ENTRY = re.compile(r"(?:^|\s):\s*(?:(?:PSK|XAUTH|EAP|PPKS|NTLM|PIN)\s+(?:\"|0[xXsStT])|(?:RSA|ECDSA)\s*\{)",
+                              re.IGNORECASE)
+
+
 def _records(text: str) -> list[list[str]]:
     """Group lines into records: a line starting in column 0 plus its indented continuations.
 
@@ -121,7 +125,9 @@ def _redact_record(record: str) -> tuple[str, Counts]:
     if stripped.startswith("#"):
         # A commented-out entry is often the old secret: censor it like a live one.
         body = stripped.lstrip("#").strip()
-        if _SEPARATOR.search(body):
+        # Only entries that look like real ones (a quoted/encoded value, an RSA block), so that
+        # prose such as "private key :RSA statements" in the stock comments stays readable.
+        if _COMMENTED_ENTRY.search(body):
             text, counts = _redact_record(body)
             return "# " + text.rstrip("\n") + newline, counts
         return record, {}

@@ -1,0 +1,193 @@
+"""Write evidence items into a redacted ``.tar.xz`` support bundle with a manifest.
+
+Layout inside the archive (one top folder, ``swandoc-bundle/``)::
+
+    manifest.json      versions, host, time; per item: path, command/file, exit status,
+                       duration, size, sha256, redaction counts; items that could not be had
+    README.md          what is in it, how secrets were removed, how to read it
+    config/ commands/ net/ firewall/ proc/ logs/ capture/   the items (paths from evidence.REGISTRY)
+
+Every text item goes through :meth:`Redactor.redact` (its own policy, the generic scrubber,
+the known-secret scrubber) and then the optional :class:`Obfuscator` before a byte is
+written; the manifest's own strings (origins, error messages) go through the same filters.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from typing import Any, Iterable
+
+from .. import __version__
+from ..evidence import REGISTRY, Evidence
+from .redact import Redactor
+
+TOP = "swandoc-bundle"
+FORMAT = "swandoc-bundle"
+FORMAT_VERSION = 1
+
+README = """\
+# swandoc support bundle
+
+Made by `swandoc bundle` (swandoc {version}) on {host} at {created}.
+Read it on any machine with:
+
+    swandoc analyze {archive}
+
+`manifest.json` lists every item: the command or file it came from, exit status, duration,
+size, sha256 of the stored (redacted) content and how many secrets of each kind were removed.
+Items that could not be collected are listed under "missing" with the reason (no root, tool
+not installed, daemon not running, timed out).
+
+## Secrets
+
+Nothing secret is stored. Before any item was written:
+- ipsec.secrets (and included files): every PSK, XAUTH/EAP password, PPK and private key was
+  replaced by its kind and a length class, e.g. `[PSK, quoted, 16-31 chars]`; IDs are kept.
+- `ip xfrm state`: the enc/auth/auth-trunc/aead keys were removed (algorithms kept).
+- pluto logs: plutodebug hex dumps (keys, nonces, PSK, DH secrets) were removed.
+- any PEM private key block, NSS password file contents, password-like ipsec.conf options.
+- every item was also scanned for the secret values themselves (raw, hex, base64).
+Public keys (leftrsasigkey=) and certificates' public parts are kept.
+
+## Obfuscation
+
+{obfuscation}
+"""
+
+OBFUSCATED = """\
+IP addresses and host names were replaced (--obfuscate). The same address always has the
+same stand-in; prefixes are preserved bit for bit, so addresses in one subnet are still in one
+subnet and prefix lengths are as written; private/link-local addresses stay private/link-local;
+loopback, netmasks, 0.0.0.0/0 and documentation ranges are kept. Host names became
+host-N.example. The packet capture, if any, was left out (it cannot be rewritten safely). The
+map back to real values is NOT in this archive; the sender kept it beside the archive."""
+
+NOT_OBFUSCATED = "Not obfuscated: addresses and host names are as on the host (use --obfuscate to hide them)."
+
+
+def item_path(name: str) -> str:
+    spec = REGISTRY.get(name)
+    return spec.bundle_path if spec else f"extra/{name}.txt"
+
+
+def item_policy(name: str) -> str:
+    spec = REGISTRY.get(name)
+    return spec.redaction if spec else "generic"
+
+
+def _clean(text: str | None, redactor: Redactor, obfuscator) -> str | None:
+    if text is None:
+        return None
+    text, _ = redactor.redact(text)
+    return obfuscator.text(text) if obfuscator else text
+
+
+def prepare_item(item: Evidence, redactor: Redactor, obfuscator=None) -> tuple[bytes | None, dict[str, Any]]:
+    """(bytes to store or None, manifest entry) for one item, after redaction."""
+    policy = item_policy(item.name)
+    counts: dict[str, int] = dict(item.redactions)
+    entry: dict[str, Any] = {
+        "name": item.name,
+        "path": item_path(item.name),
+        "origin": _clean(item.origin, redactor, obfuscator),
+        "status": item.status,
+        "duration": round(item.duration, 3),
+        "error": _clean(item.error, redactor, obfuscator),
+        "meta": {k: _clean(v, redactor, obfuscator) for k, v in item.meta},
+    }
+    content = item.content
+    if content is None:
+        entry["redactions"] = counts
+        return None, entry
+    if policy == "none":
+        if obfuscator is not None:
+            entry["error"] = "left out: --obfuscate cannot rewrite binary packet data safely"
+            entry["redactions"] = counts
+            return None, entry
+        data = content
+    else:
+        text, found = redactor.redact(content.decode("utf-8", errors="replace"), policy)
+        for kind, n in found.items():
+            counts[kind] = counts.get(kind, 0) + n
+        if obfuscator is not None:
+            text = obfuscator.text(text)
+        data = text.encode("utf-8")
+    entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest(), redactions=counts)
+    return data, entry
+
+
+def default_name(host: str, when: _dt.datetime | None = None) -> str:
+    when = when or _dt.datetime.now()
+    return f"swandoc-{host}-{when.strftime('%Y%m%d-%H%M%S')}.tar.xz"
+
+
+def _add(tar: tarfile.TarFile, path: str, data: bytes, mtime: float) -> None:
+    info = tarfile.TarInfo(f"{TOP}/{path}")
+    info.size = len(data)
+    info.mtime = int(mtime)
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_bundle(items: Iterable[Evidence], output: str, *, redactor: Redactor, obfuscator=None,
+                 host: str, libreswan_version: str | None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Redact every item, write the archive atomically to *output*, return the manifest."""
+    now = time.time()
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    shown_host = obfuscator.text(host) if obfuscator else host
+    if obfuscator and shown_host == host:
+        shown_host = "host-obfuscated"
+    entries: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
+    stored: list[tuple[str, bytes]] = []
+    totals: dict[str, int] = {}
+    for item in items:
+        data, entry = prepare_item(item, redactor, obfuscator)
+        for kind, n in entry.get("redactions", {}).items():
+            totals[kind] = totals.get(kind, 0) + n
+        if data is None:
+            missing.append({"name": entry["name"], "origin": entry["origin"],
+                            "reason": entry["error"] or "no content"})
+            continue
+        entries.append(entry)
+        stored.append((entry["path"], data))
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "swandoc_version": __version__,
+        "libreswan_version": _clean(libreswan_version, redactor, obfuscator),
+        "host": shown_host,
+        "created": created,
+        "obfuscated": obfuscator is not None,
+        "options": {k: _clean(str(v), redactor, obfuscator) if v is not None else None
+                    for k, v in (options or {}).items()},
+        "items": entries,
+        "missing": missing,
+        "redaction_totals": totals,
+    }
+    readme = README.format(version=__version__, host=shown_host, created=created,
+                           archive=os.path.basename(output),
+                           obfuscation=OBFUSCATED if obfuscator else NOT_OBFUSCATED)
+    directory = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(prefix=".swandoc-bundle-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:xz") as tar:
+            _add(tar, "manifest.json", json.dumps(manifest, indent=2, sort_keys=False).encode() + b"\n", now)
+            _add(tar, "README.md", readme.encode(), now)
+            for path, data in stored:
+                _add(tar, path, data, now)
+        os.chmod(tmp, 0o600)  # a bundle describes the VPN's topology: not for everyone
+        os.replace(tmp, output)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return manifest
