@@ -92,12 +92,25 @@ def test_render_dispatch_and_no_colour():
 
 
 def test_split_fix_step_shapes():
-    assert split_fix_step("Restart: systemctl restart ipsec") == ("Restart:", ("systemctl restart ipsec",))
-    assert split_fix_step("leftid=@west") == ("", ("leftid=@west",))
+    assert split_fix_step("Restart: systemctl restart ipsec") == ("Restart:", ("systemctl restart ipsec",), "")
+    assert split_fix_step("leftid=@west") == ("", ("leftid=@west",), "")
     assert split_fix_step("Set on both ends:\n    ike=aes256-sha2\n      # indented more") == (
-        "Set on both ends:", ("ike=aes256-sha2", "  # indented more"))
+        "Set on both ends:", ("ike=aes256-sha2", "  # indented more"), "")
     assert split_fix_step("Ask the peer's admin which algorithms they accept.") == (
-        "Ask the peer's admin which algorithms they accept.", ())
+        "Ask the peer's admin which algorithms they accept.", (), "")
+    # Inline commands end where the sentence resumes; notes in parentheses stay prose.
+    assert split_fix_step("Look at the counters: cat /proc/net/xfrm_stat (any non-zero value is a problem)") == (
+        "Look at the counters:", ("cat /proc/net/xfrm_stat",), "(any non-zero value is a problem)")
+    assert split_fix_step("Agree on one proposal, for example ike=aes_gcm256-sha2_512-dh19 on both") == (
+        "Agree on one proposal, for example", ("ike=aes_gcm256-sha2_512-dh19",), "on both")
+    assert split_fix_step('Match the IDs, e.g. @west @east : PSK "the same secret", then reread') == (
+        "Match the IDs, e.g.", ('@west @east : PSK "the same secret"',), "then reread")
+    assert split_fix_step("Capture: tcpdump -n esp or udp port 500 or udp port 4500") == (
+        "Capture:", ("tcpdump -n esp or udp port 500 or udp port 4500",), "")
+    assert split_fix_step("Open it: firewall-cmd --reload, or iptables -I INPUT -p esp -j ACCEPT")[1] == (
+        "firewall-cmd --reload",)
+    # A sentence that merely mentions a setting stays one sentence.
+    assert split_fix_step("Reload both ends (ipsec auto --add NAME) and retry")[1] == ()
 
 
 def test_truncate_keeps_both_ends():

@@ -44,10 +44,11 @@ def _finding(n: int, f: Finding) -> list[str]:
     if f.fix:
         out += ["", "   Fix:"]
         for step_no, step in enumerate(f.fix, 1):
-            prose, code = split_fix_step(step)
+            prose, code, after = split_fix_step(step)
             label = f"   {step_no}. "
+            hang = " " * len(label)
             if prose:
-                out += textwrap.wrap(clean(prose), WIDTH, initial_indent=label, subsequent_indent=" " * len(label),
+                out += textwrap.wrap(clean(prose), WIDTH, initial_indent=label, subsequent_indent=hang,
                                      break_long_words=False, break_on_hyphens=False)
             elif code:
                 # A bare command goes on the step's own line, at the same column as other code.
@@ -55,6 +56,9 @@ def _finding(n: int, f: Finding) -> list[str]:
                 code = code[1:]
             # Code is indented by a fixed margin and never wrapped, so it can be copied as is.
             out += [f"{CODE_INDENT}{clean(c)}" for c in code]
+            if after:
+                out += textwrap.wrap(clean(after), WIDTH, initial_indent=hang, subsequent_indent=hang,
+                                     break_long_words=False, break_on_hyphens=False)
     if f.reference:
         out += ["", f"   See: {clean(f.reference)}"]
     return out

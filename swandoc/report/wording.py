@@ -59,12 +59,20 @@ def verdict_sentence(report: Report) -> str:
             "the input may not cover a connection attempt.")
 
 
-# Commands an admin would paste into a shell, and ipsec.conf lines ("ike=...", "conn x").
+# Commands an admin would paste into a shell, and ipsec.conf / ipsec.secrets lines.
 _COMMAND = re.compile(
     r"^(?:sudo\s+|#\s+|\$\s+)?(?:ipsec|iptables|ip6tables|iptables-save|nft|ip|sysctl|firewall-cmd|systemctl|"
-    r"journalctl|tcpdump|certutil|pk12util|ping|tracepath|ss|cat|grep|modprobe|echo|swandoc|conntrack)(?:\s|$)"
+    r"journalctl|tcpdump|certutil|pk12util|ping|tracepath|traceroute|ss|cat|grep|lsmod|modprobe|echo|swandoc|"
+    r"conntrack|update-crypto-policies|fips-mode-setup|setenforce|getenforce|restorecon|ausearch|openssl)(?:\s|$)"
 )
-_CONFIG = re.compile(r"^\s*(?:conn\s+\S+|config\s+setup|[a-z][a-z0-9-]*=\S.*|include\s+\S+|@?\S+\s+\S*\s*:\s*PSK\b.*)$")
+_CONFIG = re.compile(r"^\s*(?:conn\s+\S+|config\s+setup|[a-z][a-z0-9-]*=\S*.*|include\s+\S+|@?\S+\s+\S*\s*:\s*PSK\b.*)$")
+# Where a sentence hands over to something to type.
+_LEAD_IN = re.compile(r":\s+|\b(?:e\.g\.|for example),?\s+")
+# Shell-ish tokens, keeping quoted strings whole so words inside them are not taken for prose.
+_TOKEN = re.compile(r"\"[^\"]*\"\S*|'[^']*'\S*|\S+")
+# English words that end a command written inline in a sentence ("ping PEER and lower the size").
+_PROSE_WORDS = frozenset("and the to in on is are must lists shows with then if for of that see when until "
+                         "which from at so while after before".split())
 
 
 def looks_like_code(line: str) -> bool:
@@ -73,18 +81,44 @@ def looks_like_code(line: str) -> bool:
     return bool(s) and bool(_COMMAND.match(s) or _CONFIG.match(s))
 
 
-def split_fix_step(step: str) -> tuple[str, tuple[str, ...]]:
-    """Split one fix step into the sentence and the lines to copy.
+def _code_prefix(tail: str) -> tuple[str, str] | None:
+    """(code, rest of the sentence) when ``tail`` starts with a command or config line."""
+    if not looks_like_code(tail):
+        return None
+    end = len(tail)
+    prev = ""
+    for m in _TOKEN.finditer(tail):
+        tok = m.group()
+        if (tok.lower() in _PROSE_WORDS or (tok.startswith("(") and m.start() > 0)
+                or (tok == "or" and prev.endswith(","))):  # "cmd --reload, or iptables ..."
+            end = m.start()
+            break
+        prev = tok
+    code, rest = tail[:end].rstrip(), tail[end:].strip()
+    code = code.rstrip(",;.").strip("`")
+    if not looks_like_code(code):
+        return None
+    return code, rest
 
-    Rules write steps as plain sentences, as commands/config lines, or as
-    ``"Sentence:\\n  line1\\n  line2"`` / ``"Sentence: command"``.
+
+FixStep = tuple[str, tuple[str, ...], str]
+
+
+def split_fix_step(step: str) -> FixStep:
+    """Split one fix step into (sentence, lines to copy, what the sentence says after them).
+
+    Rules write steps as plain sentences, bare commands/config lines, ``"Sentence:\\n  line\\n  line"``
+    (explicit, preferred), or inline ``"Sentence: command (note)"`` / ``"..., e.g. conf=line on both"``,
+    which is split where a command or config line starts and ends.
 
     >>> split_fix_step("Open UDP 500 on the peer: iptables -I INPUT -p udp --dport 500 -j ACCEPT")
-    ('Open UDP 500 on the peer:', ('iptables -I INPUT -p udp --dport 500 -j ACCEPT',))
+    ('Open UDP 500 on the peer:', ('iptables -I INPUT -p udp --dport 500 -j ACCEPT',), '')
+    >>> split_fix_step("Find the path MTU: ping -M do -s 1472 PEER and lower the size until it passes")
+    ('Find the path MTU:', ('ping -M do -s 1472 PEER',), 'and lower the size until it passes')
     >>> split_fix_step("ike=aes256-sha2_256;dh19")
-    ('', ('ike=aes256-sha2_256;dh19',))
+    ('', ('ike=aes256-sha2_256;dh19',), '')
     >>> split_fix_step("Check the clocks on both ends.")
-    ('Check the clocks on both ends.', ())
+    ('Check the clocks on both ends.', (), '')
     """
     lines = step.strip("\n").split("\n")
     if len(lines) > 1:
@@ -93,17 +127,17 @@ def split_fix_step(step: str) -> tuple[str, tuple[str, ...]]:
         margin = min((len(l) - len(l.lstrip()) for l in rest if l.strip()), default=0)
         code = tuple(l[margin:].rstrip() for l in rest if l.strip())
         if looks_like_code(head):
-            return "", (head.strip(),) + code
-        return head.strip(), code
+            return "", (head.strip(),) + code, ""
+        return head.strip(), code, ""
     one = lines[0].strip()
-    if looks_like_code(one):
-        return "", (one,)
-    # "Prose: command" on one line -- split at the last ": " that is followed by code.
-    for m in reversed(list(re.finditer(r":\s+", one))):
-        tail = one[m.end():]
-        if looks_like_code(tail):
-            return one[:m.start() + 1], (tail.strip("` "),)
-    return one, ()
+    if one.startswith("`") and one.endswith("`") or looks_like_code(one) and _code_prefix(one) == (one, ""):
+        return "", (one.strip("`"),), ""
+    for m in _LEAD_IN.finditer(one):
+        found = _code_prefix(one[m.end():])
+        if found:
+            code, rest = found
+            return one[:m.end()].rstrip(), (code,), rest
+    return one, (), ""
 
 
 _STATUS_ORDER = ("fail", "error", "warn", "warning", "ok", "pass", "skipped", "skip")
