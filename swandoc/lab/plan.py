@@ -31,6 +31,10 @@ class Plan:
     cert_bits: int = 2048
     expected: str | None = None
     expected_with_esp: str | None = None
+    east_conn_name: str | None = None  # user configs may name the conn differently on east
+
+    def conn_name_for(self, side: str) -> str:
+        return (self.east_conn_name or self.conn_name) if side == "east" else self.conn_name
 
     @property
     def start_east(self) -> bool:

@@ -202,7 +202,7 @@ class LabRun:
             daemon.prepare()
         west_conn, east_conn = self._auth_material()
         self.west.config_text = west_setup + "\n" + render_conn(self.plan.conn_name, west_conn)
-        self.east.config_text = east_setup + "\n" + render_conn(self.plan.conn_name, east_conn)
+        self.east.config_text = east_setup + "\n" + render_conn(self.plan.conn_name_for("east"), east_conn)
         for daemon in (self.west, self.east):
             daemon.write_config()
 
@@ -254,8 +254,9 @@ class LabRun:
         A conn pluto refuses (e.g. IKEv1 under ``ikev1-policy=drop``) is not an error of
         the lab: pluto logs why, and the scenario carries on so that the log shows it.
         """
-        loaded = f'"{self.plan.conn_name}":'
-        refused = f'"{self.plan.conn_name}": failed to add'
+        name = self.plan.conn_name_for(daemon.side)
+        loaded = f'"{name}":'
+        refused = f'"{name}": failed to add'
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if loaded in daemon.whack("--status"):
@@ -268,7 +269,7 @@ class LabRun:
         # Neither: ask addconn, whose error output says why (bad option, bad key ...).
         result = subprocess.run(["ip", "netns", "exec", daemon.namespace, "ipsec", "addconn",
                                  "--config", str(daemon.conf), "--ctlsocket", str(daemon.ctlsocket),
-                                 self.plan.conn_name], capture_output=True, text=True, timeout=30)
+                                 name], capture_output=True, text=True, timeout=30)
         self.notes.append(f"{daemon.side}: connection was not loaded at start; addconn said: "
                           f"{(result.stdout + result.stderr).strip()}")
 
@@ -304,14 +305,15 @@ def _outcome_from_logs(west_log: str, east_log: str, whack_text: str, whack_rc: 
     return Outcome(ike, child, install_failed, traffic_ok, whack_rc)
 
 
-def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scenario") -> LabResult:
+def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scenario",
+            notes: tuple[str, ...] = ()) -> LabResult:
     require_root()
     started = time.monotonic()
     started_wall = datetime.now(timezone.utc).isoformat(timespec="seconds")
     support = kernel.detect()
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
-    with _signals_raise_interrupt(), LabRun(plan, out_dir, debug=debug) as run:
+    with _signals_raise_interrupt(), LabRun(plan, out_dir, debug=debug, notes=list(notes)) as run:
         for stale in cleanup_stale():
             run.notes.append(f"removed stale lab namespace {stale}")
         run.build()
@@ -350,8 +352,26 @@ def _collect(run: LabRun, whack_out: str) -> None:
         else:
             (out / f"{name}.log").write_text("")
         shutil.copyfile(daemon.conf, out / f"{name}.conf")
-        shutil.copyfile(daemon.secrets, out / f"{name}.secrets")
+        secrets = daemon.secrets.read_text()
+        if run.plan.auth == "user":
+            # The user's real keys stay in the lab's temp dir (deleted); the out dir gets
+            # the structure only.
+            secrets = redact_secrets(secrets)
+        (out / f"{name}.secrets").write_text(secrets)
     (out / "west-whack.txt").write_text(whack_out)
+
+
+def redact_secrets(text: str) -> str:
+    """Keep selectors and key types of a secrets file, drop the key material."""
+    lines = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("#") or ":" not in line:
+            lines.append(line)
+            continue
+        selectors, _, rest = line.partition(":")
+        kind = rest.split()[0] if rest.split() else ""
+        lines.append(f"{selectors}: {kind} [redacted by swandoc lab]")
+    return "\n".join(lines) + "\n"
 
 
 def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport, timings: dict,
@@ -378,3 +398,19 @@ def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport
 
 def run_scenario(name: str, out_dir: Path | str, *, debug: bool = False) -> LabResult:
     return execute(from_scenario(get_scenario(name)), Path(out_dir), debug=debug)
+
+
+def run_configs(west_conf: Path | str, east_conf: Path | str, west_secrets: Path | str | None = None,
+                east_secrets: Path | str | None = None, *, out_dir: Path | str, debug: bool = False) -> LabResult:
+    """Run the first conn of two user-supplied ipsec.conf files against each other.
+
+    Addresses and subnets are mapped onto the lab's; the mapped configs are what end up
+    in ``west.conf``/``east.conf`` of the out dir.
+    """
+    from .userconf import ConfigError, plan_from_configs, read
+
+    try:
+        plan, notes = plan_from_configs(read(west_conf), read(east_conf), read(west_secrets), read(east_secrets))
+    except ConfigError as exc:
+        raise LabError(f"cannot use these configs: {exc}") from exc
+    return execute(plan, Path(out_dir), debug=debug, kind="user-configs", notes=tuple(notes))
