@@ -55,6 +55,7 @@ REGISTRY: dict[str, EvidenceSpec] = _specs(
     EvidenceSpec("nss_password", "config/nsspassword.censored", "NSS password file, censored", "nsspassword"),
     EvidenceSpec("whack_status", "commands/whack_status.txt", "ipsec whack --status"),
     EvidenceSpec("whack_trafficstatus", "commands/whack_trafficstatus.txt", "ipsec whack --trafficstatus"),
+    EvidenceSpec("whack_initiate", "commands/whack_initiate.txt", "ipsec whack --initiate (diagnose --initiate)"),
     EvidenceSpec("whack_listall", "commands/whack_listall.txt", "ipsec whack --listall"),
     EvidenceSpec("nss_certs", "commands/certutil_L.txt", "NSS certificate list (no keys)"),
     EvidenceSpec("fips_status", "commands/fips.txt", "FIPS mode"),
