@@ -65,7 +65,8 @@ def main() -> None:
 @click.option("--conn", metavar="NAME", help="Only report on this connection.")
 @format_option
 @output_option
-def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None) -> None:
+@click.option("--html", "html_path", metavar="FILE", help="Also write the HTML report to FILE.")
+def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None, html_path: str | None) -> None:
     """Diagnose pluto logs, journal exports, whack output, pcaps and support bundles offline.
 
     Give several files at once (both ends of a tunnel, rotated .gz/.xz logs); '-' reads stdin.
@@ -76,6 +77,8 @@ def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | No
 
     report = analyze_paths(paths, conn=conn)
     emit(render(report, fmt), output)
+    if html_path:
+        emit(render(report, "html"), html_path)
     sys.exit(report.exit_code)
 
 
