@@ -139,3 +139,28 @@ def test_a_failing_ladder_does_not_lose_the_report(monkeypatch):
 
 def test_render_dispatch():
     assert render(sample_report(), "html") == render_html(sample_report())
+
+
+def test_long_evidence_folds_under_details():
+    from swandoc.model import EvidenceLine
+    sample = sample_report()
+    many = tuple(EvidenceLine("big.log", n, f"line {n}") for n in range(1, 601))
+    report = replace(sample, findings=(replace(sample.findings[0], evidence=many),))
+    html = render_html(report)
+    head, _, folded = html.partition('<details class="more"><summary>')
+    assert "big.log:8:" in head and "big.log:9:" not in head
+    assert folded.startswith("492 more evidence line(s) (and 100 not shown; see the JSON report)</summary>")
+    assert "big.log:500:" in folded and "big.log:501:" not in folded
+
+
+def test_real_report_renders_self_contained():
+    from pathlib import Path
+
+    from swandoc.analysis import analyze_paths
+    lab = Path(__file__).resolve().parent.parent / "fixtures" / "lab" / "ike-proposal-mismatch-v2"
+    report = analyze_paths([str(lab / "west.log"), str(lab / "east.log"), str(lab / "west.pcap")])
+    html = render_html(report)
+    assert 'class="banner problems"' in html and "ike-proposal-mismatch" in html
+    assert "NO_PROPOSAL_CHOSEN" in html and "&#34;lab&#34; #1:" in html
+    assert "IKE exchange (" in html  # the capture's packets get their section
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)

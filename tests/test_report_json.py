@@ -175,3 +175,57 @@ def test_doc_states_exit_codes():
     text = DOC.read_text(encoding="utf-8")
     for code in ("`0`", "`1`", "`2`"):
         assert re.search(rf"^\| {code} \|", text, re.M), code
+
+
+# --- real reports: every lab scenario, analysed from its recorded logs and capture -------------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from swandoc.analysis import analyze_paths  # noqa: E402
+
+LAB = Path(__file__).resolve().parent.parent / "fixtures" / "lab"
+SCENARIOS = sorted(p for p in LAB.glob("*") if (p / "west.log").exists())
+
+
+def _inputs(scenario: Path) -> list[str]:
+    return [str(p) for p in (scenario / "west.log", scenario / "east.log", scenario / "west.pcap") if p.exists()]
+
+
+def test_lab_fixtures_are_present():
+    assert len(SCENARIOS) >= 10, f"expected the lab's recorded scenarios under {LAB}"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_real_reports_match_schema(scenario):
+    doc = report_dict(analyze_paths(_inputs(scenario)))
+    assert validate(doc, SCHEMA) == []
+    assert [i["name"] for i in doc["inputs"]] == _inputs(scenario)
+    assert doc["exit_code"] == (1 if doc["verdict"] == "problems" else 0)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "swandoc", "analyze", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_exit_status_and_json_agree_on_real_logs(tmp_path):
+    # The first lines of a real log (startup only): nothing wrong, nothing established -> exit 0.
+    startup = tmp_path / "startup.log"
+    startup.write_text("".join((LAB / "healthy" / "west.log").read_text().splitlines(True)[:20]))
+    quiet = _cli(str(startup), "--format", "json")
+    assert quiet.returncode == 0, quiet.stderr
+    doc = json.loads(quiet.stdout)
+    assert validate(doc, SCHEMA) == [] and doc["verdict"] == "inconclusive" and doc["exit_code"] == 0
+    broken = _cli(*_inputs(LAB / "ike-proposal-mismatch-v2"), "--format", "json")
+    assert broken.returncode == 1, broken.stderr
+    doc = json.loads(broken.stdout)
+    assert validate(doc, SCHEMA) == []
+    assert doc["exit_code"] == 1 and doc["findings"][0]["id"] == "ike-proposal-mismatch"
+
+
+def test_unreadable_input_exits_2_without_json(tmp_path):
+    missing = _cli(str(tmp_path / "no-such.log"), "--format", "json")
+    assert missing.returncode == 2
+    assert missing.stdout == ""
+    assert missing.stderr.startswith("swandoc: error:") and "Traceback" not in missing.stderr

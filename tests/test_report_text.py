@@ -118,3 +118,26 @@ def test_truncate_keeps_both_ends():
     t = truncate(s, 200)
     assert t.startswith("A" * 100) and t.endswith("Z" * 50) and len(t) <= 210
     assert truncate("short", 200) == "short"
+
+
+def test_long_evidence_is_counted_not_dumped():
+    sample = sample_report()
+    many = tuple(EvidenceLine("big.log", n, f"line {n}") for n in range(1, 31))
+    text = render_text(replace(sample, findings=(replace(sample.findings[0], evidence=many),)))
+    assert "big.log:10: line 10" in text and "big.log:11:" not in text
+    assert "... and 20 more line(s); --format html or json lists them all" in text
+
+
+def test_real_report_reads_top_down():
+    from pathlib import Path
+
+    from swandoc.analysis import analyze_paths
+    lab = Path(__file__).resolve().parent.parent / "fixtures" / "lab" / "ike-proposal-mismatch-v2"
+    text = render_text(analyze_paths([str(lab / "west.log"), str(lab / "east.log")]))
+    lines = text.splitlines()
+    assert lines[0] == "swandoc analyze: PROBLEMS"
+    assert lines[1].startswith('Most likely cause on connection "lab":')
+    assert "1. ERROR  ike-proposal-mismatch" in text
+    assert text.index("Evidence:") < text.index("Fix:") < text.index("See: RHEL 9") < text.index("Inputs:")
+    assert "ike-proposal-mismatch-v2/east.log:" in text and "NO_PROPOSAL_CHOSEN" in text
+    assert "detected as: pluto-log, Libreswan 4.10" in text

@@ -16,6 +16,8 @@ from .wording import (packet_count, probe_rows, side_words, split_fix_step, stat
                       verdict_sentence)
 
 EVIDENCE_WIDTH = 600  # beyond this a line is cut in the middle; the rest is in the log
+EVIDENCE_SHOWN = 8  # open on the card; the rest fold under "N more evidence lines"
+EVIDENCE_MAX = 500  # a finding from a huge log may cite thousands of lines; the JSON keeps them all
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +37,8 @@ def _finding_view(n: int, f: Finding) -> dict[str, Any]:
         "f": f,
         "side_text": side_words(f.side),
         "side_short": side_words(f.side, short=True),
-        "evidence": [(e.source, e.line, truncate(e.text, EVIDENCE_WIDTH)) for e in f.evidence],
+        "evidence": [(e.source, e.line, truncate(e.text, EVIDENCE_WIDTH)) for e in f.evidence[:EVIDENCE_MAX]],
+        "evidence_dropped": max(0, len(f.evidence) - EVIDENCE_MAX),
         "steps": [split_fix_step(step) for step in f.fix],
     }
 
@@ -67,4 +70,5 @@ def render_html(report: Report) -> str:
         ladder=ladder,
         ladder_note=ladder_note,
         packet_count=packet_count(report),
+        evidence_shown=EVIDENCE_SHOWN,
     )

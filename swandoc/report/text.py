@@ -15,7 +15,8 @@ from .wording import (clean, packet_count, probe_rows, side_words, split_fix_ste
 
 WIDTH = 78
 EVIDENCE_WIDTH = 200
-CODE_INDENT = " " * 10  # long pluto lines are cut in the middle, keeping both ends
+CODE_INDENT = " " * 10
+EVIDENCE_SHOWN = 10  # the rest is counted; --format json/html has every line  # long pluto lines are cut in the middle, keeping both ends
 
 
 def _wrap(text: str, indent: str) -> list[str]:
@@ -39,8 +40,10 @@ def _finding(n: int, f: Finding) -> list[str]:
         out += _wrap(f"{key}: {value}", "   ")
     if f.evidence:
         out += ["", "   Evidence:"]
-        for e in f.evidence:
+        for e in f.evidence[:EVIDENCE_SHOWN]:
             out.append(f"     {_where(e.source, e.line)}: {truncate(clean(e.text), EVIDENCE_WIDTH)}")
+        if len(f.evidence) > EVIDENCE_SHOWN:
+            out.append(f"     ... and {len(f.evidence) - EVIDENCE_SHOWN} more line(s); --format html or json lists them all")
     if f.fix:
         out += ["", "   Fix:"]
         for step_no, step in enumerate(f.fix, 1):
