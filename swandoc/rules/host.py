@@ -1,1 +1,391 @@
-"""Rules over host evidence (placeholder until its owner fills it in)."""
+"""Rules over host evidence gathered by ``swandoc diagnose`` (or read back from a bundle).
+
+Each rule only speaks when its evidence is there: ``analyze`` of a bare log never gets host
+findings, and a probe that could not run is reported in the probe summary, not guessed at.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterator
+
+from ..facts import Facts
+from ..model import EvidenceLine, Finding
+from ..probes.config import Connection
+from ..probes.firewall import FwRule, Packet, Ruleset, has_mss_clamp, rule_matches, verdict_for
+from ..probes.hostinfo import effective_rp_filter
+from ..probes.mtu import esp_overhead
+from . import rule
+from .knowledge import REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_MTU, REF_NAT, REF_SITE, finding, topic
+
+topic("pluto-not-running", "critical", "The IKE daemon (pluto) is not running", "local", """
+    Nothing answers on pluto's control socket and no pluto process runs in this network namespace,
+    so no connection can be loaded, initiated or answered. Everything else in this report describes
+    a host with no IKE daemon.""", [
+    "Start it: systemctl start ipsec (then systemctl status ipsec and journalctl -u ipsec for why it stopped)",
+    "Check the configuration before starting: ipsec addconn --checkconfig",
+    "If pluto runs with a non-default run directory, point swandoc at its socket: --ctl-socket PATH",
+], REF_BASIC, 100)
+
+topic("local-firewall-blocks-ike", "error", "This host's firewall drops IKE or ESP on the way in", "local", """
+    A rule in the input path of this host's own firewall drops or rejects traffic the tunnel needs
+    (UDP 500 for IKE, UDP 4500 for NAT-T, IP protocol 50 for ESP, TCP 4500 when IKE over TCP is
+    used). The peer's requests or the encrypted traffic never reach pluto or the kernel, which looks
+    to both ends like the other side is not answering.""", [
+    "Allow IKE, NAT-T and ESP in (firewalld: firewall-cmd --permanent --add-service=ipsec && firewall-cmd --reload)",
+], REF_FIREWALL, 90)
+
+topic("nat-masquerade-before-ipsec", "error", "A NAT rule rewrites tunnel traffic before IPsec sees it", "local", """
+    A MASQUERADE/SNAT rule in POSTROUTING also catches traffic from the local protected subnet to the
+    remote one, with no earlier rule exempting it. The source address is rewritten to this gateway's
+    address, the packet no longer matches the connection's IPsec policy, and it leaves unencrypted
+    (or is dropped) instead of going through the tunnel.""", [], REF_NAT, 85)
+
+topic("mtu-too-small", "warning", "Encrypted packets do not fit the path MTU toward the peer", "path", """
+    The path toward the peer carries smaller packets than a normal 1500-byte Ethernet, and IPsec adds
+    its own headers on top. Full-size packets from the protected networks must be fragmented after
+    encryption; when fragments are lost, small packets (ping, SSH login) work while large transfers
+    hang.""", [], REF_MTU, 60)
+
+topic("mss-not-clamped", "warning", "TCP MSS is not clamped for tunnel traffic", "local", """
+    No TCPMSS rule (iptables) or 'tcp option maxseg size set' rule (nftables) adjusts TCP's maximum
+    segment size, so TCP connections through the tunnel still try full-size segments that do not fit
+    the reduced MTU.""", [
+    "iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
+], REF_MTU, 55)
+
+topic("xfrm-errors", "warning", "The kernel's IPsec layer counts errors", "local", """
+    /proc/net/xfrm_stat shows non-zero error counters: the kernel dropped packets in its IPsec
+    (XFRM) layer. Counters that grew while swandoc watched point at the current problem; old
+    non-zero values may come from earlier events.""", [
+    "Watch the counters while reproducing: watch -d cat /proc/net/xfrm_stat",
+    "Compare with pluto's view: ip xfrm state; ip xfrm policy; ipsec trafficstatus",
+    "If the counters grow and the SAs look right, collect them with the IKE logs and report it (swandoc bundle)",
+], REF_KERNEL, 40)
+
+topic("xfrm-stats-unavailable", "info", "The kernel does not expose XFRM statistics", "local", """
+    /proc/net/xfrm_stat is missing (kernel built without CONFIG_XFRM_STATISTICS, or XFRM not loaded),
+    so kernel-side IPsec drops could not be checked.""", [], REF_KERNEL, 5)
+
+topic("ip-forward-disabled", "error", "IP forwarding is off on a subnet-to-subnet gateway", "local", """
+    This connection protects networks behind the gateways, so the gateway must forward packets
+    between its LAN and the tunnel. net.ipv4.ip_forward is 0: decrypted traffic is never forwarded to
+    the LAN and LAN traffic never reaches the tunnel.""", [
+    "sysctl -w net.ipv4.ip_forward=1",
+    "Make it permanent: echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/50-ipsec.conf",
+], REF_SITE, 80)
+
+topic("rp-filter-strict", "warning", "Strict reverse-path filtering on a subnet-to-subnet gateway", "local", """
+    rp_filter=1 (strict) drops packets whose source address would not be routed back out of the
+    interface they arrived on. Decrypted tunnel traffic arrives from the remote subnet on the
+    outside interface and can be dropped by this check; Libreswan recommends loose (2) or off (0)
+    on gateways.""", [], REF_SITE, 35)
+
+
+def _conn(facts: Facts) -> Connection | None:
+    conn = facts.parsed.get("connection")
+    return conn if isinstance(conn, Connection) else None
+
+
+def _evidence_text(facts: Facts, name: str) -> str | None:
+    item = facts.evidence.get(name) if facts.evidence else None
+    return None if item is None else (item.error or item.text())
+
+
+# ------------------------------------------------------------------------------- daemon state
+
+@rule
+def pluto_not_running(facts: Facts) -> Iterator[Finding]:
+    status = facts.evidence.get("whack_status") if facts.evidence else None
+    if status is None or status.available:
+        return
+    procs = facts.parsed.get("pluto_process")
+    if procs and any(p.same_netns for p in procs):
+        return  # it runs, the socket is elsewhere: the whack error says so in the probe summary
+    conn = _conn(facts)
+    lines = [EvidenceLine("whack_status", None, f"{status.origin}: {status.error}")]
+    if procs is not None:
+        others = [p for p in procs if not p.same_netns]
+        lines.append(EvidenceLine("pluto_process", None,
+                                  "no pluto process in this network namespace" +
+                                  (f" ({len(others)} in other namespaces)" if others else "")))
+    yield finding("pluto-not-running", conn.name if conn else None, lines)
+
+
+@rule
+def connection_not_loaded(facts: Facts) -> Iterator[Finding]:
+    status, conn = facts.parsed.get("whack_status"), _conn(facts)
+    item = facts.evidence.get("whack_status") if facts.evidence else None
+    if status is None or conn is None or item is None or not item.available:
+        return
+    if conn.name in status.conns:
+        return
+    loaded = ", ".join(status.conns) or "none"
+    yield finding("connection-not-loaded", conn.name, [
+        EvidenceLine("whack_status", None, f"{item.origin}: connections loaded: {loaded}"),
+    ], extra=f"The configuration defines conn {conn.name!r} but pluto has not loaded it.")
+
+
+# ------------------------------------------------------------------------------------ firewall
+
+def _rulesets(facts: Facts) -> list[tuple[Ruleset, bool]]:
+    """(ruleset, skip iptables-nft compat chains) for each firewall view available."""
+    out = []
+    ipt = facts.parsed.get("iptables_save")
+    if ipt is not None:
+        out.append((ipt, False))
+    nft = facts.parsed.get("nft_ruleset")
+    if nft is not None:
+        # iptables-nft chains show up in both views; report them once, from iptables-save.
+        out.append((nft, ipt is not None and bool(ipt.rules)))
+    return out
+
+
+def _delete_command(r: FwRule) -> str:
+    if r.backend == "iptables":
+        spec = r.text.split(None, 2)
+        tool = "ip6tables" if r.family == "ip6" else "iptables"
+        return f"{tool} -t {r.table} -D {spec[1]} {spec[2] if len(spec) > 2 else ''}".rstrip()
+    return f"nft delete rule {r.family} {r.table} {r.chain} handle {r.line}"
+
+
+def _accept_command(r: FwRule, what: str, proto: str, port: int | None) -> str:
+    match = f"{proto} dport {port}" if port else ("ip protocol esp" if proto == "esp" else proto)
+    if r.backend == "iptables":
+        tool = "ip6tables" if r.family == "ip6" else "iptables"
+        args = f"-p {proto}" + (f" --dport {port}" if port else "")
+        return f"{tool} -t {r.table} -I {r.chain} {args} -j ACCEPT"
+    return f"nft insert rule {r.family} {r.table} {r.chain} {match} accept"
+
+
+@rule
+def local_firewall_blocks_ike(facts: Facts) -> Iterator[Finding]:
+    conn = _conn(facts)
+    rulesets = _rulesets(facts)
+    if conn is None or not rulesets:
+        return
+    route = facts.parsed.get("route_to_peer")
+    peer = conn.remote_address()
+    iif = route.dev if route else None
+    wanted = [("IKE (UDP 500)", "udp", 500), ("NAT-T (UDP 4500)", "udp", 4500)]
+    if (conn.encapsulation or "auto") != "yes":
+        wanted.append(("ESP (IP protocol 50)", "esp", None))
+    if conn.uses_tcp:
+        wanted.append(("IKE over TCP (TCP 4500)", "tcp", conn.tcp_remoteport or 4500))
+    blocked: list[tuple[str, str, int | None, FwRule | None, str]] = []
+    for ruleset, skip_compat in rulesets:
+        for what, proto, port in wanted:
+            pkt = Packet(proto, port, src=peer, iif=iif)
+            for outcome in verdict_for(ruleset, "input", pkt, cover=False, skip_compat=skip_compat):
+                if outcome.verdict in ("drop", "reject"):
+                    blocked.append((what, proto, port, outcome.rule,
+                                    f"{outcome.chain.backend} {outcome.chain.family} {outcome.chain.table} "
+                                    f"{outcome.chain.name}"))
+                    break
+    if not blocked:
+        return
+    lines, fixes, names = [], [], []
+    for what, proto, port, r, where in blocked:
+        names.append(what)
+        source = "iptables_save" if (r and r.backend == "iptables") else "nft_ruleset"
+        if r is None:
+            lines.append(EvidenceLine(source, None, f"{where}: policy drop, no rule accepts {what}"))
+            fixes.append(f"Accept {what} before the policy applies (e.g. iptables -I INPUT -p {proto}"
+                         + (f" --dport {port}" if port else "") + " -j ACCEPT)")
+            continue
+        lines.append(EvidenceLine(source, r.line if r.backend == "iptables" else None, f"{where}: {r.text}"))
+        fixes.append(f"Remove the rule that blocks {what}: {_delete_command(r)}")
+        fixes.append(f"or accept {what} ahead of it: {_accept_command(r, what, proto, port)}")
+    yield finding("local-firewall-blocks-ike", conn.name, lines, extra="Blocked here: " + ", ".join(dict.fromkeys(names)) + ".",
+                  extra_fix=list(dict.fromkeys(fixes)))
+
+
+def _nat_catch(ruleset: Ruleset, pkt: Packet, skip_compat: bool) -> tuple[FwRule | None, FwRule | None]:
+    """(masquerade/SNAT rule that catches *pkt*, exemption that saves it first)."""
+    for chain in ruleset.base_chains("postrouting", "nat"):
+        if skip_compat and chain.compat:
+            continue
+        for r in ruleset.chain_rules(chain.family, chain.table, chain.name):
+            if r.verdict in ("return", "accept") and rule_matches(r, pkt, cover=True):
+                return None, r
+            if r.verdict in ("masquerade", "snat") and rule_matches(r, pkt, cover=False):
+                return r, None
+    return None, None
+
+
+def _exemption(r: FwRule, local: str, remote: str) -> str:
+    v6 = ipaddress.ip_network(local, strict=False).version == 6
+    if r.backend == "iptables":
+        tool = "ip6tables" if v6 else "iptables"
+        return f"{tool} -t nat -I {r.chain} -s {local} -d {remote} -j RETURN"
+    ip = "ip6" if v6 else "ip"
+    return f"nft insert rule {r.family} {r.table} {r.chain} {ip} saddr {local} {ip} daddr {remote} return"
+
+
+@rule
+def nat_masquerade_before_ipsec(facts: Facts) -> Iterator[Finding]:
+    conn = _conn(facts)
+    if conn is None or not conn.is_subnet_tunnel:
+        return
+    route = facts.parsed.get("route_to_peer")
+    oif = route.dev if route else None
+    locals_ = conn.local_subnets or ((conn.local_address(),) if conn.local_address() else ())
+    remotes = conn.remote_subnets or ((conn.remote_address(),) if conn.remote_address() else ())
+    for ruleset, skip_compat in _rulesets(facts):
+        for local in locals_:
+            for remote in remotes:
+                try:
+                    pkt = Packet(None, None, src=local, dst=remote, oif=oif, ipsec=True)
+                except ValueError:
+                    continue
+                caught, _ = _nat_catch(ruleset, pkt, skip_compat)
+                if caught is None:
+                    continue
+                source = "iptables_save" if caught.backend == "iptables" else "nft_ruleset"
+                yield finding("nat-masquerade-before-ipsec", conn.name, [
+                    EvidenceLine(source, caught.line if caught.backend == "iptables" else None,
+                                 f"{caught.backend} {caught.family} {caught.table} {caught.chain}: {caught.text}"),
+                ], extra=f"Traffic {local} -> {remote} is caught by rule {caught.index} of "
+                         f"{caught.table} {caught.chain} ({caught.backend}).",
+                   fix=[f"Exempt the tunnel traffic ahead of the NAT rule: {_exemption(caught, local, remote)}",
+                        "Make it permanent in the firewall configuration you use (iptables-save > /etc/iptables/rules.v4,"
+                        " /etc/nftables.conf, or a firewalld rich rule/policy)"],
+                   details={"local_subnet": local, "remote_subnet": remote})
+                return
+
+
+# -------------------------------------------------------------------------------------- MTU
+
+def _uses_nat_t(facts: Facts, conn: Connection) -> bool:
+    if (conn.encapsulation or "") == "yes":
+        return True
+    status = facts.parsed.get("whack_status")
+    if status and any(s.port == 4500 and s.conn == conn.name for s in status.states):
+        return True
+    states = facts.parsed.get("xfrm_state") or ()
+    return any(s.encap for s in states)
+
+
+@rule
+def mtu_too_small(facts: Facts) -> Iterator[Finding]:
+    conn, route = _conn(facts), facts.parsed.get("route_to_peer")
+    if conn is None or route is None or not route.path_mtu:
+        return
+    nat_t = _uses_nat_t(facts, conn)
+    tcp = (conn.enable_tcp or "no") == "yes"
+    overhead = esp_overhead(conn.esp, ipv6=route.family == 10, nat_t=nat_t, tcp=tcp, tunnel=conn.type == "tunnel")
+    path = route.path_mtu
+    inner = path - overhead
+    if path >= 1500 or (conn.mtu is not None and conn.mtu <= inner):
+        return
+    mss = inner - 40
+    where = []
+    if route.route_mtu and route.route_mtu < (route.link_mtu or 1 << 30):
+        where.append(f"{'cached path MTU' if route.cached else 'route MTU'} {route.route_mtu}")
+    where.append(f"link MTU of {route.dev} {route.link_mtu}")
+    lines = [EvidenceLine("route_to_peer", None, f"toward {route.peer} via {route.dev}: " + ", ".join(where))]
+    clamp = None
+    for ruleset, _ in _rulesets(facts):
+        clamp = clamp or has_mss_clamp(ruleset)
+    details = {"path_mtu": str(path), "ipsec_overhead": str(overhead), "inner_mtu": str(inner),
+               "esp": conn.esp or "default (AES_GCM_16_256)", "nat_t": "yes" if nat_t else "no",
+               "conn_mtu": str(conn.mtu) if conn.mtu else "unset"}
+    extra = (f"Path MTU {path} minus {overhead} bytes of IPsec overhead ({details['esp']}"
+             f"{', NAT-T' if nat_t else ''}) leaves {inner} bytes for the original packet.")
+    if clamp:
+        extra += f" A TCP MSS clamp is in place ({clamp.text}); it helps TCP only."
+    fixes = [f"Set the tunnel MTU in conn {conn.name}: mtu={inner} (then ipsec auto --replace {conn.name})",
+             "Clamp TCP MSS to the path MTU: iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN "
+             "-j TCPMSS --clamp-mss-to-pmtu",
+             f"or set it outright: iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss {mss}"]
+    yield finding("mtu-too-small", conn.name, lines, extra=extra, fix=fixes, details=details)
+    if clamp is None and conn.is_subnet_tunnel and _rulesets(facts):
+        yield finding("mss-not-clamped", conn.name, lines + [
+            EvidenceLine("iptables_save" if facts.parsed.get("iptables_save") else "nft_ruleset", None,
+                         "no TCPMSS / maxseg rule in any table")],
+            fix=["iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
+                 f"nft: add rule inet mangle forward tcp flags syn tcp option maxseg size set {mss} "
+                 "(in a forward chain of type filter, priority mangle)"])
+
+
+# ------------------------------------------------------------------------------------- kernel
+
+XFRM_COUNTERS = {
+    "XfrmInError": "inbound packets dropped for an unspecified error",
+    "XfrmInBufferError": "no buffer space for inbound packets",
+    "XfrmInHdrError": "inbound packets with a malformed header",
+    "XfrmInNoStates": "inbound ESP for which no SA exists (unknown SPI: stale SA on one side, or keys not installed)",
+    "XfrmInStateProtoError": "inbound packets that failed the SA's protocol check (wrong keys, bad ICV)",
+    "XfrmInStateModeError": "inbound packets in the wrong mode (tunnel/transport) for their SA",
+    "XfrmInStateSeqError": "inbound packets outside the replay window (replay or heavy reordering)",
+    "XfrmInStateExpired": "inbound packets on an expired SA",
+    "XfrmInStateMismatch": "inbound packets that matched an SA with other selectors",
+    "XfrmInStateInvalid": "inbound packets on an SA that is not valid",
+    "XfrmInTmplMismatch": "decrypted packets that did not match the policy's template (traffic selectors differ)",
+    "XfrmInNoPols": "inbound packets with no matching policy",
+    "XfrmInPolBlock": "inbound packets blocked by a policy",
+    "XfrmInPolError": "inbound policy errors",
+    "XfrmOutError": "outbound packets dropped for an unspecified error",
+    "XfrmOutBundleGenError": "outbound bundle creation failed",
+    "XfrmOutBundleCheckError": "outbound bundle check failed",
+    "XfrmOutNoStates": "outbound packets that matched a policy with no SA yet (tunnel not up: traffic dropped while IKE negotiates)",
+    "XfrmOutStateProtoError": "outbound protocol errors (often the kernel lacks the ESP algorithm)",
+    "XfrmOutStateModeError": "outbound mode errors",
+    "XfrmOutStateSeqError": "outbound sequence number overflow",
+    "XfrmOutStateExpired": "outbound packets on an expired SA",
+    "XfrmOutPolBlock": "outbound packets blocked by a policy (a block/hold shunt)",
+    "XfrmOutPolDead": "outbound packets on a policy being deleted",
+    "XfrmOutPolError": "outbound policy errors",
+    "XfrmFwdHdrError": "forwarded packets with header errors",
+    "XfrmOutStateInvalid": "outbound packets on an invalid SA",
+    "XfrmAcquireError": "the kernel could not ask pluto to negotiate (acquire failed)",
+}
+
+
+@rule
+def xfrm_errors(facts: Facts) -> Iterator[Finding]:
+    item = facts.evidence.get("xfrm_stat") if facts.evidence else None
+    if item is None:
+        return
+    conn = _conn(facts)
+    if not item.available:
+        yield finding("xfrm-stats-unavailable", conn.name if conn else None,
+                      [EvidenceLine("xfrm_stat", None, f"{item.origin}: {item.error}")])
+        return
+    start = facts.parsed.get("xfrm_stat") or {}
+    end = facts.parsed.get("xfrm_stat_end") or start
+    nonzero = {k: v for k, v in end.items() if v}
+    if not nonzero:
+        return
+    grew = {k: v - start.get(k, 0) for k, v in nonzero.items() if v > start.get(k, 0)}
+    lines, explained = [], []
+    for name, value in nonzero.items():
+        growth = f" (+{grew[name]} during the diagnosis)" if name in grew else ""
+        lines.append(EvidenceLine("xfrm_stat_end" if "xfrm_stat_end" in facts.parsed else "xfrm_stat", None,
+                                  f"{name} {value}{growth}"))
+        explained.append(f"{name}: {XFRM_COUNTERS.get(name, 'kernel IPsec error counter')}")
+    extra = " ".join(f"{e}." for e in explained)
+    if grew:
+        extra += " Growing now: " + ", ".join(grew) + "."
+    yield finding("xfrm-errors", conn.name if conn else None, lines, extra=extra,
+                  details={k: str(v) for k, v in nonzero.items()})
+
+
+# --------------------------------------------------------------------------------------- host
+
+@rule
+def forwarding(facts: Facts) -> Iterator[Finding]:
+    conn, sysctls = _conn(facts), facts.parsed.get("sysctls")
+    if conn is None or not sysctls or not conn.is_subnet_tunnel:
+        return
+    if sysctls.get("net.ipv4.ip_forward") == "0" and any(":" not in s for s in conn.local_subnets + conn.remote_subnets):
+        yield finding("ip-forward-disabled", conn.name, [EvidenceLine("sysctls", None, "net.ipv4.ip_forward = 0")])
+    route = facts.parsed.get("route_to_peer")
+    dev = route.dev if route else None
+    value = effective_rp_filter(sysctls, dev)
+    if value == 1:
+        lines = [EvidenceLine("sysctls", None, f"net.ipv4.conf.all.rp_filter = {sysctls.get('net.ipv4.conf.all.rp_filter')}")]
+        if dev and f"net.ipv4.conf.{dev}.rp_filter" in sysctls:
+            lines.append(EvidenceLine("sysctls", None, f"net.ipv4.conf.{dev}.rp_filter = {sysctls[f'net.ipv4.conf.{dev}.rp_filter']}"))
+        yield finding("rp-filter-strict", conn.name, lines, fix=[
+            "sysctl -w net.ipv4.conf.all.rp_filter=2" + (f" net.ipv4.conf.{dev}.rp_filter=2" if dev else ""),
+            "Make it permanent in /etc/sysctl.d/50-ipsec.conf"])
