@@ -12,7 +12,7 @@ import socket
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ..errors import SwandocError
 from ..evidence import Evidence
@@ -91,7 +91,10 @@ def _capture(options: Options) -> Evidence:
 
 
 def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool = False,
-                 progress: Callable[[str], None] = lambda m: None, use_live_probes: bool = True) -> BundleResult:
+                 progress: Callable[[str], None] = lambda m: None, use_live_probes: bool = True,
+                 extra_items: Iterable[Evidence] = ()) -> BundleResult:
+    """Collect everything, redact it, write the archive; *extra_items* are added as they are
+    (still redacted) and take precedence over collected items of the same name."""
     host = socket.gethostname() or "host"
     redactor = Redactor()
     from ..probes.secrets import collect_secrets
@@ -100,6 +103,7 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
     nss = _nss_password(options, redactor)
     if nss is not None:
         items.append(nss)
+    items.extend(extra_items)
     notes: list[str] = []
     live, why = _live_probes(options, progress) if use_live_probes else ([], None)
     if why:

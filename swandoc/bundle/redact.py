@@ -101,6 +101,9 @@ _COMMENTED_ENTRY = re.compile(r"(?:^|\s):\s*(?:(?:PSK|XAUTH|EAP|PPKS|NTLM|PIN)\s
                               re.IGNORECASE)
 
 
+_UNPARSED = "[unparsed secrets line removed]"
+
+
 def _records(text: str) -> list[list[str]]:
     """Group lines into records: a line starting in column 0 plus its indented continuations.
 
@@ -131,11 +134,11 @@ def _redact_record(record: str) -> tuple[str, Counts]:
             text, counts = _redact_record(body)
             return "# " + text.rstrip("\n") + newline, counts
         return record, {}
-    if re.match(r"include\s", stripped):
+    if re.match(r"include\s", stripped) or stripped == _UNPARSED:
         return record, {}
     match = _SEPARATOR.search(record)
     if not match:
-        return "[unparsed secrets line removed]" + newline, {"unparsed-secret-line": 1}
+        return _UNPARSED + newline, {"unparsed-secret-line": 1}
     kind_word = match.group(1).upper()
     head = record[: match.end()]
     rest = record[match.end():]
