@@ -436,16 +436,19 @@ def _icmp(pkt: Any, proto: int, base: dict) -> IkePacket | None:
 # --- reading captures -------------------------------------------------------------------------
 
 
-class _TruncationWatch(logging.Handler):
-    """Scapy only logs a warning when a capture's last record is cut short; notice it."""
+class _ReaderWatch(logging.Handler):
+    """Scapy only logs warnings about a damaged capture (a record cut short, an unknown link
+    type); collect them instead of letting them reach the terminal."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.truncated = False
+        self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "truncated" in record.getMessage():
-            self.truncated = True
+        self.messages.append(record.getMessage())
+
+    def saw(self, text: str) -> bool:
+        return any(text in m for m in self.messages)
 
 
 def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
@@ -456,13 +459,13 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
 
     summary = SourceSummary(name=name, kind="pcap")
     decoded: list[IkePacket] = []
-    ignored = 0
-    watch = _TruncationWatch()
+    ignored = number = 0
+    watch = _ReaderWatch()
     runtime_log = logging.getLogger("scapy.runtime")
     runtime_log.addHandler(watch)
+    propagate, runtime_log.propagate = runtime_log.propagate, False
     try:
         with PcapReader(path) as reader:
-            number = 0
             for pkt in reader:
                 number += 1
                 found = _safe_decode(pkt, number, name)
@@ -478,6 +481,12 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
         raise InputError(f"{name}: not a readable pcap/pcapng capture ({reason})") from None
     finally:
         runtime_log.removeHandler(watch)
+        runtime_log.propagate = propagate
+    truncated = watch.saw("truncated")
+    if watch.saw("unknown LL type"):
+        raise InputError(f"{name}: not a readable pcap/pcapng capture (unknown link-layer type; damaged header?)")
+    if truncated and number <= 1:
+        raise InputError(f"{name}: not a readable pcap/pcapng capture (truncated: no complete packet)")
     summary.lines = number
     summary.packets = len(decoded)
     if decoded:
@@ -485,7 +494,7 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
         summary.last_time = _iso(decoded[-1].time)
     if ignored:
         summary.notes.append(f"{ignored} packets were not IKE, ESP or ICMP errors about them (ignored)")
-    if watch.truncated:
+    if truncated:
         summary.notes.append("the capture ends in a truncated packet (was the capture cut short?)")
     return decoded, summary
 
@@ -551,9 +560,21 @@ class Exchange:
     moved_to_natt: bool = False  # first request of this IKE SA on 4500 after earlier ones on 500
     expects_response: bool = True  # False for IKEv1 messages nothing answers (Informational, last QM)
 
+    def rounds(self) -> list[tuple[int, IkePacket]]:
+        """(attempt number from 0, packet) for each transmission; RFC 7383 fragments of one
+        attempt share its number (a new attempt starts with the first fragment again)."""
+        first = self.request.ike_fragment[0] if self.request.ike_fragment else None
+        attempt, out = -1, []
+        for p in self.transmissions:
+            if first is None or not p.ike_fragment or p.ike_fragment[0] == first:
+                attempt += 1
+            out.append((max(attempt, 0), p))
+        return out
+
     @property
     def retransmits(self) -> int:
-        return max(0, len(self.transmissions) - 1)
+        rounds = self.rounds()
+        return rounds[-1][0] if rounds else 0
 
     @property
     def answered(self) -> bool:

@@ -70,7 +70,7 @@ def line(p: IkePacket, suffix: str = "") -> EvidenceLine:
 
 def transmissions(ex: Exchange, limit: int = 4) -> list[EvidenceLine]:
     """The request as sent, each copy marked with its retransmission number."""
-    lines = [line(p, f" (retransmit {i})" if i else "") for i, p in enumerate(ex.transmissions)]
+    lines = [line(p, f" (retransmit {i})" if i else "") for i, p in ex.rounds()]
     if len(lines) > limit:
         lines = lines[:limit - 1] + lines[-1:]
     if not ex.answered and ex.expects_response:
@@ -126,7 +126,7 @@ def ike_no_response(facts: Facts) -> Iterator[Finding]:
     silent = [ex for ex in w.exchanges if ex.initial and _silent(ex)
               and ex.responder not in heard_from and ex.responder not in icmp_about]
     peers = list(dict.fromkeys(ex.responder for ex in silent))
-    sent = sum(len(ex.transmissions) for ex in silent)
+    sent = sum(ex.retransmits + 1 for ex in silent)
     if not silent or sent < 2:  # one unanswered packet may be the capture ending too early
         return
     lines: list[EvidenceLine] = []
@@ -154,9 +154,9 @@ def nat_t_blocked(facts: Facts) -> Iterator[Finding]:
         init = next((e for e in _spi_exchanges(w, ex.request.spi_i) if e.initial and e.answered), None)
         lines = ([line(init.request), line(init.response)] if init else []) + transmissions(ex)
         yield finding("nat-t-blocked", None, lines[:MAX_LINES],
-                      extra=f"Here {ex.exchange} went {len(ex.transmissions)} time(s) to {peer} on UDP 4500 "
+                      extra=f"Here {ex.exchange} went {ex.retransmits + 1} time(s) to {peer} on UDP 4500 "
                             f"unanswered, after IKE_SA_INIT was answered on UDP 500.",
-                      details={"peer": peer, "requests_on_4500": str(len(ex.transmissions))})
+                      details={"peer": peer, "requests_on_4500": str(ex.retransmits + 1)})
         return
 
 
@@ -179,11 +179,12 @@ def large_packets_dropped(facts: Facts) -> Iterator[Finding]:
         if later:
             continue  # the peer still talks on this IKE SA
         frags = [p for p in w.packets if p.kind == "fragment" and p.src == ex.requester]
-        how = "as IP fragments" if ex.fragmented else "in one datagram"
+        how = ("as IKE fragments (RFC 7383)" if ex.request.ike_fragment else
+               "as IP fragments" if ex.fragmented else "in one datagram")
         lines = [line(init.response)] + transmissions(ex, limit=3) + [line(p) for p in frags[:1]]
         yield finding("large-packets-dropped", None, lines[:MAX_LINES],
                       extra=f"Here the {ex.exchange} request was {ex.largest} bytes on the wire, sent {how}, "
-                            f"{len(ex.transmissions)} time(s), and never answered.",
+                            f"{ex.retransmits + 1} time(s), and never answered.",
                       details={"request_bytes": str(ex.largest), "fragmented": "yes" if ex.fragmented else "no"})
         return
     too_big = [e for e in w.icmp if _too_big(e)]

@@ -1,0 +1,170 @@
+"""Live capture of IKE, NAT-T, ESP and ICMP errors about them: the ``ike_capture`` evidence.
+
+Always bounded twice, by time and by packet count, so it can never run away on a busy
+gateway. The BPF filter runs in the kernel, so unrelated traffic never reaches Python. The
+result is a classic pcap (what tshark and Wireshark open everywhere) held in the Evidence;
+``swandoc.logparse.packets.decode_pcap_bytes`` turns it into packets for the rules.
+
+Capturing needs CAP_NET_RAW. Without it the probe returns Evidence with an ``error`` so the
+rest of the diagnosis goes on. It works inside ``ip netns exec``: the capture sees that
+namespace's interfaces.
+"""
+from __future__ import annotations
+
+import io
+import socket
+import sys
+import time
+from typing import Callable
+
+from ..errors import SwandocError
+from ..evidence import Evidence
+
+NAME = "ike_capture"
+
+# ICMP errors (unreachable, time exceeded) quoting UDP 500/4500, TCP 4500 or ESP. The quoted IP
+# header is assumed to be 20 bytes (IKE packets carry no IP options): icmp[17] is its protocol,
+# icmp[28:2]/icmp[30:2] its source/destination port.
+_ICMP_ABOUT_IPSEC = (
+    "(icmp and (icmp[0] == 3 or icmp[0] == 11) and ("
+    "(icmp[17] == 17 and (icmp[28:2] == 500 or icmp[30:2] == 500 or icmp[28:2] == 4500 or icmp[30:2] == 4500))"
+    " or (icmp[17] == 6 and (icmp[28:2] == 4500 or icmp[30:2] == 4500))"
+    " or icmp[17] == 50))"
+)
+# ICMPv6 destination unreachable, packet too big, time exceeded (no extension headers assumed).
+_ICMP6_ERRORS = "(icmp6 and (ip6[40] == 1 or ip6[40] == 2 or ip6[40] == 3))"
+# Non-first IP fragments carry no UDP header, so "udp port 500" alone would miss the tail of a
+# fragmented IKE_AUTH, which is exactly what an MTU problem looks like.
+_UDP_FRAGMENTS = "(ip proto 17 and (ip[6:2] & 0x1fff) != 0)"
+
+CAPTURE_FILTER = " or ".join((
+    "udp port 500", "udp port 4500", "tcp port 4500", "ip proto 50", "ip6 proto 50",
+    _ICMP_ABOUT_IPSEC, _ICMP6_ERRORS, _UDP_FRAGMENTS,
+))
+
+MAX_DURATION = 3600.0
+MAX_PACKETS = 1_000_000
+DLT_EN10MB = 1
+
+
+def can_capture() -> str | None:
+    """None if a raw packet socket can be opened here, else why not."""
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    except PermissionError:
+        return "capture needs root (CAP_NET_RAW)"
+    except OSError as exc:
+        return f"cannot open a packet socket: {exc.strerror}"
+    sock.close()
+    return None
+
+
+def capture(interface: str | None, duration: float, max_packets: int, pcap_path: str | None = None,
+            countdown: bool = True, *, on_started: Callable[[], None] | None = None) -> Evidence:
+    """Capture for *duration* seconds or *max_packets* packets, whichever ends first.
+
+    *interface* None means the interface of the default route. *on_started* is called once the
+    kernel filter is attached (``diagnose --initiate`` brings the connection up from there).
+    The pcap is also written to *pcap_path* when given.
+    """
+    if not 0 < duration <= MAX_DURATION:
+        raise SwandocError(f"capture duration must be between 0 and {MAX_DURATION:.0f} seconds")
+    if not 0 < max_packets <= MAX_PACKETS:
+        raise SwandocError(f"capture packet limit must be between 1 and {MAX_PACKETS}")
+    origin = f"capture on {interface or 'the default interface'}: {CAPTURE_FILTER}"
+    why = can_capture()
+    if why:
+        return Evidence(NAME, None, origin, error=why)
+
+    from scapy.config import conf
+    from scapy.sendrecv import AsyncSniffer
+
+    iface = interface or str(conf.iface)
+    if iface not in _interfaces():
+        return Evidence(NAME, None, origin, error=f"no interface named {iface!r} here")
+    origin = f"capture on {iface}: {CAPTURE_FILTER}"
+    tty = countdown and sys.stderr.isatty()
+    started = time.monotonic()
+    seen = [0]
+
+    def count(_pkt) -> None:
+        seen[0] += 1
+
+    ready: list[bool] = []
+    sniffer = AsyncSniffer(iface=iface, filter=CAPTURE_FILTER, count=max_packets, store=True, prn=count,
+                           started_callback=lambda: ready.append(True))
+    try:
+        sniffer.start()
+        _wait_until(lambda: ready or not sniffer.running or sniffer.exception is not None, 5.0)
+        if sniffer.exception is not None or not ready:
+            raise sniffer.exception or RuntimeError("the sniffer did not start")
+        if on_started:
+            on_started()
+        stopped_by = _run_for(sniffer, duration, started, tty, iface, seen)
+        if sniffer.running:
+            try:
+                sniffer.stop()
+            except Exception:  # it may have hit the packet limit just now
+                pass
+        sniffer.join(timeout=5)
+    except PermissionError:
+        return Evidence(NAME, None, origin, error="capture needs root (CAP_NET_RAW)")
+    except Exception as exc:  # scapy: socket errors, BPF compile errors
+        return Evidence(NAME, None, origin, duration=time.monotonic() - started,
+                        error=f"capture failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    finally:
+        if tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+    packets = list(sniffer.results or [])[:max_packets]
+    data = to_pcap(packets)
+    if pcap_path:
+        try:
+            with open(pcap_path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise SwandocError(f"cannot write {pcap_path}: {exc.strerror}") from None
+    if len(packets) >= max_packets:
+        stopped_by = "packet limit"
+    return Evidence(NAME, data, origin, duration=time.monotonic() - started,
+                    meta=(("interface", iface), ("packets", str(len(packets))), ("stopped_by", stopped_by),
+                          ("filter", CAPTURE_FILTER)))
+
+
+def _interfaces() -> set[str]:
+    return {name for _, name in socket.if_nameindex()}
+
+
+def _wait_until(done: Callable[[], object], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _run_for(sniffer, duration: float, started: float, tty: bool, iface: str, seen: list[int]) -> str:
+    """Wait until the time is up or the sniffer stopped itself (packet limit)."""
+    end = started + duration
+    while sniffer.running:
+        left = end - time.monotonic()
+        if left <= 0:
+            return "time limit"
+        if tty:
+            sys.stderr.write(f"\r\033[Kcapturing IKE/ESP on {iface}: {left:4.0f} s left, {seen[0]} packets")
+            sys.stderr.flush()
+        sniffer.join(timeout=min(1.0, left))
+    return "packet limit"
+
+
+def to_pcap(packets) -> bytes:
+    """A classic pcap file (Ethernet link type unless the packets say otherwise), even when empty."""
+    from scapy.utils import PcapWriter
+
+    buf = io.BytesIO()
+    writer = PcapWriter(buf, linktype=None if packets else DLT_EN10MB, sync=True)
+    if packets:
+        writer.write(packets)
+    else:
+        writer.write_header(None)
+    writer.flush()
+    data = buf.getvalue()
+    return data
