@@ -108,6 +108,9 @@ QUALIFIER_FIELD = {
     "notify_sent": "notify",
     "no_proposal": "exchange",
     "icmp_error": "detail",
+    "conn_added": "detail",
+    "no_connection": "exchange",
+    "iface_added": "source",  # interfaces belong to the host that logged them
 }
 
 

@@ -205,8 +205,9 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
     first_time = last_time = None
     for raw in lines:
         n += 1
-        marker = raw.find(b": | ", 0, 120)
-        if marker == -1 and raw.startswith(b"| "):
+        # Debug lines are "| ..." and, from pluto's helper threads, "|] ..." (4.x) or "] ..." (5.x).
+        marker = raw.find(b": |", 0, 120)
+        if marker == -1 and (raw.startswith(b"|") or raw.startswith(b"] ")):
             marker = 0
         if marker != -1:
             debug += 1
@@ -286,7 +287,7 @@ def _feed_records(summary: SourceSummary, records: Iterable, facts: Facts) -> No
         summary.pluto_lines += 1
         summary.first_time = summary.first_time or time
         summary.last_time = time or summary.last_time
-        if message.startswith("| "):
+        if message.startswith("|"):
             summary.debug_lines += 1
         text = message if len(message) < 2000 else message[:2000]
         event = parse_message(message, source=name, line=n, text=text, time=time)

@@ -34,7 +34,7 @@ _KEYWORDS = re.compile(
     r"cannot identify ourselves|could not route|cannot route|NAT-Traversal: Result|NATD=|ESPinUDP|"
     r"ESPinTCP|fragment|encountered fatal error|rejected|cannot respond|added connection|"
     r"deleting|STATE_|_I1|_I2|_I3|_R1|_R2|IKE SA|Child SA|ISAKMP SA|IPsec SA|TCP|NSS: |\d:(?:IKE|ESP|AH)=|"
-    r"chosen from remote proposals",
+    r"chosen from remote proposals|added (?:IKEv1|IKEv2) connection|adding (?:UDP|TCP) interface|TCP_ULP|reply",
 )
 
 # Pluto state names across versions -> one stage name (pluto-wording.md §1.4).
@@ -155,6 +155,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in [
     ("orient_failed", r"(?P<detail>we cannot identify ourselves with either end of this connection.*"
                       r"|cannot initiate connection without knowing peer IP address.*|could not route.*"
                       r"|cannot route .*)"),
+    # -- TCP encapsulation (RFC 8229) needs the kernel's espintcp ULP --
+    ("tcp_encap_failed", r"(?P<detail>.*(?:setsockopt\(.*TCP_ULP.*failed|TCP_ULP.*espintcp.*failed).*)"),
+    # -- what pluto loaded: connection versions and its interfaces (used to explain silence) --
+    ("conn_added", r"added (?P<detail>IKEv1|IKEv2) connection"),
+    ("iface_added", r"adding (?:UDP|TCP) interface (?P<detail>\S+ \S+)"),
     # -- the kernel said no (§2.12) --
     ("netlink_error", r"(?P<detail>.*netlink response for .*|.*setup_half_ipsec_sa\(\) hit fail.*"
                       r"|.*(?:install|add|setup)[a-z_]* (?:SA|IPsec SA|policy|inbound|outbound).* failed.*"
@@ -166,7 +171,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in [
     # -- progress (sent/received exchanges): used for the stage reached and the ladder --
     ("initiate", r"initiating (?P<detail>IKEv2|IKEv1|Main Mode|Aggressive Mode|Quick Mode|.*)"),
     ("state", r"(?P<state>STATE_[A-Z0-9_]+|IKE_SA_INIT_[IR]|IKE_AUTH_[IR]|[A-Z_]+_[IR]\d?): (?P<detail>sent .*|.*)"),
-    ("sent", r"sent (?P<exchange>[A-Z_]+) (?P<detail>request|response)(?: to (?P<to>\S+))?"),
+    ("sent", r"sent (?P<exchange>[A-Z_]+) (?P<detail>request|response|reply)(?: to (?P<to>\S+))?"),
     ("processing", r"processing (?:decrypted )?(?P<exchange>[A-Z_]+) (?P<detail>request|response)(?: from (?P<to>\S+))?"),
     ("nat_detected", r"(?P<detail>NAT-Traversal: Result using .*: (?:I am behind NAT|peer behind NAT|both are NATed).*)"),
     ("fragmentation", r"(?P<detail>.*fragment.*)"),
@@ -186,7 +191,7 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
     >>> e.kind, e.conn, e.serial, e.state
     ('retransmit', 'west', 1, 'IKE_SA_INIT_I')
     """
-    if body.startswith("| ") or body.startswith("] "):
+    if body.startswith("|") or body.startswith("] "):
         return _debug_event(body, source=source, line=line, text=text, time=time)
     if not _KEYWORDS.search(body):
         return None
@@ -207,7 +212,7 @@ _SEARCHED = frozenset({"icmp_error", "netlink_error", "notify_received", "notify
                        "hash_mismatch", "secret_missing", "no_connection", "ikev1_refused", "unknown_conn",
                        "add_failed", "orient_failed", "child_established", "ike_established", "dpd",
                        "invalid_ke", "no_proposal", "ts_mismatch", "local_proposals", "timeout", "retransmit",
-                       "fatal", "banner", "fragmentation", "nat_detected"})
+                       "fatal", "banner", "fragmentation", "nat_detected", "tcp_encap_failed"})
 
 
 def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, source: str, line: int, text: str,
@@ -230,7 +235,13 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
         exchange = "IKE" if ("IKE:" in msg or "Oakley" in msg) else "CHILD"
     elif kind == "no_connection":
         exchange = "IKEv2" if groups.get("version") else "IKEv1"
-    elif kind in ("sent", "processing", "state") and _PORT_4500.search(msg):
+    elif kind == "sent":
+        detail = f"{exchange} {detail}" + (f" to {groups['to']}" if groups.get("to") else "")
+        if _PORT_4500.search(msg):
+            detail += " [port 4500]"
+    elif kind == "processing":
+        detail = f"{exchange} {detail}"
+    elif kind == "state" and _PORT_4500.search(msg):
         detail = (detail or "") + " [port 4500]"
     elif kind == "fragmentation" and "fragment" not in msg.lower():
         return None

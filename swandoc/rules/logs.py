@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..facts import ConnFacts, Facts, Signal
 from ..model import EvidenceLine, Finding
 from . import rule
-from .knowledge import (REF_AUTH, REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_LOGS, REF_MISMATCH, REF_MTU, TOPICS,
+from .knowledge import (REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_LOGS, REF_MISMATCH, REF_MTU, REF_TCP, TOPICS,
                         finding, topic)
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +161,23 @@ topic("dpd-peer-dead", "warning", "Dead peer detection declared the peer gone", 
     "Tune detection: dpddelay=/dpdtimeout= (4.x) or dpddelay= with retransmit-timeout (5.x)",
 ], REF_LOGS, 60)
 
+topic("tcp-encap-unsupported", "error", "The kernel cannot do IKE/ESP over TCP (no espintcp)", "local", """
+    The connection uses TCP encapsulation (enable-tcp= / listen-tcp=, RFC 8229), but setting the espintcp
+    TCP upper-layer protocol on the socket failed: this kernel lacks espintcp support (CONFIG_INET_ESPINTCP,
+    module espintcp), so no IKE or ESP can flow over TCP.""", [
+    "Load the module if the kernel has it: modprobe espintcp (and esp4/esp6)",
+    "Otherwise use a kernel built with CONFIG_INET_ESPINTCP=y, or fall back to UDP: enable-tcp=fallback "
+    "(try UDP first) or enable-tcp=no",
+], REF_TCP, 91)
+
+topic("no-matching-connection", "error", "The responder has no connection for this peer", "peer", """
+    The responder received the initiator's first message but none of its loaded connections accepts it:
+    the peer's address, IKE version or authentication method (authby=) matches no conn there.""", [
+    "On the responder, compare its conn with the initiator's: right= must cover the initiator's address "
+    "(or %any), and authby= and the IKE version (ikev2=) must agree",
+    "Check the conn is loaded on the responder: ipsec status | grep NAME",
+], REF_MISMATCH, 83)
+
 topic("tunnel-up", "info", "The tunnel is up", "both", """
     The IKE SA and an IPsec (Child) SA were established and nothing after that points to a
     failure.""", [
@@ -228,9 +245,36 @@ def _got_any_reply(c: ConnFacts) -> bool:
         or any(s.qualifier and not s.qualifier.startswith(IKE_INIT_STAGES) for s in c.all("retransmit"))
 
 
-def _nat_t_moved(c: ConnFacts) -> bool:
-    return c.has("nat_detected") or any("[port 4500]" in (v or "") for s in c.all("sent") + c.all("state")
-                                        for v in s.values)
+def _auth_never_arrived(c: ConnFacts) -> bool:
+    """Responder side: IKE_SA_INIT answered, then no IKE_AUTH request ever processed."""
+    replied = any(v.startswith("IKE_SA_INIT reply") for s in c.all("sent") for v in s.values)
+    got_auth = any(v.startswith("IKE_AUTH") for s in c.all("processing") for v in s.values)
+    return replied and not got_auth and not c.has("ike_established") and not c.has("auth_failed")
+
+
+PRIVATE_NETS = ("10.", "192.168.", "100.64.", "100.65.", "100.66.", "100.67.") + tuple(
+    f"172.{n}." for n in range(16, 32))
+
+
+def _nat_evidence(facts: Facts, c: ConnFacts, initiator_sources: set[str]) -> str | None:
+    """Why we believe NAT sits between the peers (so IKE_AUTH went to UDP 4500), or None."""
+    if c.has("nat_detected"):
+        return "pluto's NAT detection found a NAT between the peers, so IKE moved to UDP 4500."
+    if any("[port 4500]" in (v or "") for s in c.all("sent") + c.all("state") for v in s.values):
+        return "IKE_AUTH was sent to UDP port 4500 (NAT traversal)."
+    sent = [s for s in c.all("sent") if any(" to " in v for v in s.values)]
+    peers = {v.rsplit(" to ", 1)[1].rsplit(":", 1)[0] for s in sent for v in s.values if " to " in v}
+    unnamed = facts.conns.get("")
+    local: set[str] = set()
+    for source in initiator_sources:  # only the initiator's own interfaces
+        ifaces = unnamed.get("iface_added", source) if unnamed else None
+        local |= {v.split()[1].rsplit(":", 1)[0] for v in (ifaces.values if ifaces else ()) if not v.startswith("lo ")}
+    if local and peers and all(a.startswith(PRIVATE_NETS) for a in local) \
+            and not any(p.startswith(PRIVATE_NETS) for p in peers):
+        return (f"This host's addresses ({', '.join(sorted(local))}) are private while the peer "
+                f"({', '.join(sorted(peers))}) is public: there is a NAT in between, so after IKE_SA_INIT the "
+                f"exchange moved to UDP 4500.")
+    return None
 
 
 @rule
@@ -249,6 +293,50 @@ def ikev1_refused(facts: Facts):
         s = c.get("ikev1_refused")
         if s:
             yield finding("ikev1-disabled", c.name, _lines(s))
+        # The initiator's view: an IKEv1 peer that rejects IKEv1 answers INVALID_MAJOR_VERSION.
+        major = c.notified("notify_received", "INVALID_MAJOR_VERSION")
+        if major and not s:
+            yield finding("ikev1-disabled", c.name, _lines(*major, *_retransmits(c, IKE_INIT_STAGES))[:5],
+                          side="peer", extra="Here the peer answered every IKEv1 request with INVALID_MAJOR_VERSION, "
+                                             "which is how pluto refuses IKEv1 when its ikev1-policy is reject.")
+
+
+@rule
+def version_or_no_conn(facts: Facts):
+    """A responder that found no connection for the initiator: wrong IKE version, or no conn at all."""
+    unnamed = facts.conns.get("")
+    if not unnamed:
+        return
+    for signal in unnamed.all("no_connection"):
+        wanted = signal.qualifier  # the version the initiator spoke
+        for source in signal.sources:
+            loaded = _versions_loaded(facts, source)
+            names = sorted(loaded)
+            if loaded and wanted and all(v != wanted for vs in loaded.values() for v in vs):
+                have = sorted({v for vs in loaded.values() for v in vs})
+                yield finding("ike-version-mismatch", names[0] if len(names) == 1 else None, _lines(signal),
+                              extra=f"The initiator spoke {wanted}; this responder's connections accept only "
+                                    f"{' and '.join(have)}.")
+            else:
+                yield finding("no-matching-connection", names[0] if len(names) == 1 else None, _lines(signal))
+
+
+def _versions_loaded(facts: Facts, source: str) -> dict[str, set[str]]:
+    """Connection name -> IKE versions pluto reported adding, as logged in one source."""
+    loaded: dict[str, set[str]] = {}
+    for c in facts.conns.values():
+        for s in c.all("conn_added"):
+            if source in s.sources and c.name:
+                loaded.setdefault(c.name, set()).add(s.qualifier)
+    return loaded
+
+
+@rule
+def tcp_encapsulation(facts: Facts):
+    for c in facts.connections():
+        s = c.get("tcp_encap_failed")
+        if s:
+            yield finding("tcp-encap-unsupported", c.name, _lines(s))
 
 
 @rule
@@ -354,10 +442,18 @@ def retransmissions(facts: Facts):
             yield finding("ike-no-response", c.name, _lines(c.get("initiate"), *init)[:6])
         auth = _retransmits(c, ("IKE_AUTH_I",))
         if auth and not c.has("notify_received") and not c.has("ike_established"):
-            if _nat_t_moved(c) and "nat-t-blocked" in TOPICS:
-                yield finding("nat-t-blocked", c.name, _lines(*c.all("nat_detected"), *auth)[:6])
+            nat = _nat_evidence(facts, c, {src for a in auth for src in a.sources})
+            if nat and "nat-t-blocked" in TOPICS:
+                yield finding("nat-t-blocked", c.name, _lines(*c.all("nat_detected"), *auth)[:6], extra=nat)
             else:
                 yield finding("large-packets-dropped", c.name, _lines(*auth)[:6])
+        elif _auth_never_arrived(c):
+            replies = [s for s in c.all("sent") if any(v.startswith("IKE_SA_INIT reply") for v in s.values)]
+            # Ranked below the initiator's own view: from here NAT-T blocking and big packets look alike.
+            yield finding("large-packets-dropped", c.name, _lines(*replies)[:4], side="path", rank=72,
+                          extra="Seen from the responder: it answered IKE_SA_INIT but the initiator's IKE_AUTH never "
+                                "arrived. If the initiator is behind NAT, IKE_AUTH travels on UDP 4500: a firewall "
+                                "blocking UDP 4500 looks exactly the same from here.")
 
 
 @rule
