@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -43,29 +44,52 @@ def _nss_password(options: Options, redactor: Redactor) -> Evidence | None:
 
 
 def _live_probes(options: Options, progress: Callable[[str], None]) -> tuple[list[Evidence], str | None]:
-    """The diagnose probes (another module's), bounded as a whole; ([], reason) if unusable."""
+    """The diagnose probes (``swandoc.probes.collect``) for --conn, bounded as a whole.
+
+    They need a connection to aim at (route and MTU toward its peer, its log file); without
+    --conn, or if they are unavailable or fail, ([], reason) and the bundle's own collection
+    (same evidence names, same formats where it can) does the work.
+    """
+    if not options.conn:
+        return [], None
     try:
-        from ..probes.collect import collect
+        from ..probes.collect import CollectOptions, collect
     except ImportError as exc:
         return [], f"live probes unavailable ({exc}); used the bundle's own collection"
+    kwargs: dict[str, Any] = {"conn": options.conn, "config": options.config, "log": options.log,
+                              "since": _since(options.since), "capture": bool(options.capture),
+                              "duration": options.capture or 10.0, "initiate": False, "countdown": False}
+    if options.ctl_socket:
+        kwargs["ctl_socket"] = options.ctl_socket
     result: dict[str, Any] = {}
 
     def run() -> None:
         try:
-            result["set"] = collect(options)
+            result["set"] = collect(CollectOptions(**kwargs))
+        except SwandocError as exc:  # e.g. no such conn: the user must hear it
+            result["user_error"] = exc
         except Exception as exc:  # their failure must not end the bundle
             result["error"] = f"{exc.__class__.__name__}: {exc}"
 
     progress("collecting (live probes)...")
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(COLLECT_DEADLINE)
+    thread.join(COLLECT_DEADLINE + (options.capture or 0))
     if thread.is_alive():
         return [], f"live probes did not finish within {COLLECT_DEADLINE:g}s; used the bundle's own collection"
+    if "user_error" in result:
+        raise result["user_error"]
     if "error" in result:
         return [], f"live probes failed ({result['error']}); used the bundle's own collection"
     evidence = result.get("set")
     return list(evidence or ()), None
+
+
+def _since(value: str | None) -> str | None:
+    """'24h' (bundle's syntax) -> '-24h' (the journal probe's relative syntax)."""
+    if value and re.fullmatch(r"\d+[smhd]", value.strip()):
+        return "-" + value.strip()
+    return value
 
 
 def _capture(options: Options) -> Evidence:
@@ -115,7 +139,7 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
             have.add(item.name)
     progress("collecting...")
     items.extend(gather(options, skip=have))
-    if options.capture:
+    if options.capture and "ike_capture" not in {i.name for i in items}:
         progress(f"capturing for {options.capture:g}s...")
         items.append(_capture(options))
     version_item = next((i for i in items if i.name == "libreswan_version" and i.content), None)

@@ -164,6 +164,15 @@ def _sysctls() -> Evidence:
 def _pluto_log(options: Options) -> Evidence:
     if options.log:
         return read_bounded("pluto_log", options.log)
+    try:  # the diagnose journal probe: same format as a live diagnosis
+        from ..probes.journal import read_journal
+    except ImportError:
+        read_journal = None
+    if read_journal is not None:
+        since = options.since.strip()
+        item = read_journal("-" + since if re.fullmatch(r"\d+[smhd]", since) else since)
+        if item.available:
+            return item
     since = options.since.strip()
     if re.fullmatch(r"\d+[smhd]", since):
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[since[-1]]
@@ -211,12 +220,24 @@ def gather(options: Options, skip: set[str] = frozenset()) -> list[Evidence]:
                                              timeout=t, ok_status=(0, 1)),
         "pluto_log": lambda: _pluto_log(options),
     }
+    try:  # netlink via the diagnose probe (pyroute2 JSON, what its parsers read)
+        from ..probes.netinfo import collect_netlink
+    except ImportError:
+        collect_netlink = None
+    if collect_netlink is not None:
+        for name in ("links", "addresses", "routes", "ip_rules"):
+            plan.pop(name)
+        plan["netlink"] = collect_netlink
     items = []
     for name, fn in plan.items():
         if name in skip:
             continue
         try:
-            items.append(fn())
+            got = fn()
+            if isinstance(got, list):
+                items.extend(i for i in got if i.name not in skip)
+            else:
+                items.append(got)
         except Exception as exc:  # one broken probe never ends the bundle
             items.append(Evidence(name, None, name, error=f"probe failed: {exc.__class__.__name__}: {exc}"))
     return items

@@ -159,6 +159,19 @@ def load_bundle(path: str, facts: Facts, name: str) -> None:
             summary.notes.append(f"not collected: {item.name}: {item.error}")
     facts.sources.append(summary)
 
+    try:
+        from ..probes.parse import parse_evidence
+    except ImportError:
+        parse_evidence = None
+    if parse_evidence is None:  # without the probe parsers, still read the log and the capture
+        _feed_fallback(facts, name, summary)
+        summary.notes.append("host evidence kept but not parsed (probe parsers unavailable)")
+        return
+    # parse_evidence also feeds the pluto log and the capture to their parsers.
+    parse_evidence(facts.evidence, facts, facts.focus or manifest.get("options", {}).get("conn"))
+
+
+def _feed_fallback(facts: Facts, name: str, summary: SourceSummary) -> None:
     log = facts.evidence.get("pluto_log")
     if log is not None and log.content:
         from ..inputs import feed_log_bytes
@@ -167,12 +180,6 @@ def load_bundle(path: str, facts: Facts, name: str) -> None:
     pcap = facts.evidence.get("ike_capture")
     if pcap is not None and pcap.content:
         _load_capture(pcap.content, facts, f"{name}:capture/ike.pcap", summary)
-    try:
-        from ..probes.parse import parse_evidence
-    except ImportError:
-        summary.notes.append("host evidence kept but not parsed (probe parsers unavailable)")
-        return
-    parse_evidence(facts.evidence, facts, facts.focus or manifest.get("options", {}).get("conn"))
 
 
 def _load_capture(data: bytes, facts: Facts, name: str, summary: SourceSummary) -> None:

@@ -322,7 +322,8 @@ def redact_log(text: str) -> Result:
 
 # Options whose value is a secret. leftrsasigkey/rightrsasigkey/leftpubkey are PUBLIC: kept.
 _CONF_SECRET = re.compile(
-    r"^(?P<lead>\s*(?P<key>[A-Za-z0-9_-]*(?:pass(?:word|wd|phrase)?|secret|psk|ppk|pin|xauthpass)[A-Za-z0-9_-]*)\s*[=:]\s*)(?P<value>\"[^\"\n]*\"?|\S+)",
+    r"(?P<lead>(?:^|(?<=[\s{,\[]))\s*\"?(?P<key>[A-Za-z0-9_-]*(?:pass(?:word|wd|phrase)?|secret|psk|ppk|pin|xauthpass)[A-Za-z0-9_-]*)\"?\s*[=:]\s*)"
+    r"(?P<value>\"[^\"\n]*\"?|[^\s,}\]]+)",
     re.MULTILINE | re.IGNORECASE)
 _CONF_KEEP_KEYS = {"ppk", "ppk-ids", "pfs", "ppk_ids", "spin", "xauthby", "secretsfile", "secrets"}
 _POLICY_WORDS = {"yes", "no", "permit", "propose", "insist", "never", "true", "false", "always"}
@@ -340,8 +341,11 @@ def redact_config(text: str) -> Result:
             return match.group(0)
         if value.startswith("%") or value.startswith("/"):
             return match.group(0)  # %prompt, %none, a path: not the secret itself
+        if _PLACEHOLDER.fullmatch(value.strip('"')):
+            return match.group(0)  # already censored
         n += 1
-        return match.group("lead") + placeholder("value", value)
+        # quoted, so that JSON (the resolved connection) and ipsec.conf stay parseable
+        return match.group("lead") + f'"{placeholder("value", value)}"'
 
     new = _CONF_SECRET.sub(fix, text)
     return new, ({"config-secret": n} if n else {})

@@ -69,3 +69,15 @@ def leaks(blobs: dict[str, bytes]) -> list[str]:
             if any(f.lower() in low for f in forms):
                 found.append(f"{member}: {label}")
     return found
+
+
+def leaks_of(blobs: dict[str, bytes], secrets: list[bytes]) -> list[str]:
+    """Like :func:`leaks` for arbitrary secret values (raw, hex, base64, hex-dump stream)."""
+    found = []
+    for member, data in blobs.items():
+        dumps = re.findall(rb"\|\s{2,}((?:[0-9a-fA-F]{2}\s{1,2}){0,31}[0-9a-fA-F]{2})(?:\s|$)", data, re.MULTILINE)
+        low = data.lower() + b"\n" + re.sub(rb"\s+", b"", b"".join(dumps)).lower()
+        for secret in secrets:
+            if any(f.lower() in low for f in _forms(secret)):
+                found.append(f"{member}: {secret[:4]!r}...")
+    return found
