@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections import Counter
 from typing import Callable, Iterable
@@ -290,31 +291,63 @@ def redact_log(text: str) -> Result:
     """plutodebug dumps (``all,private`` / ``crypt``): keep the label, drop every hex byte.
 
     Every hex dump body goes, whatever its label, because a label does not prove a dump is
-    harmless; the count says whether the label looked like key material.
+    harmless; the count says whether the label looked like key material. Works on plain log
+    lines (file, syslog, ``journalctl -o short``) and on ``journalctl -o json`` lines, where
+    only the MESSAGE field is rewritten so each line stays valid JSON.
     """
-    counts: Counter[str] = Counter()
+    state = _DumpState()
     out: list[str] = []
-    label = ""
-    in_dump = False
     for line in text.splitlines(keepends=True):
-        match = _HEXDUMP.match(line.rstrip("\r\n"))
+        body = line.rstrip("\r\n")
+        newline = line[len(body):]
+        if body.startswith("{") and '"MESSAGE"' in body:
+            try:
+                record = json.loads(body)
+            except ValueError:
+                record = None
+            if isinstance(record, dict) and isinstance(record.get("MESSAGE"), str):
+                new = state.line(record["MESSAGE"], keep_continuation=True)
+                if new != record["MESSAGE"]:
+                    record["MESSAGE"] = new
+                    body = json.dumps(record)
+                out.append(body + newline)
+                continue
+        new = state.line(body, keep_continuation=False)
+        if new is not None:
+            out.append(new + newline)
+    return "".join(out), dict(state.counts)
+
+
+class _DumpState:
+    """Follows hex dumps across lines: the label line, then one or more dump lines."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.label = ""
+        self.in_dump = False
+
+    def _kind(self) -> str:
+        return "log-key-material" if _SECRET_LABEL.search(self.label) else "log-hexdump"
+
+    def line(self, body: str, *, keep_continuation: bool) -> str | None:
+        match = _HEXDUMP.match(body)
         if match:
-            if not in_dump:
-                kind = "log-key-material" if _SECRET_LABEL.search(label) else "log-hexdump"
-                counts[kind] += 1
-                out.append(f"{match.group('prefix')}   [hex dump removed]\n")
-                in_dump = True
-            continue
-        in_dump = False
-        bar = line.find("|")
-        label = line[bar + 1:] if bar >= 0 else ""
+            first = not self.in_dump
+            if first:
+                self.counts[self._kind()] += 1
+                self.in_dump = True
+            if first or keep_continuation:
+                return f"{match.group('prefix')}   [hex dump removed]"
+            return None  # later lines of the same dump: dropped
+        self.in_dump = False
+        bar = body.find("|")
+        self.label = body[bar + 1:] if bar >= 0 else ""
         if bar >= 0:
-            new, n = _INLINE_HEX.subn(lambda m: m.group("lead") + "[hex removed]", line)
+            new, n = _INLINE_HEX.subn(lambda m: m.group("lead") + "[hex removed]", body)
             if n:
-                counts["log-key-material" if _SECRET_LABEL.search(label) else "log-hexdump"] += n
-                line = new
-        out.append(line)
-    return "".join(out), dict(counts)
+                self.counts[self._kind()] += n
+                return new
+        return body
 
 
 # ---------------------------------------------------------------------------

@@ -123,3 +123,16 @@ def test_known_values_scrubbed_wherever_they_turn_up():
     text, counts = redactor.redact(echo, "generic")
     assert leaks({"echo": text.encode()}) == []
     assert counts["known-secret"] == 4
+
+
+def test_plutodebug_dumps_removed_from_journal_json_lines_which_stay_json():
+    import json
+    raw_lines = (SECRETS / "pluto-debug-private.log").read_text().splitlines()
+    # journalctl -o json wraps each message (no timestamp prefix) in a record
+    records = [json.dumps({"MESSAGE": line.split(": ", 1)[1] if ": " in line else line, "SYSLOG_IDENTIFIER": "pluto"})
+               for line in raw_lines]
+    text, counts = redact.redact_log("\n".join(records) + "\n")
+    assert counts["log-key-material"] >= 3
+    assert leaks({"journal.json": text.encode()}) == []
+    for line in text.splitlines():
+        json.loads(line)
