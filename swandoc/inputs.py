@@ -203,46 +203,49 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
     n = 0
     pluto = debug = other = 0
     first_time = last_time = None
-    for raw in lines:
-        n += 1
-        # Debug lines are "| ..." and, from pluto's helper threads, "|] ..." (4.x) or "] ..." (5.x).
-        marker = raw.find(b": |", 0, 120)
-        if marker == -1 and (raw.startswith(b"|") or raw.startswith(b"] ")):
-            marker = 0
-        if marker != -1:
-            debug += 1
-            if b"NAT-Traversal: Result" in raw or b"NAT_TRAVERSAL_NAT_BHND" in raw:
-                _feed_one(raw, n, name, summary, facts, kinds)
-            continue
-        if raw.startswith(b"\x00"):
-            _note_unparsed(summary, n, "line longer than 64 KiB: " + raw[1:].decode("utf-8", "replace"))
-            continue
-        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if not text.strip():
-            continue
-        envelope = env.strip_envelope(text)
-        if envelope is None:
-            if env.is_other_program(text):
-                other += 1
-            else:
-                _note_unparsed(summary, n, text)
-            continue
-        pluto += 1
-        kinds[envelope.kind] = kinds.get(envelope.kind, 0) + 1
-        if envelope.time:
-            first_time = first_time or envelope.time
-            last_time = envelope.time
-        event = parse_message(envelope.body, source=name, line=n, text=text, time=envelope.time)
-        if event is not None:
-            _add_event(event, summary, facts)
-    summary.lines += n
-    summary.pluto_lines += pluto + debug
-    summary.debug_lines += debug
-    summary.other_lines += other
-    summary.first_time = summary.first_time or first_time
-    summary.last_time = last_time or summary.last_time
-    if summary.kind == "unknown":
-        summary.kind = _text_kind(kinds, debug)
+    # try/finally: a stream that breaks mid-way (truncated .gz) still reports what was read.
+    try:
+        for raw in lines:
+            n += 1
+            # Debug lines are "| ..." and, from pluto's helper threads, "|] ..." (4.x) or "] ..." (5.x).
+            marker = raw.find(b": |", 0, 120)
+            if marker == -1 and (raw.startswith(b"|") or raw.startswith(b"] ")):
+                marker = 0
+            if marker != -1:
+                debug += 1
+                if b"NAT-Traversal: Result" in raw or b"NAT_TRAVERSAL_NAT_BHND" in raw:
+                    _feed_one(raw, n, name, summary, facts, kinds)
+                continue
+            if raw.startswith(b"\x00"):
+                _note_unparsed(summary, n, "line longer than 64 KiB: " + raw[1:].decode("utf-8", "replace"))
+                continue
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not text.strip():
+                continue
+            envelope = env.strip_envelope(text)
+            if envelope is None:
+                if env.is_other_program(text):
+                    other += 1
+                else:
+                    _note_unparsed(summary, n, text)
+                continue
+            pluto += 1
+            kinds[envelope.kind] = kinds.get(envelope.kind, 0) + 1
+            if envelope.time:
+                first_time = first_time or envelope.time
+                last_time = envelope.time
+            event = parse_message(envelope.body, source=name, line=n, text=text, time=envelope.time)
+            if event is not None:
+                _add_event(event, summary, facts)
+    finally:
+        summary.lines += n
+        summary.pluto_lines += pluto + debug
+        summary.debug_lines += debug
+        summary.other_lines += other
+        summary.first_time = summary.first_time or first_time
+        summary.last_time = last_time or summary.last_time
+        if summary.kind == "unknown":
+            summary.kind = _text_kind(kinds, debug)
 
 
 def _feed_one(raw: bytes, n: int, name: str, summary: SourceSummary, facts: Facts, kinds: dict[str, int]) -> None:

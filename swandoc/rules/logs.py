@@ -367,13 +367,6 @@ def proposal_mismatch(facts: Facts):
         if child_ev:
             yield finding("child-proposal-mismatch", c.name, _lines(*child_ev),
                           details=_proposal_details(child_ev, [p for p in local if "IKE=" not in p]))
-        quick = [s for s in c.all("timeout") if s.qualifier == "QUICK_I1"]
-        if quick and not child_ev and not c.has("ts_mismatch"):
-            # pluto's own hint for this timeout; the peer's log tells proposals from subnets apart.
-            yield finding("child-proposal-mismatch", c.name, _lines(*quick), rank=60,
-                          extra="The peer never answered Quick Mode. IKEv1 responders often stay silent both "
-                                "for an ESP proposal mismatch and for subnets that do not match; the peer's log "
-                                "says which.")
 
 
 def _proposal_details(signals: list[Signal], local: list[str]) -> dict[str, str]:
@@ -393,6 +386,16 @@ def traffic_selectors(facts: Facts):
         mismatch = c.get("ts_mismatch")
         if mismatch:
             signals.append(mismatch)
+        signals += c.notified("notify_received", "INVALID_ID_INFORMATION")
+        quick = _retransmits(c, ("QUICK_I1",))
+        if quick and not signals and not c.notified("notify_received", "NO_PROPOSAL_CHOSEN"):
+            # IKEv1: a responder refusing our ESP proposal says NO_PROPOSAL_CHOSEN; one that has no
+            # connection for our subnets stays silent, and Quick Mode times out (the reference doc's example).
+            yield finding("ts-unacceptable", c.name, _lines(*quick), rank=62,
+                          extra="Here Quick Mode (IKEv1 phase 2) got no answer at all. A responder that disliked "
+                                "the ESP proposal would have said NO_PROPOSAL_CHOSEN; silence after phase 1 "
+                                "usually means it has no connection for these subnets. The peer's log says for sure.")
+            continue
         if signals:
             yield finding("ts-unacceptable", c.name, _lines(*signals),
                           extra="If the peer's log shows a kernel (netlink) error at the same time, that is the real "

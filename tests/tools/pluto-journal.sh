@@ -2,7 +2,8 @@
 # Record real pluto journal output. A private mount namespace gets its own journald, /dev/log and
 # journal files; a pluto in a private network namespace logs to syslog (no logfile=) and initiates
 # to a peer that does not answer (so it retransmits IKE_SA_INIT). Nothing outside the namespaces
-# changes. Writes pluto.json, pluto.export, pluto.short, pluto.short-iso and whack.txt into OUTDIR.
+# changes. Writes pluto.json, pluto.export, pluto.short, pluto.short-iso, whack.txt and
+# whack-unknown.txt (initiating a connection that does not exist) into OUTDIR.
 # usage: tests/tools/pluto-journal.sh OUTDIR [SECONDS]
 set -euo pipefail
 out=$(realpath "$1"); secs=${2:-4}
@@ -67,6 +68,8 @@ for _ in $(seq 50); do [[ -S $work/run/pluto.ctl ]] && break; sleep 0.1; done
 ip netns exec "$ns" ipsec addconn --ctlsocket "$work/run/pluto.ctl" --config "$work/ipsec.conf" journal-demo >/dev/null
 ip netns exec "$ns" timeout "$secs" ipsec whack --ctlsocket "$work/run/pluto.ctl" --name journal-demo --initiate \
   > "$out/whack.txt" 2>&1 || true
+ip netns exec "$ns" ipsec whack --ctlsocket "$work/run/pluto.ctl" --name no-such-conn --initiate \
+  > "$out/whack-unknown.txt" 2>&1 || true
 ip netns exec "$ns" ipsec whack --ctlsocket "$work/run/pluto.ctl" --shutdown >/dev/null 2>&1 || true
 sleep 0.5
 jc() { journalctl --no-pager --directory=/run/log/journal -t pluto "$@"; }
