@@ -32,6 +32,7 @@ class Plan:
     expected: str | None = None
     expected_with_esp: str | None = None
     east_conn_name: str | None = None  # user configs may name the conn differently on east
+    scenario: Scenario | None = None    # where the plan came from, for the expectations
 
     def conn_name_for(self, side: str) -> str:
         return (self.east_conn_name or self.conn_name) if side == "east" else self.conn_name
@@ -98,5 +99,5 @@ def from_scenario(s: Scenario) -> Plan:
         west_conn=west, east_conn=east, west_secrets=west_secrets, east_secrets=east_secrets,
         west_setup=dict(s.west_setup), east_setup=dict(s.east_setup), auth=s.auth,
         subnets=s.subnets, faults=s.faults, cert_bits=3072 if s.big_certs else 2048,
-        expected=s.expected, expected_with_esp=s.expected_with_esp,
+        expected=s.expected, expected_with_esp=s.expected_with_esp, scenario=s,
     )

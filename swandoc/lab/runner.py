@@ -24,6 +24,7 @@ from . import credentials, kernel, topology
 from .capture import Capture
 from .daemon import Pluto, config_setup, ipsec_version, kill_group
 from .plan import Plan, from_scenario, render_conn
+from .scenarios import VIEWS
 from .scenarios import get as get_scenario
 
 EVIDENCE_FILES = ("west.log", "east.log", "west-whack.txt", "west.pcap", "west.conf", "east.conf",
@@ -51,7 +52,8 @@ class LabResult:
     description: str
     out_dir: Path
     kernel_esp: bool
-    expected: str | None
+    kernel_espintcp: bool
+    expected: str | None  # finding id expected from both ends' evidence together
     outcome: Outcome
     duration: float
     files: tuple[str, ...]
@@ -335,10 +337,11 @@ def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scen
         notes = list(run.notes)
     duration = round(time.monotonic() - started, 3)
     timings["total"] = duration
-    expected = plan.expected_with_esp if (support.esp and plan.expected_with_esp) else plan.expected
+    expected = (plan.scenario.expected_for(support.esp, "both", support.espintcp)
+                if plan.scenario else None)
     files = tuple(n for n in EVIDENCE_FILES if n == "lab.json" or (out_dir / n).exists())
-    result = LabResult(plan.name, plan.description, out_dir, support.esp, expected, outcome, duration,
-                       files, tuple(notes))
+    result = LabResult(plan.name, plan.description, out_dir, support.esp, support.espintcp, expected,
+                       outcome, duration, files, tuple(notes))
     _write_lab_json(result, plan, support, timings, started_wall, kind)
     return result
 
@@ -374,6 +377,15 @@ def redact_secrets(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _expected_by_view(plan: Plan, support: kernel.KernelSupport) -> dict[str, str] | None:
+    """What each end's evidence alone should be diagnosed as (some ends cannot see the cause)."""
+    s = plan.scenario
+    if s is None:
+        return None
+    return {view: s.expected_for(support.esp, view, support.espintcp)
+            for view in VIEWS if view not in s.blind_views}
+
+
 def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport, timings: dict,
                     started_wall: str, kind: str) -> None:
     data = {
@@ -381,6 +393,7 @@ def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport
         "kind": kind,
         "description": result.description,
         "expected_finding": result.expected,
+        "expected_by_view": _expected_by_view(plan, support),
         "kernel_esp": support.esp,
         "kernel": support.as_dict(),
         "libreswan": ipsec_version(),

@@ -62,6 +62,16 @@ def test_every_run_writes_its_evidence(lab_results):
         data = json.loads(r.path("lab.json").read_text())
         assert data["scenario"] == s.name
         assert isinstance(data["kernel_esp"], bool)
-        assert data["expected_finding"] == s.expected_for(data["kernel_esp"])
+        assert data["expected_finding"] == s.expected_for(data["kernel_esp"], "both", r.kernel_espintcp)
         assert r.path("west.pcap").stat().st_size > 24, f"{s.name}: empty capture"
         assert r.duration < 30, f"{s.name} took {r.duration}s"
+
+
+def test_tcp_encap_matches_kernel_espintcp(lab_results):
+    r = lab_results["tcp-encap"]
+    if not r.kernel_espintcp:
+        # pluto asks for the espintcp ULP on its TCP socket; without it both ends say so
+        assert "TCP_ULP" in r.path("west-whack.txt").read_text()
+        assert 'TCP_ULP, "espintcp") failed' in r.path("east.log").read_text()
+    else:
+        assert r.outcome.ike_established
