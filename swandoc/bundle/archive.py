@@ -54,6 +54,9 @@ Nothing secret is stored. Before any item was written:
 - any PEM private key block, NSS password file contents, password-like ipsec.conf options.
 - every item was also scanned for the secret values themselves (raw, hex, base64).
 Public keys (leftrsasigkey=) and certificates' public parts are kept.
+A packet capture (capture/ike.pcap, only with --capture) is stored as captured: IKE keys are
+never on the wire, but an IKEv1 Aggressive Mode exchange carries a hash that allows offline
+guessing of a weak PSK; leave --capture off for such peers if that matters.
 
 ## Obfuscation
 
