@@ -1,0 +1,181 @@
+"""The live capture probe, run for real inside network namespaces this test creates.
+
+Traffic is sent by scapy from the peer namespace over a veth pair; the probe runs inside
+the other namespace under `ip netns exec` (as `swandoc diagnose` would there). Nothing
+touches the host's interfaces.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pty
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swandoc.logparse.packets import decode_pcap_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+# Runs inside namespace "a": capture, calling the sender in namespace "b" once listening.
+CAPTURE = r'''
+import json, subprocess, sys
+from swandoc.probes.capture import capture
+args = json.loads(sys.argv[1])
+def started():
+    if args["sender"]:
+        subprocess.run(["ip", "netns", "exec", args["peer_ns"], sys.executable, "-c", args["sender"]], check=True,
+                       timeout=60)
+ev = capture(args["iface"], args["duration"], args["max_packets"], args["pcap"], True, on_started=started)
+print(json.dumps({"error": ev.error, "meta": dict(ev.meta), "duration": ev.duration, "size": len(ev.content or b"")}))
+'''
+
+SEND = r'''
+from scapy.layers.inet import IP, UDP
+from scapy.layers.ipsec import ESP
+from scapy.contrib.ikev2 import IKEv2
+from scapy.sendrecv import send
+ike = IKEv2(init_SPI=bytes.fromhex("0102030405060708"), exch_type=34, flags="Initiator")
+send([IP(dst="192.0.2.1") / UDP(sport=500, dport=500) / ike] * 3, inter=0.05, verbose=0)
+send([IP(dst="192.0.2.1") / UDP(sport=5353, dport=53) / b"not ipsec"] * 3, inter=0.05, verbose=0)
+send([IP(dst="192.0.2.1") / ESP(spi=0x42, seq=n) / (b"e" * 32) for n in (1, 2)], inter=0.05, verbose=0)
+'''
+
+FLOOD = r'''
+from scapy.layers.inet import IP, UDP
+from scapy.sendrecv import send
+send([IP(dst="192.0.2.1") / UDP(sport=4500, dport=4500) / b"\xff"] * 10, inter=0.02, verbose=0)
+'''
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("the capture tests need root (network namespaces, raw sockets); run them as root", pytrace=False)
+    if shutil.which("tshark") is None:
+        pytest.fail("the capture tests need tshark (apt-get install tshark) to check the pcap opens", pytrace=False)
+
+
+@pytest.fixture
+def pair():
+    """Two namespaces joined by a veth pair: a=192.0.2.1, b=192.0.2.2."""
+    require_root()
+    tag = f"{os.getpid()}-{secrets.token_hex(2)}"
+    a, b = f"sdcap-{tag}-a", f"sdcap-{tag}-b"
+    made = []
+    try:
+        for ns in (a, b):
+            subprocess.run(["ip", "netns", "add", ns], check=True)
+            made.append(ns)
+        ip = lambda *args: subprocess.run(["ip", *args], check=True, capture_output=True)  # noqa: E731
+        ip("-n", a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", b)
+        for ns, addr in ((a, "192.0.2.1/24"), (b, "192.0.2.2/24")):
+            ip("-n", ns, "addr", "add", addr, "dev", "veth0")
+            ip("-n", ns, "link", "set", "veth0", "up")
+        yield a, b
+    finally:
+        for ns in made:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def run_capture(a: str, b: str, tmp_path: Path, *, sender: str = "", duration: float = 4, max_packets: int = 100,
+                iface: str | None = "veth0", user: tuple[str, ...] = (), stderr=subprocess.PIPE):
+    pcap = tmp_path / "live.pcap"
+    args = {"iface": iface, "duration": duration, "max_packets": max_packets, "pcap": None if user else str(pcap),
+            "sender": sender, "peer_ns": b}
+    proc = subprocess.run(["ip", "netns", "exec", a, *user, PY, "-c", CAPTURE, json.dumps(args)], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=90,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1]), pcap
+
+
+def tshark_lines(pcap: Path) -> list[str]:
+    proc = subprocess.run(["tshark", "-r", str(pcap)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return [line for line in proc.stdout.splitlines() if line.strip()]
+
+
+def test_capture_keeps_ipsec_traffic_only_and_tshark_opens_it(pair, tmp_path):
+    a, b = pair
+    result, pcap = run_capture(a, b, tmp_path, sender=SEND, duration=4)
+    assert result["error"] is None
+    assert result["meta"]["interface"] == "veth0" and result["meta"]["stopped_by"] == "time limit"
+    packets, summary = decode_pcap_bytes(pcap.read_bytes(), "ike_capture")
+    kinds = [p.kind for p in packets]
+    assert kinds.count("ike") == 3 and kinds.count("esp") == 2
+    # a's kernel answers with ICMP: port unreachable about UDP 500 (kept) and about UDP 53
+    # (filtered out in the kernel), protocol unreachable about ESP (kept)
+    icmp = [p for p in packets if p.kind == "icmp"]
+    assert {p.quoted_proto for p in icmp} <= {"udp", "esp"}
+    assert all(p.quoted_dport in (500, None) for p in icmp) and any(p.quoted_dport == 500 for p in icmp)
+    assert not any(53 in (p.sport, p.dport, p.quoted_dport) for p in packets)
+    assert summary.unparsed == 0 and summary.lines == len(packets)
+    lines = tshark_lines(pcap)
+    assert len(lines) == len(packets)
+    assert sum("IKE_SA_INIT" in line for line in lines) == 3
+
+
+def test_capture_is_bounded_by_time_even_when_nothing_arrives(pair, tmp_path):
+    a, b = pair
+    result, pcap = run_capture(a, b, tmp_path, duration=1.5)
+    assert result["error"] is None and result["meta"]["packets"] == "0"
+    assert 1.4 <= result["duration"] < 5
+    assert tshark_lines(pcap) == []  # an empty but valid pcap
+
+
+def test_capture_is_bounded_by_packet_count(pair, tmp_path):
+    a, b = pair
+    result, pcap = run_capture(a, b, tmp_path, sender=FLOOD, duration=30, max_packets=3)
+    assert result["error"] is None
+    assert result["meta"]["stopped_by"] == "packet limit" and result["meta"]["packets"] == "3"
+    assert result["duration"] < 20
+    packets, _ = decode_pcap_bytes(pcap.read_bytes(), "x")
+    # the keepalives, and a's kernel answering them "port unreachable" (nothing listens on 4500)
+    assert len(packets) == 3 and packets[0].kind == "keepalive"
+    assert {p.kind for p in packets} <= {"keepalive", "icmp"}
+    assert len(tshark_lines(pcap)) == 3
+
+
+def test_without_cap_net_raw_the_probe_says_so(pair, tmp_path):
+    a, b = pair
+    nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all")
+    result, _ = run_capture(a, b, tmp_path, duration=1, user=nobody)
+    assert result["error"] == "capture needs root (CAP_NET_RAW)"
+    assert result["size"] == 0
+
+
+def test_unknown_interface_is_evidence_not_a_crash(pair, tmp_path):
+    a, b = pair
+    result, _ = run_capture(a, b, tmp_path, duration=1, iface="nosuch0")
+    assert result["error"] == "no interface named 'nosuch0' here"
+
+
+def test_countdown_only_on_a_terminal(pair, tmp_path):
+    a, b = pair
+    master, slave = pty.openpty()
+    args = {"iface": "veth0", "duration": 2, "max_packets": 10, "pcap": None, "sender": "", "peer_ns": b}
+    proc = subprocess.Popen(["ip", "netns", "exec", a, PY, "-c", CAPTURE, json.dumps(args)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    proc.wait(timeout=30)
+    assert b"s left" in seen and b"capturing IKE/ESP on veth0" in seen
+    _, _ = run_capture(a, b, tmp_path, duration=1)  # stderr is a pipe here
+    piped = subprocess.run(["ip", "netns", "exec", a, PY, "-c", CAPTURE, json.dumps(args | {"duration": 1})],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "s left" not in piped.stderr
