@@ -185,3 +185,36 @@ def test_decode_ignores_other_traffic_and_decodes_in_memory_captures():
     data = (PCAPS / "lab-responder-down.pcap").read_bytes()
     packets, summary = decode_pcap_bytes(data, "ike_capture")
     assert summary.name == "ike_capture" and len(packets) == 10
+
+
+def test_linux_cooked_capture_on_any_interface():
+    packets, summary = read("ikev2-fragments-any-interface.pcap")  # tcpdump -i any: SLL2 link type
+    assert summary.unparsed == 0 and len(packets) == 8
+    auth = exchanges(packets)[1]
+    assert auth.exchange == "IKE_AUTH" and auth.retransmits == 2 and not auth.answered
+
+
+def test_the_same_datagram_captured_twice_is_not_a_retransmission():
+    import dataclasses
+
+    original, _ = read("lab-healthy.pcap")
+    doubled = []
+    for p in original:  # as a capture on "any" or lo sees a datagram: twice, microseconds apart
+        doubled += [p, dataclasses.replace(p, number=p.number + 100, time=p.time + 0.0001)]
+    flows = exchanges(doubled)
+    assert [(e.exchange, e.retransmits, e.answered) for e in flows] == [("IKE_SA_INIT", 0, True), ("IKE_AUTH", 0, True)]
+    blocked, _ = read("lab-udp500-blocked.pcap")  # real retransmissions, 0.5 s and more apart
+    assert exchanges(blocked)[0].retransmits == 3
+
+
+def test_capture_evidence_feeds_facts():
+    from swandoc.evidence import Evidence
+    from swandoc.logparse.packets import load_capture_evidence
+
+    facts = Facts()
+    load_capture_evidence(Evidence("ike_capture", None, "capture on eth0", error="capture needs root (CAP_NET_RAW)"),
+                          facts)
+    assert facts.packets == [] and facts.sources == []
+    data = (PCAPS / "lab-nat-t-blocked.pcap").read_bytes()
+    load_capture_evidence(Evidence("ike_capture", data, "capture on eth0"), facts)
+    assert len(facts.packets) == 9 and facts.sources[0].name == "ike_capture"

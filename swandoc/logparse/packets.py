@@ -546,6 +546,15 @@ def decode_pcap_bytes(data: bytes, name: str) -> tuple[list[IkePacket], SourceSu
         os.unlink(tmp)
 
 
+def load_capture_evidence(evidence: Any, facts: "Facts") -> None:
+    """Add an ``ike_capture`` Evidence item (live probe or bundle) to facts, if it holds a capture."""
+    if evidence is None or not evidence.available or not evidence.content:
+        return
+    decoded, summary = decode_pcap_bytes(evidence.content, evidence.name)
+    facts.sources.append(summary)
+    facts.packets.extend(decoded)
+
+
 # --- exchanges: requests paired with responses ------------------------------------------------
 
 
@@ -681,6 +690,8 @@ def exchanges(packets: Iterable[IkePacket]) -> list[Exchange]:
                 continue
             key = _v2_key(p, bool(p.is_initiator))
             ex = open_v2.get(key)
+            if ex is not None and _capture_duplicate(ex.transmissions[-1], p):
+                continue
             if ex is not None and (ex.request.digest == p.digest or _same_fragment_train(ex, p)):
                 ex.transmissions.append(p)
                 continue
@@ -694,7 +705,8 @@ def exchanges(packets: Iterable[IkePacket]) -> list[Exchange]:
                     last.responses.append(p)
                 continue
             if last is not None and last.request.digest == p.digest:
-                last.transmissions.append(p)
+                if not _capture_duplicate(last.transmissions[-1], p):
+                    last.transmissions.append(p)
                 continue
             ex = Exchange(request=p, transmissions=[p])
             # Informational messages are never answered; the last message of Quick Mode and of
@@ -711,6 +723,15 @@ def exchanges(packets: Iterable[IkePacket]) -> list[Exchange]:
         result.append(ex)
     _attach_icmp(result, [p for p in packets if p.kind == "icmp"])
     return result
+
+
+DUPLICATE_WINDOW = 0.005  # seconds; pluto's first retransmission comes after 0.5 s
+
+
+def _capture_duplicate(a: IkePacket, b: IkePacket) -> bool:
+    """The same datagram seen twice (capturing on "any" or on lo), not a retransmission."""
+    return (a.digest == b.digest and a.ike_fragment == b.ike_fragment and (a.src, a.dst) == (b.src, b.dst)
+            and abs(b.time - a.time) < DUPLICATE_WINDOW)
 
 
 def _same_fragment_train(ex: Exchange, p: IkePacket) -> bool:
