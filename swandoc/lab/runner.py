@@ -91,7 +91,18 @@ def cleanup_stale(all_runs: bool = False) -> list[str]:
             except (ProcessLookupError, ValueError):
                 pass
         topology.delete_namespace(name)
+    _remove_stale_workdirs(all_runs)
     return names
+
+
+def _remove_stale_workdirs(all_runs: bool) -> None:
+    """Temp dirs (configs, NSS databases with the lab's keys) of runs that died."""
+    for path in Path(tempfile.gettempdir()).glob(f"{topology.NAMESPACE_PREFIX}*"):
+        pid_text = path.name[len(topology.NAMESPACE_PREFIX):].split("-", 1)[0]
+        if not path.is_dir() or not pid_text.isdigit():
+            continue
+        if all_runs or not topology.pid_alive(int(pid_text)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager
@@ -144,7 +155,8 @@ class LabRun:
 
     def __enter__(self) -> "LabRun":
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.workdir = Path(tempfile.mkdtemp(prefix="sdlab-"))
+        # pid in the name, like the namespaces, so --cleanup can tell a dead run's files
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{topology.NAMESPACE_PREFIX}{os.getpid()}-"))
         return self
 
     def __exit__(self, *exc) -> None:

@@ -83,6 +83,12 @@ class Topology:
         """
         for ns, addr in ((self.west_ns, WEST_SUBNET_HOST), (self.east_ns, EAST_SUBNET_HOST)):
             run_ip("-n", ns, "addr", "add", f"{addr}/32", "dev", "lo")
+        if self.kind == "plain":
+            # No default routes on the plain link: give each end a route to the other's
+            # subnet so tunnel traffic finds its way before XFRM encrypts it. (updown
+            # replaces these with its own when a Child SA comes up.)
+            run_ip("-n", self.west_ns, "route", "add", EAST_SUBNET, "via", EAST_PLAIN)
+            run_ip("-n", self.east_ns, "route", "add", WEST_SUBNET, "via", WEST_PLAIN)
 
     def delete(self) -> None:
         for ns in reversed(self.namespaces):
@@ -179,7 +185,7 @@ def lab_namespaces() -> list[str]:
     return sorted(n for n in names if n.startswith(NAMESPACE_PREFIX))
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -194,6 +200,6 @@ def stale_namespaces() -> list[str]:
     stale = []
     for name in lab_namespaces():
         pid_text = name[len(NAMESPACE_PREFIX):].split("-", 1)[0]
-        if not pid_text.isdigit() or not _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or not pid_alive(int(pid_text)):
             stale.append(name)
     return stale

@@ -117,3 +117,4 @@ def test_cleanup_removes_what_a_killed_run_left(lab_environment, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     _assert_nothing_left(proc.pid)
+    assert not list(Path("/tmp").glob(f"{topology.NAMESPACE_PREFIX}{proc.pid}-*")), "work dir left"
