@@ -64,7 +64,8 @@ def _addresses(kind: str) -> dict[str, str]:
             "east_left": "%any", "east_right": topo_mod.EAST_ROUTED}
 
 
-X509_IDS = {"leftid": "CN=west, O=swandoc lab", "rightid": "CN=east, O=swandoc lab"}
+# IDs equal to the certificates' subjectAltName, so pluto matches them without complaint.
+X509_IDS = {"leftid": "@west.lab.example", "rightid": "@east.lab.example"}
 
 
 def from_scenario(s: Scenario) -> Plan:
