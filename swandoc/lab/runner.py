@@ -309,8 +309,8 @@ class LabRun:
         self._stop_daemons()
 
 
-def _outcome_from_logs(west_log: str, east_log: str, whack_text: str, whack_rc: int,
-                       traffic_ok: bool | None) -> Outcome:
+def _outcome_from_logs(west_log: str, east_log: str, whack_rc: int, traffic_ok: bool | None) -> Outcome:
+    """A plain summary for lab.json; diagnosing is swandoc.analysis's job, not this."""
     both = west_log + east_log
     ike = ("established IKE SA" in west_log or "ISAKMP SA established" in west_log
            or "established ISAKMP SA" in west_log or "IKE SA established" in west_log)
@@ -345,7 +345,7 @@ def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scen
         _collect(run, whack_out)
         west_log = (out_dir / "west.log").read_text(errors="replace")
         east_log = (out_dir / "east.log").read_text(errors="replace")
-        outcome = _outcome_from_logs(west_log, east_log, whack_out, whack_rc, traffic_ok)
+        outcome = _outcome_from_logs(west_log, east_log, whack_rc, traffic_ok)
         notes = list(run.notes)
     duration = round(time.monotonic() - started, 3)
     timings["total"] = duration
