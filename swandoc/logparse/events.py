@@ -114,6 +114,7 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("notify_sent", ("sending",), r"sending (?:encrypted )?notification " + _NOTIFY + r" to"),
     # -- our own proposal check failed (responder side, §2.2) --
     ("no_proposal", ("no local proposal",), r"no local proposal matches remote proposals (?P<detail>.*)"),
+    ("no_proposal", ("Oakley Transform",), r"Oakley Transform (?P<detail>\[[^\]]*\]) refused"),     # IKEv1 responder
     ("no_proposal", ("no acceptable Oakley",), r"no acceptable Oakley Transform"),
     ("no_proposal", ("no acceptable Proposal",), r"no acceptable Proposal in IPsec SA"),
     ("proposal_list", (":IKE=", ":ESP=", ":AH="), r"^\s+(?P<detail>\d+:(?:IKE|ESP|AH)=\S+)"),   # 4.x/5.x at conn add

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..facts import ConnFacts, Facts, Signal
 from ..model import EvidenceLine, Finding
 from . import rule
+from .proposals import ipsec_conf_line
 from .knowledge import (REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_LOGS, REF_MISMATCH, REF_MTU, REF_TCP, TOPICS,
                         finding, topic)
 
@@ -362,21 +363,42 @@ def proposal_mismatch(facts: Facts):
         proposals = c.get("proposal_list")
         local = sorted(proposals.values) if proposals else []
         if ike_ev:
+            fix = _proposal_fix(ike_ev)
             yield finding("ike-proposal-mismatch", c.name, _lines(*ike_ev),
-                          details=_proposal_details(ike_ev, [p for p in local if "IKE=" in p]))
+                          details=_proposal_details(ike_ev, [p for p in local if "IKE=" in p]),
+                          fix=fix + list(TOPICS["ike-proposal-mismatch"].fix) if fix else None)
         if child_ev:
+            fix = _proposal_fix(child_ev)
             yield finding("child-proposal-mismatch", c.name, _lines(*child_ev),
-                          details=_proposal_details(child_ev, [p for p in local if "IKE=" not in p]))
+                          details=_proposal_details(child_ev, [p for p in local if "IKE=" not in p]),
+                          fix=fix + list(TOPICS["child-proposal-mismatch"].fix) if fix else None)
+
+
+def _remote_proposals(signals: list[Signal]) -> list[str]:
+    return [v for s in signals if s.kind == "no_proposal" for v in s.values if v and (":" in v or v.startswith("["))]
 
 
 def _proposal_details(signals: list[Signal], local: list[str]) -> dict[str, str]:
     details: dict[str, str] = {}
-    remote = [v for s in signals if s.kind == "no_proposal" for v in s.values if v and ":" in v]
+    remote = _remote_proposals(signals)
     if remote:
         details["remote proposals (rejected)"] = remote[0]
+        line = ipsec_conf_line(remote[0])
+        if line:
+            details["line the responder would accept"] = line
     if local:
         details["local proposals"] = " | ".join(local[:6])
     return details
+
+
+def _proposal_fix(signals: list[Signal]) -> list[str]:
+    """A first fix step naming the exact line, when the responder logged what it was offered."""
+    remote = _remote_proposals(signals)
+    line = ipsec_conf_line(remote[0]) if remote else None
+    if not line:
+        return []
+    return [f"To make the responder accept what the initiator offers, add this to the responder's conn "
+            f"(or change the initiator to one of the responder's proposals): {line}"]
 
 
 @rule

@@ -96,3 +96,16 @@ def test_proposal_details_are_reported():
     details = dict(first.details)
     assert "remote proposals (rejected)" in details and "IKE:" in details["remote proposals (rejected)"]
     assert "local proposals" in details and "IKE=" in details["local proposals"]
+
+
+@pytest.mark.parametrize("scenario,key", [("ike-proposal-mismatch-v2", "ike"), ("ike-proposal-mismatch-v1", "ike"),
+                                          ("esp-proposal-mismatch-v2", "esp")])
+def test_suggested_line_is_what_the_initiator_offers(scenario, key):
+    """The responder logged the initiator's proposal; written back as ipsec.conf it must equal west's line."""
+    import re
+    conf = open(fixture("lab", scenario, "west.conf")).read()
+    west_line = re.search(rf"^\s*({key}=\S+)", conf, re.M).group(1)
+    report = analyze_paths([fixture("lab", scenario, f) for f in BOTH])
+    first = report.findings[0]
+    assert dict(first.details)["line the responder would accept"] == west_line
+    assert west_line in first.fix[0]
