@@ -122,12 +122,12 @@ class Lab:
     def router(self) -> str:
         return f"sddiag-{self.run_id}-router"
 
-    def swandoc(self, gw: Gateway, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    def swandoc(self, gw: Gateway, *args: str, conn: str = "west-east", timeout: float = 90) -> subprocess.CompletedProcess:
         """Run ``swandoc diagnose`` for the lab conn inside *gw*'s namespace, as an admin would."""
         python = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python")
         if not os.path.exists(python):
             python = "python3"
-        return nsexec(gw.ns, python, "-m", "swandoc", "diagnose", "west-east", "--config", str(gw.conf),
+        return nsexec(gw.ns, python, "-m", "swandoc", "diagnose", conn, "--config", str(gw.conf),
                       "--ctl-socket", str(gw.ctl), *args, check=False, timeout=timeout)
 
     def teardown(self) -> None:
