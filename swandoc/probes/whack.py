@@ -32,8 +32,9 @@ class WhackStatus:
 
 
 _CODE = re.compile(r"^\d{3}\s?")
-_CONN = re.compile(r'^"(?P<name>[^"\[]+)(?P<inst>\[\d+\])?"(?::\s|\s)')
-_STATE = re.compile(r'^#(?P<serial>\d+):\s+"(?P<name>[^"\[]+)(?P<inst>\[\d+\])?"(?:\s+\S+)?(?::(?P<port>\d+))?\s+(?P<state>STATE_\w+)')
+# Instances of a template conn are written "name"[1] (the number after the quote).
+_CONN = re.compile(r'^"(?P<name>[^"]+)"(?P<inst>\[\d+\])?(?::\s|\s)')
+_STATE = re.compile(r'^#(?P<serial>\d+):\s+"(?P<name>[^"]+)"(?P<inst>\[\d+\])?(?:\s+(?P<addr>\S+?))?(?::(?P<port>\d+))?\s+(?P<state>STATE_\w+)')
 
 
 def _strip_code(line: str) -> str:
@@ -96,7 +97,7 @@ class Traffic:
     line: int
 
 
-_TRAFFIC = re.compile(r'#(?P<serial>\d+):\s+"(?P<name>[^"\[]+)(?:\[\d+\])?".*?inBytes=(?P<inb>\d+),\s*outBytes=(?P<outb>\d+)')
+_TRAFFIC = re.compile(r'#(?P<serial>\d+):\s+"(?P<name>[^"]+)"(?:\[\d+\])?.*?inBytes=(?P<inb>\d+),\s*outBytes=(?P<outb>\d+)')
 
 
 def parse_trafficstatus(text: str) -> tuple[Traffic, ...]:
