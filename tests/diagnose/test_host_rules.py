@@ -1,0 +1,125 @@
+"""Host rules from recorded evidence alone, as ``analyze bundle`` would see it (no live host)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from swandoc.evidence import Evidence, EvidenceSet
+from swandoc.facts import Facts
+from swandoc.probes.config import parse_ipsec_conf, resolve_conn
+from swandoc.probes.parse import parse_evidence
+from swandoc.rules import run_rules
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "probes"
+
+CONF = """config setup
+\tlogfile=/var/log/pluto.log
+conn west-east
+\tleft=192.0.2.1
+\tright=198.51.100.2
+\tleftsubnet=203.0.113.0/25
+\trightsubnet=203.0.113.128/25
+\tauthby=secret
+"""
+
+
+def evidence(**files: str | None) -> EvidenceSet:
+    """An EvidenceSet of fixture files by evidence name; None = the probe failed."""
+    ev = EvidenceSet()
+    conn = resolve_conn(parse_ipsec_conf(CONF), "west-east", frozenset({"192.0.2.1"}))
+    ev.add(Evidence("connection", conn.to_json().encode(), "test"))
+    for name, filename in files.items():
+        if filename is None:
+            ev.add(Evidence(name, None, name, error="could not be had"))
+        elif filename.startswith("text:"):
+            ev.add(Evidence(name, filename[5:].encode(), name))
+        else:
+            ev.add(Evidence(name, (FIXTURES / filename).read_bytes(), str(filename)))
+    return ev
+
+
+def findings(ev: EvidenceSet) -> dict:
+    facts = Facts(focus="west-east")
+    parse_evidence(ev, facts, "west-east")
+    return {f.id: f for f in run_rules(facts)}
+
+
+def test_nothing_without_host_evidence():
+    assert not {"local-firewall-blocks-ike", "nat-masquerade-before-ipsec", "mtu-too-small", "pluto-not-running",
+                "xfrm-errors"} & set(findings(evidence()))
+
+
+def test_nft_drop_and_masquerade_give_nft_commands():
+    found = findings(evidence(nft_ruleset="nft_native_drop_masq.json", route_to_peer="route_to_peer_pmtu1280.json"))
+    fw = found["local-firewall-blocks-ike"]
+    assert "IKE (UDP 500), NAT-T (UDP 4500), ESP (IP protocol 50)" in fw.explanation
+    assert "nft delete rule inet filter input handle 3" in " ".join(fw.fix)
+    nat = found["nat-masquerade-before-ipsec"]
+    assert nat.fix[0].endswith("nft insert rule ip nat postrouting ip saddr 203.0.113.0/25 ip daddr 203.0.113.128/25 return")
+    # The native ruleset clamps MSS: the MTU problem is reported, the missing clamp is not.
+    assert "mtu-too-small" in found and "mss-not-clamped" not in found
+
+
+def test_iptables_nft_rules_are_reported_once_from_iptables_save():
+    found = findings(evidence(iptables_save="iptables_save_drop_masq.txt", nft_ruleset="nft_iptables_nft_compat.json"))
+    fw = found["local-firewall-blocks-ike"]
+    assert [e.source for e in fw.evidence] == ["iptables_save"]
+    assert "iptables -t nat -I POSTROUTING -s 203.0.113.0/25 -d 203.0.113.128/25 -j RETURN" in \
+        found["nat-masquerade-before-ipsec"].fix[0]
+
+
+def test_exemptions_silence_the_nat_finding():
+    assert "nat-masquerade-before-ipsec" not in findings(evidence(nft_ruleset="nft_masq_exempt.json"))
+    assert "nat-masquerade-before-ipsec" not in findings(evidence(iptables_save="iptables_save_masq_exempt.txt"))
+
+
+def test_ipsec_policy_exemption_counts():
+    rules = "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m policy --dir out --pol ipsec -j ACCEPT\n" \
+            "-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n"
+    assert "nat-masquerade-before-ipsec" not in findings(evidence(iptables_save="text:" + rules))
+    masq_none = "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth0 -m policy --dir out --pol none -j MASQUERADE\nCOMMIT\n"
+    assert "nat-masquerade-before-ipsec" not in findings(evidence(iptables_save="text:" + masq_none))
+
+
+def test_mtu_and_missing_clamp():
+    found = findings(evidence(route_to_peer="route_to_peer_pmtu1280.json", iptables_save="iptables_save_masq_exempt.txt"))
+    mtu = found["mtu-too-small"]
+    assert dict(mtu.details)["inner_mtu"] == str(1280 - 57)
+    assert "mtu=1223" in mtu.fix[0]
+    assert "mss-not-clamped" in found
+
+
+def test_conn_mtu_already_small_enough():
+    conf_mtu = '{"name": "west-east", "left": "192.0.2.1", "right": "198.51.100.2", "mtu": 1200, "leftsubnets": ["203.0.113.0/25"]}'
+    ev = evidence(route_to_peer="route_to_peer_pmtu1280.json")
+    ev.add(Evidence("connection", conf_mtu.encode(), "test"))
+    assert "mtu-too-small" not in findings(ev)
+
+
+def test_xfrm_counters_named_and_growth_shown():
+    found = findings(evidence(xfrm_stat="xfrm_stat_start.txt", xfrm_stat_end="xfrm_stat_end.txt"))
+    f = found["xfrm-errors"]
+    assert f.evidence[0].text == "XfrmOutNoStates 10 (+5 during the diagnosis)"
+    assert "XfrmOutNoStates: outbound packets that matched a policy with no SA" in f.explanation
+    assert "xfrm-errors" not in findings(evidence(xfrm_stat="xfrm_stat.txt", xfrm_stat_end="xfrm_stat.txt"))
+    assert "xfrm-stats-unavailable" in findings(evidence(xfrm_stat=None))
+
+
+def test_pluto_not_running_and_conn_not_loaded():
+    ev = evidence(whack_status=None, pluto_process="pluto_process_other_netns.txt")
+    # The recorded process list has west's pluto in the same namespace: then it is not "not running".
+    assert "pluto-not-running" not in findings(ev)
+    ev = evidence(whack_status=None, pluto_process="text:")
+    assert list(findings(ev))[0] == "pluto-not-running"
+    ev = evidence(whack_status="whack_status_east_natt.txt")
+    assert "connection-not-loaded" not in findings(ev)
+    ev.add(Evidence("whack_status", b'000 "other": 192.0.2.1...192.0.2.2; unrouted; eroute owner: #0\n', "whack"))
+    assert "connection-not-loaded" in findings(ev)
+
+
+def test_forwarding_and_rp_filter():
+    off = (FIXTURES / "sysctls.txt").read_text().replace("ip_forward = 1", "ip_forward = 0") \
+        .replace("conf.eth0.rp_filter = 0", "conf.eth0.rp_filter = 1")
+    found = findings(evidence(sysctls="text:" + off, route_to_peer="route_to_peer_pmtu1280.json"))
+    assert "ip-forward-disabled" in found
+    assert "net.ipv4.conf.eth0.rp_filter = 1" in [e.text for e in found["rp-filter-strict"].evidence]
+    assert not {"ip-forward-disabled", "rp-filter-strict"} & set(findings(evidence(sysctls="sysctls.txt")))
