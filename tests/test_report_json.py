@@ -229,3 +229,12 @@ def test_unreadable_input_exits_2_without_json(tmp_path):
     assert missing.returncode == 2
     assert missing.stdout == ""
     assert missing.stderr.startswith("swandoc: error:") and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize("scenario", ["ike-proposal-mismatch-v2", "secret-missing", "tcp-encap"])
+def test_streamed_json_equals_plain_dumps(scenario):
+    report = analyze_paths(_inputs(LAB / scenario))
+    expected = json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    assert render(report, "json") == expected
+    hostile = sample_report(hostile=True, probes=True)
+    assert render(hostile, "json") == json.dumps(report_dict(hostile), indent=2, ensure_ascii=False) + "\n"

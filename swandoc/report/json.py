@@ -21,7 +21,7 @@ def _finding_dict(f) -> dict[str, Any]:
     return d
 
 
-def report_dict(report: Report) -> dict[str, Any]:
+def report_dict(report: Report, *, with_findings: bool = True) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "swandoc", "version": report.tool_version},
@@ -30,7 +30,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "verdict": report.verdict,
         "summary": verdict_sentence(report),
         "exit_code": report.exit_code,
-        "findings": [_finding_dict(f) for f in report.findings],
+        "findings": [_finding_dict(f) for f in report.findings] if with_findings else [],
         "inputs": [s.as_dict() for s in report.sources],
         "probes": [{"name": n, "status": s, "result": r} for n, s, r in probe_rows(report)],
         "packet_count": packet_count(report),
@@ -38,4 +38,21 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    """The report as indented JSON, byte for byte ``json.dumps(report_dict(report), indent=2)``.
+
+    A huge log can give thousands of findings; encoding them one at a time means the dicts of
+    all findings never exist at once next to the text (lower peak memory for the same output).
+    """
+    head = report_dict(report, with_findings=False)
+    if not report.findings:
+        return json.dumps(head, indent=2, ensure_ascii=False) + "\n"
+    marker = "\u0000findings\u0000"
+    head["findings"] = [marker]
+    skeleton = json.dumps(head, indent=2, ensure_ascii=False)
+    quoted = json.dumps(marker)
+    before, after = skeleton.split(quoted, 1)
+    item_indent = "    "
+    items = ",\n".join(
+        item_indent + json.dumps(_finding_dict(f), indent=2, ensure_ascii=False).replace("\n", "\n" + item_indent)
+        for f in report.findings)
+    return before + items[len(item_indent):] + after + "\n"
