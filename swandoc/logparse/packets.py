@@ -170,6 +170,13 @@ def _hostport(addr: str | None, port: int | None) -> str:
 _scapy: dict[str, Any] = {}
 
 
+def _either(module: Any, *names: str) -> Any:
+    for name in names:
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise ImportError(f"scapy has none of {names}")
+
+
 def _layers() -> dict[str, Any]:
     """Scapy's classes, imported on first use only."""
     if not _scapy:
@@ -179,11 +186,16 @@ def _layers() -> dict[str, Any]:
         _scapy.update(
             IP=inet.IP, UDP=inet.UDP, TCP=inet.TCP, ICMP=inet.ICMP, IPerror=inet.IPerror,
             IPv6=inet6.IPv6, IPerror6=inet6.IPerror6, IPv6ExtHdrFragment=inet6.IPv6ExtHdrFragment,
-            ESP=ipsec.ESP, IKEv2=ikev2.IKEv2, IKEv2_Notify=ikev2.IKEv2_Notify,
-            IKEv2_Encrypted=ikev2.IKEv2_Encrypted, IKEv2_Encrypted_Fragment=ikev2.IKEv2_Encrypted_Fragment,
+            ESP=ipsec.ESP, IKEv2=ikev2.IKEv2,
+            # scapy 2.5 (Debian 12's python3-scapy) names these IKEv2_payload_*; 2.6+ dropped "payload_".
+            IKEv2_Notify=_either(ikev2, "IKEv2_Notify", "IKEv2_payload_Notify"),
+            IKEv2_Encrypted=_either(ikev2, "IKEv2_Encrypted", "IKEv2_payload_Encrypted"),
+            IKEv2_Encrypted_Fragment=_either(ikev2, "IKEv2_Encrypted_Fragment", "IKEv2_payload_Encrypted_Fragment"),
             IKEv2NotifyMessageTypes=ikev2.IKEv2NotifyMessageTypes,
-            ISAKMP=isakmp.ISAKMP, ISAKMP_payload_Notify=isakmp.ISAKMP_payload_Notify,
-            ISAKMP_payload_ID=isakmp.ISAKMP_payload_ID, ISAKMPNotify=isakmp.NotifyMessageType,
+            ISAKMP=isakmp.ISAKMP, ISAKMP_payload_ID=isakmp.ISAKMP_payload_ID,
+            # scapy 2.5 has no IKEv1 Notify layer: _v1_notifies then walks the payload chain itself.
+            ISAKMP_payload_Notify=getattr(isakmp, "ISAKMP_payload_Notify", None),
+            ISAKMPNotify=getattr(isakmp, "NotifyMessageType", None) or V1_NOTIFY_NAMES,
         )
     return _scapy
 
@@ -366,13 +378,51 @@ def _v2_notifies(msg: Any, L: dict) -> list[str]:
     return [names.get(n.type, f"NOTIFY-{n.type}") for n in _payloads(msg, L["IKEv2_Notify"])]
 
 
+# RFC 2408 §3.14.1 notify message types (and the RFC 3706 DPD pair), for scapy versions without them.
+V1_NOTIFY_NAMES = {
+    1: "INVALID_PAYLOAD_TYPE", 2: "DOI_NOT_SUPPORTED", 3: "SITUATION_NOT_SUPPORTED", 4: "INVALID_COOKIE",
+    5: "INVALID_MAJOR_VERSION", 6: "INVALID_MINOR_VERSION", 7: "INVALID_EXCHANGE_TYPE", 8: "INVALID_FLAGS",
+    9: "INVALID_MESSAGE_ID", 10: "INVALID_PROTOCOL_ID", 11: "INVALID_SPI", 12: "INVALID_TRANSFORM_ID",
+    13: "ATTRIBUTES_NOT_SUPPORTED", 14: "NO_PROPOSAL_CHOSEN", 15: "BAD_PROPOSAL_SYNTAX", 16: "PAYLOAD_MALFORMED",
+    17: "INVALID_KEY_INFORMATION", 18: "INVALID_ID_INFORMATION", 19: "INVALID_CERT_ENCODING",
+    20: "INVALID_CERTIFICATE", 21: "CERT_TYPE_UNSUPPORTED", 22: "INVALID_CERT_AUTHORITY",
+    23: "INVALID_HASH_INFORMATION", 24: "AUTHENTICATION_FAILED", 25: "INVALID_SIGNATURE",
+    26: "ADDRESS_NOTIFICATION", 27: "NOTIFY_SA_LIFETIME", 28: "CERTIFICATE_UNAVAILABLE",
+    29: "UNSUPPORTED_EXCHANGE_TYPE", 30: "UNEQUAL_PAYLOAD_LENGTHS", 24576: "RESPONDER_LIFETIME",
+    24577: "REPLAY_STATUS", 24578: "INITIAL_CONTACT", 36136: "R_U_THERE", 36137: "R_U_THERE_ACK",
+}
+
+
 def _v1_notifies(msg: Any, L: dict) -> list[str]:
     names = L["ISAKMPNotify"]
-    found = []
-    for n in _payloads(msg, L["ISAKMP_payload_Notify"]):
-        code = n.notify_msg_type
-        found.append(str(names.get(code, f"NOTIFY-{code}")).upper())
-    return found
+    if L["ISAKMP_payload_Notify"] is not None:
+        codes = [n.notify_msg_type for n in _payloads(msg, L["ISAKMP_payload_Notify"])]
+    else:
+        codes = _v1_notify_codes(bytes(msg))
+    return [str(names.get(code, f"NOTIFY-{code}")).upper() for code in codes]
+
+
+def _v1_notify_codes(raw: bytes) -> list[int]:
+    """Notify types in a cleartext ISAKMP message, walking the generic payload headers (RFC 2408 §3.2).
+
+    >>> hdr = bytes(16) + bytes([11, 0x10, 5, 0]) + bytes(4) + (40).to_bytes(4, "big")
+    >>> _v1_notify_codes(hdr + bytes([0, 0, 0, 12]) + bytes(4) + bytes([1, 0]) + (14).to_bytes(2, "big"))
+    [14]
+    """
+    if len(raw) < 28 or raw[19] & 0x01:  # too short, or encrypted: notifies are not readable
+        return []
+    codes: list[int] = []
+    payload, offset = raw[16], 28
+    for _ in range(64):  # bound: a hostile packet may chain many payloads
+        if payload == 0 or offset + 4 > len(raw):
+            break
+        length = int.from_bytes(raw[offset + 2:offset + 4], "big")
+        if length < 4:
+            break
+        if payload == 11 and offset + 12 <= len(raw):  # Notification: DOI(4) proto(1) spi size(1) type(2)
+            codes.append(int.from_bytes(raw[offset + 10:offset + 12], "big"))
+        payload, offset = raw[offset], offset + length
+    return codes
 
 
 def _v1_identities(msg: Any, L: dict) -> list[str]:

@@ -95,9 +95,11 @@ def capture(interface: str | None, duration: float, max_packets: int, pcap_path:
                            started_callback=lambda: ready.append(True))
     try:
         sniffer.start()
-        _wait_until(lambda: ready or not sniffer.running or sniffer.exception is not None, 5.0)
-        if sniffer.exception is not None or not ready:
-            raise sniffer.exception or RuntimeError("the sniffer did not start")
+        # AsyncSniffer.exception exists from scapy 2.6 on; Debian 12's 2.5 lacks it.
+        failure = lambda: getattr(sniffer, "exception", None)  # noqa: E731
+        _wait_until(lambda: ready or not sniffer.running or failure() is not None, 5.0)
+        if failure() is not None or not ready:
+            raise failure() or RuntimeError("the sniffer did not start")
         if on_started:
             on_started()
         stopped_by = _run_for(sniffer, duration, started, tty, iface, seen)
