@@ -27,7 +27,8 @@ def probe_summary(evidence) -> list[tuple[str, str, str]]:
                     result += f"; {key}: {value.splitlines()[0] if value else ''}"
             rows.append((item.name, "ok", _short(result)))
         else:
-            rows.append((item.name, "failed", _short(f"{item.origin}: {item.error}")))
+            # The reason first: origins can be long (the capture's origin carries its filter).
+            rows.append((item.name, "failed", _short(f"{item.error} [{item.origin}]")))
     return rows
 
 

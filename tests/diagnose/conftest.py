@@ -117,6 +117,7 @@ class Lab:
     namespaces: list[str] = field(default_factory=list)
     west: Gateway | None = None
     east: Gateway | None = None
+    cleanup: list[Path] = field(default_factory=list)  # extra directories to remove
 
     @property
     def router(self) -> str:
@@ -136,6 +137,8 @@ class Lab:
                 gw.stop()
         for ns in reversed(self.namespaces):
             sh("ip", "netns", "del", ns, check=False)
+        for path in self.cleanup:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def conn_text(kind: str, subnets: bool) -> str:

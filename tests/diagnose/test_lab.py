@@ -6,7 +6,10 @@ way an admin would on the gateway, and reads the JSON report.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +129,35 @@ def test_nat_with_udp_4500_blocked(nat_lab, tmp_path):
     assert pcap.stat().st_size > 24
     tshark = subprocess.run(["tshark", "-r", str(pcap), "-Y", "udp.port == 4500"], capture_output=True, text=True)
     assert tshark.returncode == 0 and tshark.stdout.strip()
+
+
+def test_html_report_and_explicit_log(routed_lab, tmp_path):
+    nsexec(routed_lab.west.ns, "iptables", "-A", "INPUT", "-p", "udp", "--dport", "500", "-j", "DROP")
+    out = tmp_path / "report.html"
+    result = routed_lab.swandoc(routed_lab.west, "--no-capture", "--log", str(routed_lab.west.log),
+                                "--format", "html", "-o", str(out))
+    assert result.returncode == 1, result.stderr
+    html = out.read_text()
+    assert "local-firewall-blocks-ike" in html and "iptables_save" in html
+    assert str(routed_lab.west.log) in html  # the probe summary names the log it read
+
+
+def test_without_root_probes_fail_softly(routed_lab):
+    # An unprivileged admin: the probes that need root say so, the rest still run.
+    public = Path(tempfile.mkdtemp(prefix="sddiag-"))
+    public.chmod(0o755)
+    conf = public / "ipsec.conf"
+    conf.write_text(routed_lab.west.conf.read_text())
+    conf.chmod(0o644)
+    routed_lab.cleanup.append(public)
+    python = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python")
+    result = nsexec(routed_lab.west.ns, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                    python, "-m", "swandoc", "diagnose", "west-east", "--config", str(conf),
+                    "--ctl-socket", str(routed_lab.west.ctl), "--format", "json", "--duration", "1",
+                    check=False, timeout=60)
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    probes = {p["name"]: p for p in json.loads(result.stdout)["probes"]}
+    assert probes["iptables_save"]["status"] == "failed"
+    assert probes["ike_capture"]["status"] == "failed" and "root" in probes["ike_capture"]["result"]
+    assert probes["route_to_peer"]["status"] == "ok"
