@@ -491,12 +491,22 @@ class Outcome:
     chain: FwChain
 
 
+def families_for(pkt: Packet) -> tuple[str, ...]:
+    """nft/iptables families whose chains see *pkt* (inet sees both IPv4 and IPv6)."""
+    for value in (pkt.src, pkt.dst):
+        net = _net(value) if value else None
+        if net is not None:
+            return ("inet", "ip6") if net.version == 6 else ("inet", "ip")
+    return ("inet", "ip")
+
+
 def verdict_for(ruleset: Ruleset, hook: str, pkt: Packet, *, type_: str | None = None, cover: bool = True,
                 skip_compat: bool = False) -> list[Outcome]:
     """The decision of each base chain on *hook* (lowest priority first) for *pkt*."""
     outcomes = []
+    families = families_for(pkt)
     for chain in ruleset.base_chains(hook, type_):
-        if skip_compat and chain.compat:
+        if (skip_compat and chain.compat) or chain.family not in families:
             continue
         outcome = _walk(ruleset, chain, chain.name, pkt, cover, 0)
         if outcome is None:

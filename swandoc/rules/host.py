@@ -11,7 +11,7 @@ from typing import Iterator
 from ..facts import Facts
 from ..model import EvidenceLine, Finding
 from ..probes.config import Connection
-from ..probes.firewall import FwRule, Packet, Ruleset, has_mss_clamp, rule_matches, verdict_for
+from ..probes.firewall import FwRule, Packet, Ruleset, families_for, has_mss_clamp, rule_matches, verdict_for
 from ..probes.hostinfo import effective_rp_filter
 from ..probes.mtu import esp_overhead
 from . import rule
@@ -125,12 +125,52 @@ def connection_not_loaded(facts: Facts) -> Iterator[Finding]:
     ], extra=f"The configuration defines conn {conn.name!r} but pluto has not loaded it.")
 
 
+topic("pluto-not-listening", "error", "pluto does not listen where the peer sends IKE", "local", """
+    pluto runs, but no socket is open on a port this connection needs at this host's address (UDP 500
+    for IKE, UDP 4500 for NAT-T, TCP 4500 with listen-tcp=yes). Requests from the peer are answered by
+    the kernel with ICMP port unreachable, or silently lost. Typical causes: the address was added
+    after pluto started and it was not told to rescan, listen= in config setup names another address,
+    or another program holds the port.""", [
+    "Make pluto rescan the interfaces: ipsec whack --listen",
+    "Check listen= and listen-tcp= in the config setup section of ipsec.conf",
+    "See who holds the port: ss -ulnp 'sport = :500'; ss -ulnp 'sport = :4500'",
+], REF_BASIC, 88)
+
+
+def _wanted_sockets(conn: Connection) -> list[tuple[str, int, str]]:
+    wanted = [("udp", 500, "IKE (UDP 500)"), ("udp", 4500, "NAT-T (UDP 4500)")]
+    if conn.listen_tcp:
+        wanted.append(("tcp", 4500, "IKE over TCP (TCP 4500, listen-tcp=yes)"))
+    return wanted
+
+
+@rule
+def pluto_not_listening(facts: Facts) -> Iterator[Finding]:
+    conn, sockets, procs = _conn(facts), facts.parsed.get("listening_sockets"), facts.parsed.get("pluto_process")
+    if conn is None or sockets is None or not procs or not any(p.same_netns for p in procs):
+        return  # without a running pluto, pluto-not-running says it all
+    local = conn.local_address()
+    wildcard = {"0.0.0.0", "*", "::", ""}
+    missing = []
+    for proto, port, what in _wanted_sockets(conn):
+        bound = [s for s in sockets if s.proto == proto and s.port == port]
+        if not any(local is None or s.address in wildcard or s.address == local for s in bound):
+            missing.append(what)
+    if not missing:
+        return
+    item = facts.evidence.get("listening_sockets")
+    where = f" at {local}" if local else ""
+    lines = [EvidenceLine("listening_sockets", None, f"{item.origin if item else 'ss'}: nothing on {m}{where}")
+             for m in missing]
+    yield finding("pluto-not-listening", conn.name, lines, extra="Missing: " + ", ".join(missing) + where + ".")
+
+
 # ------------------------------------------------------------------------------------ firewall
 
-def _rulesets(facts: Facts) -> list[tuple[Ruleset, bool]]:
+def _rulesets(facts: Facts, ipv6: bool = False) -> list[tuple[Ruleset, bool]]:
     """(ruleset, skip iptables-nft compat chains) for each firewall view available."""
     out = []
-    ipt = facts.parsed.get("iptables_save")
+    ipt = facts.parsed.get("ip6tables_save" if ipv6 else "iptables_save")
     if ipt is not None:
         out.append((ipt, False))
     nft = facts.parsed.get("nft_ruleset")
@@ -138,6 +178,12 @@ def _rulesets(facts: Facts) -> list[tuple[Ruleset, bool]]:
         # iptables-nft chains show up in both views; report them once, from iptables-save.
         out.append((nft, ipt is not None and bool(ipt.rules)))
     return out
+
+
+def _source(family: str, backend: str) -> str:
+    if backend == "nft":
+        return "nft_ruleset"
+    return "ip6tables_save" if family == "ip6" else "iptables_save"
 
 
 def _delete_command(r: FwRule) -> str:
@@ -160,11 +206,11 @@ def _accept_command(r: FwRule, what: str, proto: str, port: int | None) -> str:
 @rule
 def local_firewall_blocks_ike(facts: Facts) -> Iterator[Finding]:
     conn = _conn(facts)
-    rulesets = _rulesets(facts)
+    peer = conn.remote_address() if conn else None
+    rulesets = _rulesets(facts, ipv6=bool(peer and ":" in peer))
     if conn is None or not rulesets:
         return
     route = facts.parsed.get("route_to_peer")
-    peer = conn.remote_address()
     iif = route.dev if route else None
     wanted = [("IKE (UDP 500)", "udp", 500), ("NAT-T (UDP 4500)", "udp", 4500)]
     if (conn.encapsulation or "auto") != "yes":
@@ -186,7 +232,7 @@ def local_firewall_blocks_ike(facts: Facts) -> Iterator[Finding]:
     lines, fixes, names = [], [], []
     for what, proto, port, r, where in blocked:
         names.append(what)
-        source = "iptables_save" if (r and r.backend == "iptables") else "nft_ruleset"
+        source = _source(r.family if r else "ip", r.backend if r else "iptables")
         if r is None:
             lines.append(EvidenceLine(source, None, f"{where}: policy drop, no rule accepts {what}"))
             fixes.append(f"Accept {what} before the policy applies (e.g. iptables -I INPUT -p {proto}"
@@ -201,8 +247,9 @@ def local_firewall_blocks_ike(facts: Facts) -> Iterator[Finding]:
 
 def _nat_catch(ruleset: Ruleset, pkt: Packet, skip_compat: bool) -> tuple[FwRule | None, FwRule | None]:
     """(masquerade/SNAT rule that catches *pkt*, exemption that saves it first)."""
+    families = families_for(pkt)
     for chain in ruleset.base_chains("postrouting", "nat"):
-        if skip_compat and chain.compat:
+        if (skip_compat and chain.compat) or chain.family not in families:
             continue
         for r in ruleset.chain_rules(chain.family, chain.table, chain.name):
             if r.verdict in ("return", "accept") and rule_matches(r, pkt, cover=True):
@@ -230,7 +277,8 @@ def nat_masquerade_before_ipsec(facts: Facts) -> Iterator[Finding]:
     oif = route.dev if route else None
     locals_ = conn.local_subnets or ((conn.local_address(),) if conn.local_address() else ())
     remotes = conn.remote_subnets or ((conn.remote_address(),) if conn.remote_address() else ())
-    for ruleset, skip_compat in _rulesets(facts):
+    ipv6 = any(":" in value for value in locals_)
+    for ruleset, skip_compat in _rulesets(facts, ipv6=ipv6):
         for local in locals_:
             for remote in remotes:
                 try:
@@ -240,7 +288,7 @@ def nat_masquerade_before_ipsec(facts: Facts) -> Iterator[Finding]:
                 caught, _ = _nat_catch(ruleset, pkt, skip_compat)
                 if caught is None:
                     continue
-                source = "iptables_save" if caught.backend == "iptables" else "nft_ruleset"
+                source = _source(caught.family, caught.backend)
                 yield finding("nat-masquerade-before-ipsec", conn.name, [
                     EvidenceLine(source, caught.line if caught.backend == "iptables" else None,
                                  f"{caught.backend} {caught.family} {caught.table} {caught.chain}: {caught.text}"),

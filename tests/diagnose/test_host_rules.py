@@ -123,3 +123,23 @@ def test_forwarding_and_rp_filter():
     assert "ip-forward-disabled" in found
     assert "net.ipv4.conf.eth0.rp_filter = 1" in [e.text for e in found["rp-filter-strict"].evidence]
     assert not {"ip-forward-disabled", "rp-filter-strict"} & set(findings(evidence(sysctls="sysctls.txt")))
+
+
+def _sockets(udp: str, tcp: str) -> str:
+    return "text:# ss -Hulnp\n" + (FIXTURES / udp).read_text() + "# ss -Htlnp\n" + (FIXTURES / tcp).read_text()
+
+
+def test_pluto_listening_where_needed():
+    running = "text:pid=1 netns=same /usr/libexec/ipsec/pluto\n"
+    ev = evidence(listening_sockets=_sockets("ss_udp.txt", "ss_tcp.txt"), pluto_process=running)
+    assert "pluto-not-listening" not in findings(ev)
+
+
+def test_pluto_not_listening_on_the_local_address_or_tcp():
+    running = "text:pid=1 netns=same /usr/libexec/ipsec/pluto\n"
+    conf = CONF.replace("left=192.0.2.1", "left=192.0.2.77").replace("config setup\n", "config setup\n\tlisten-tcp=yes\n")
+    ev = evidence(listening_sockets=_sockets("ss_udp.txt", "ss_tcp.txt"), pluto_process=running)
+    conn = resolve_conn(parse_ipsec_conf(conf), "west-east", frozenset({"192.0.2.77"}))
+    ev.add(Evidence("connection", conn.to_json().encode(), "test"))
+    f = findings(ev)["pluto-not-listening"]
+    assert "IKE (UDP 500), NAT-T (UDP 4500), IKE over TCP (TCP 4500, listen-tcp=yes) at 192.0.2.77" in f.explanation

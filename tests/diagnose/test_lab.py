@@ -94,6 +94,8 @@ def test_no_mtu_finding_on_a_clean_1500_path(routed_lab):
     assert "local-firewall-blocks-ike" not in ids(report)
     assert "pluto-not-running" not in ids(report)
     assert "connection-not-loaded" not in ids(report)
+    assert "pluto-not-listening" not in ids(report)
+    assert "nat-masquerade-before-ipsec" not in ids(report)
 
 
 def test_pluto_stopped(routed_lab):
