@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from ..errors import SwandocError
 from ..evidence import Evidence, EvidenceSet
 from . import config as confmod
 from .hostinfo import find_pluto, read_sysctls, strip_xfrm_keys
@@ -122,11 +123,14 @@ def _capture(options: CollectOptions, interface: str | None) -> Evidence:
     started = threading.Event()
     on_started: Callable[[], None] = started.set
     result: list[Evidence] = []
+    user_error: list[SwandocError] = []
 
     def run() -> None:
         try:
             result.append(capture(interface, options.duration, MAX_PACKETS, options.pcap, options.countdown,
                                   on_started=on_started))
+        except SwandocError as exc:  # the user's to fix (e.g. no such --interface): said after the join
+            user_error.append(exc)
         except Exception as exc:  # the capture helper reports problems as Evidence; this is a last guard
             result.append(failed("ike_capture", f"capture on {interface}", f"capture failed: {exc}"))
         finally:
@@ -141,6 +145,8 @@ def _capture(options: CollectOptions, interface: str | None) -> Evidence:
         initiated = _whack("whack_initiate", options.ctl_socket, "--name", options.conn, "--initiate",
                            "--asynchronous")
     thread.join(timeout=options.duration + 30)
+    if user_error:
+        raise user_error[0]
     capture_ev = result[0] if result else failed("ike_capture", "capture", "capture did not finish in time")
     if initiated is not None:
         capture_ev = Evidence(capture_ev.name, capture_ev.content, capture_ev.origin, capture_ev.status,
@@ -152,6 +158,7 @@ def _capture(options: CollectOptions, interface: str | None) -> Evidence:
 def collect(options: CollectOptions, *, progress: Callable[[str], None] | None = None) -> EvidenceSet:
     """Every probe for *options.conn*; raises SwandocError only when the conn is unknown."""
     say = progress or (lambda _msg: None)
+    _check_interface(options.interface)
     evidence = EvidenceSet()
     netlink = collect_netlink()
     addresses = next((e for e in netlink if e.name == "addresses"), None)
@@ -206,6 +213,18 @@ def collect(options: CollectOptions, *, progress: Callable[[str], None] | None =
         evidence.add(_whack("whack_trafficstatus", options.ctl_socket, "--trafficstatus"))
         evidence.add(_pluto_log(options, conn))
     return evidence
+
+
+def _check_interface(name: str | None) -> None:
+    """A mistyped --interface is the user's to fix: say so before spending time on probes."""
+    if not name:
+        return
+    try:
+        present = sorted(os.listdir("/sys/class/net"))
+    except OSError:
+        return
+    if name not in present:
+        raise SwandocError(f"no interface named {name!r} here; interfaces: {', '.join(present)}")
 
 
 def _xfrm_stat_end() -> Evidence:

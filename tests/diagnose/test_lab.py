@@ -163,3 +163,8 @@ def test_without_root_probes_fail_softly(routed_lab):
     assert probes["iptables_save"]["status"] == "failed"
     assert probes["ike_capture"]["status"] == "failed" and "root" in probes["ike_capture"]["result"]
     assert probes["route_to_peer"]["status"] == "ok"
+
+
+def test_unknown_interface_is_a_usage_error(routed_lab):
+    result = routed_lab.swandoc(routed_lab.west, "--interface", "nosuch0", "--duration", "1")
+    assert result.returncode == 2 and "nosuch0" in result.stderr and "eth0" in result.stderr
