@@ -18,6 +18,8 @@ from .evidence import EvidenceSet
 from .model import EvidenceLine, LogEvent, SourceSummary
 
 HEAD = 3  # first lines kept per signal
+MAX_CONNS = 1000  # connections tracked one by one; more than any gateway's config has
+OVERFLOW = "(further connections)"
 TAIL = 2  # last lines kept per signal
 MAX_VALUES = 32  # distinct values counted per signal (e.g. notify names, proposals)
 
@@ -25,7 +27,7 @@ MAX_VALUES = 32  # distinct values counted per signal (e.g. notify names, propos
 class Signal:
     """Everything seen of one kind of event for one connection."""
 
-    __slots__ = ("kind", "qualifier", "count", "head", "tail", "values", "sources", "first_seq", "last_seq", "events")
+    __slots__ = ("kind", "qualifier", "count", "head", "tail", "values", "sources", "first_seq", "last_seq", "first")
 
     def __init__(self, kind: str, qualifier: str | None):
         self.kind = kind
@@ -37,7 +39,7 @@ class Signal:
         self.sources: set[str] = set()
         self.first_seq = 0
         self.last_seq = 0
-        self.events: list[LogEvent] = []  # first HEAD events, for rules that need the structure
+        self.first: LogEvent | None = None  # the first event itself, for rules that need its structure
 
     def add(self, event: LogEvent, seq: int) -> None:
         line = event.evidence()
@@ -46,9 +48,10 @@ class Signal:
             self.first_seq = seq
         self.last_seq = seq
         self.sources.add(event.source)
+        if self.first is None:
+            self.first = event
         if len(self.head) < HEAD:
             self.head.append(line)
-            self.events.append(event)
         else:
             self.tail.append(line)
             if len(self.tail) > TAIL:
@@ -125,15 +128,26 @@ class Facts:
     evidence: EvidenceSet = field(default_factory=EvidenceSet)
     focus: str | None = None  # --conn NAME: rules only report on this connection
     seq: int = 0
+    overflow_events: int = 0  # events of connections beyond MAX_CONNS, pooled under OVERFLOW
 
     def conn(self, name: str | None) -> ConnFacts:
         key = name or ""
         facts = self.conns.get(key)
         if facts is None:
+            if len(self.conns) >= MAX_CONNS:
+                # Memory must not grow with the log, even one naming ever more connections: past the cap,
+                # the rest share one bucket, and the report says so.
+                self.overflow_events += 1
+                key = OVERFLOW
+                facts = self.conns.get(key)
+                if facts is not None:
+                    return facts
             facts = self.conns[key] = ConnFacts(key)
         return facts
 
     def add_event(self, event: LogEvent) -> None:
+        if self.focus and event.conn and event.conn != self.focus:
+            return  # --conn NAME: other connections cost nothing
         self.seq += 1
         field_name = QUALIFIER_FIELD.get(event.kind)
         qualifier = getattr(event, field_name) if field_name else None

@@ -12,6 +12,7 @@ those lines pay for the detailed patterns.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Callable
 
 from ..model import LogEvent
@@ -290,6 +291,8 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
     elif kind == "fragmentation" and "fragment" not in msg.lower():
         return None
     conn = prefix.group("conn")
+    if conn:
+        conn = sys.intern(conn)  # the same few names on every line: keep one copy
     if kind == "unknown_conn":
         conn = groups.get("name") or conn
     serial = prefix.group("serial")

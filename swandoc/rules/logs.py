@@ -6,7 +6,7 @@ outranks the symptom the other side saw (TS_UNACCEPTABLE, a retransmission timeo
 """
 from __future__ import annotations
 
-from ..facts import ConnFacts, Facts, Signal
+from ..facts import MAX_CONNS, OVERFLOW, ConnFacts, Facts, Signal
 from ..model import EvidenceLine, Finding
 from . import rule
 from .proposals import ipsec_conf_line
@@ -179,6 +179,13 @@ topic("no-matching-connection", "error", "The responder has no connection for th
     "Check the conn is loaded on the responder: ipsec status | grep NAME",
 ], REF_MISMATCH, 83)
 
+topic("connections-pooled", "info", "More connections than swandoc tracks one by one", "local", f"""
+    The input names more than {MAX_CONNS} different connections. To keep memory bounded, events of the
+    connections beyond the first {MAX_CONNS} were pooled under "{OVERFLOW}": findings there are real, but
+    not attributed to one connection.""", [
+    "Look at one connection at a time: swandoc analyze --conn NAME ...",
+], REF_LOGS, 4)
+
 topic("tunnel-up", "info", "The tunnel is up", "both", """
     The IKE SA and an IPsec (Child) SA were established and nothing after that points to a
     failure.""", [
@@ -283,7 +290,7 @@ def connection_missing(facts: Facts):
     for c in facts.connections():
         unknown, failed = c.get("unknown_conn"), c.get("add_failed")
         if unknown or failed:
-            detail = failed.events[0].detail if failed and failed.events else None
+            detail = failed.first.detail if failed and failed.first else None
             yield finding("connection-not-loaded", c.name, _lines(unknown, failed),
                           extra=f"pluto said: {detail}." if detail else None)
 
@@ -518,6 +525,13 @@ def tunnel_up(facts: Facts):
         last_failure = max((s.last_seq for (k, _), s in c.signals.items() if k in FAILURE_KINDS), default=0)
         if child.last_seq > last_failure:
             yield finding("tunnel-up", c.name, _lines(c.get("ike_established"), child)[:4])
+
+
+@rule
+def pooled(facts: Facts):
+    if facts.overflow_events:
+        yield finding("connections-pooled", None, [],
+                      extra=f"{facts.overflow_events} events were pooled.")
 
 
 @rule
