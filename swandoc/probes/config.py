@@ -12,7 +12,7 @@ import ipaddress
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from ..errors import SwandocError
 

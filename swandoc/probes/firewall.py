@@ -102,7 +102,6 @@ def parse_iptables_save(text: str, family: str = "ip") -> Ruleset:
     chains: list[FwChain] = []
     rules: list[FwRule] = []
     table = ""
-    counts: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if line.startswith("*"):
@@ -120,7 +119,6 @@ def parse_iptables_save(text: str, family: str = "ip") -> Ruleset:
             except ValueError:
                 words = line.split()
             chain = words[1]
-            counts[chain] = counts.get((table, chain), 0)
             index = sum(1 for r in rules if r.table == table and r.chain == chain) + 1
             rules.append(_iptables_rule(words[2:], family, table, chain, index, line, number))
     return Ruleset("iptables", tuple(chains), tuple(rules))

@@ -86,11 +86,6 @@ def _conn(facts: Facts) -> Connection | None:
     return conn if isinstance(conn, Connection) else None
 
 
-def _evidence_text(facts: Facts, name: str) -> str | None:
-    item = facts.evidence.get(name) if facts.evidence else None
-    return None if item is None else (item.error or item.text())
-
-
 # ------------------------------------------------------------------------------- daemon state
 
 @rule

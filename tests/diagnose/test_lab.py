@@ -6,7 +6,6 @@ way an admin would on the gateway, and reads the JSON report.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 from pathlib import Path
