@@ -5,6 +5,7 @@ findings, and a probe that could not run is reported in the probe summary, not g
 """
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from typing import Iterator
 
@@ -384,6 +385,9 @@ XFRM_COUNTERS = {
 }
 
 
+EXPECTED_WHILE_NEGOTIATING = {"XfrmOutNoStates"}
+
+
 @rule
 def xfrm_errors(facts: Facts) -> Iterator[Finding]:
     item = facts.evidence.get("xfrm_stat") if facts.evidence else None
@@ -409,8 +413,13 @@ def xfrm_errors(facts: Facts) -> Iterator[Finding]:
     extra = " ".join(f"{e}." for e in explained)
     if grew:
         extra += " Growing now: " + ", ".join(grew) + "."
-    yield finding("xfrm-errors", conn.name if conn else None, lines, extra=extra,
-                  details={k: str(v) for k, v in nonzero.items()})
+    found = finding("xfrm-errors", conn.name if conn else None, lines, extra=extra,
+                    details={k: str(v) for k, v in nonzero.items()})
+    if set(nonzero) <= EXPECTED_WHILE_NEGOTIATING:
+        # Traffic hitting a policy before its SA exists is normal while a tunnel comes up: worth
+        # showing, not an error by itself.
+        found = dataclasses.replace(found, severity="info", rank=10)
+    yield found
 
 
 # --------------------------------------------------------------------------------------- host

@@ -99,6 +99,11 @@ def test_xfrm_counters_named_and_growth_shown():
     found = findings(evidence(xfrm_stat="xfrm_stat_start.txt", xfrm_stat_end="xfrm_stat_end.txt"))
     f = found["xfrm-errors"]
     assert f.evidence[0].text == "XfrmOutNoStates 10 (+5 during the diagnosis)"
+    assert f.severity == "info"  # only the counter that grows while a tunnel negotiates
+    real = (FIXTURES / "xfrm_stat_end.txt").read_text().replace("XfrmInNoStates          \t0", "XfrmInNoStates          \t7")
+    assert "XfrmInNoStates" in real and "\t7" in real
+    bad = findings(evidence(xfrm_stat="xfrm_stat_start.txt", xfrm_stat_end="text:" + real))["xfrm-errors"]
+    assert bad.severity == "warning" and "unknown SPI" in bad.explanation
     assert "XfrmOutNoStates: outbound packets that matched a policy with no SA" in f.explanation
     assert "xfrm-errors" not in findings(evidence(xfrm_stat="xfrm_stat.txt", xfrm_stat_end="xfrm_stat.txt"))
     assert "xfrm-stats-unavailable" in findings(evidence(xfrm_stat=None))
