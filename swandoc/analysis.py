@@ -32,7 +32,8 @@ def build_report(facts: Facts, *, command: str, extras: Iterable[tuple[str, Any]
         verdict = "healthy"
     else:
         verdict = "inconclusive"
-    all_extras: list[tuple[str, Any]] = [("packets", facts.packets)] if facts.packets else []
+    all_extras: list[tuple[str, Any]] = [("packets", facts.packets), ("events", facts.timeline)] \
+        if facts.packets else []
     all_extras.extend(extras)
     return Report(
         tool_version=__version__,

@@ -10,6 +10,7 @@ Other evidence (packet captures, probes, bundles) lands in :attr:`Facts.packets`
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -102,6 +103,12 @@ class ConnFacts:
         return min(found, key=lambda s: s.first_seq) if found else None
 
 
+# Log events worth showing beside the packet ladder: how far each exchange got, and why it stopped.
+TIMELINE_KINDS = frozenset({"initiate", "sent", "processing", "retransmit", "timeout", "notify_received",
+                            "notify_sent", "ike_established", "child_established", "netlink_error", "icmp_error",
+                            "auth_failed", "no_proposal", "ts_mismatch", "secret_missing", "hash_mismatch"})
+TIMELINE_MAX = 40
+
 # Which event field qualifies the signal key, per event kind; kinds not listed have none.
 QUALIFIER_FIELD = {
     "retransmit": "state",
@@ -129,6 +136,7 @@ class Facts:
     focus: str | None = None  # --conn NAME: rules only report on this connection
     seq: int = 0
     overflow_events: int = 0  # events of connections beyond MAX_CONNS, pooled under OVERFLOW
+    timeline: list[EvidenceLine] = field(default_factory=list)  # the first key log events, for the ladder
 
     def conn(self, name: str | None) -> ConnFacts:
         key = name or ""
@@ -155,6 +163,10 @@ class Facts:
             # The same notification means different things in IKE_SA_INIT and IKE_AUTH.
             qualifier = f"{event.notify}@{event.exchange}"
         self.conn(event.conn).add(event, qualifier, self.seq)
+        if event.kind in TIMELINE_KINDS and len(self.timeline) < TIMELINE_MAX:
+            text = event.text
+            short = text[text.index('"'):] if '"' in text else text  # drop the timestamp and host
+            self.timeline.append(EvidenceLine(os.path.basename(event.source), event.line, short))
 
     def connections(self) -> Iterator[ConnFacts]:
         """Connections to report on: every named one (or only --conn), then the unnamed bucket."""
