@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EAST, EAST_LAN, WEST_LAN, nsexec
+from labkit import EAST, EAST_LAN, WEST_LAN, nsexec
 
 pytestmark = pytest.mark.lab
 

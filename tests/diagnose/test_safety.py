@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import nsexec
+from labkit import nsexec
 
 pytestmark = pytest.mark.lab
 
