@@ -179,3 +179,17 @@ def test_countdown_only_on_a_terminal(pair, tmp_path):
                            cwd=ROOT, capture_output=True, text=True, timeout=60,
                            env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert "s left" not in piped.stderr
+
+
+def test_a_filter_that_cannot_be_built_is_an_error_not_an_unfiltered_capture(pair, tmp_path):
+    """scapy 2.5 would log "Cannot set filter" and sniff everything; the probe must refuse instead."""
+    a, b = pair
+    script = ("import swandoc.probes.capture as c; c.CAPTURE_FILTER = 'udp port (((';\n"
+              + CAPTURE.replace("from swandoc.probes.capture import capture", "capture = c.capture"))
+    args = {"iface": "veth0", "duration": 2, "max_packets": 100, "pcap": None, "sender": FLOOD, "peer_ns": b}
+    proc = subprocess.run(["ip", "netns", "exec", a, PY, "-c", script, json.dumps(args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=90, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["error"].startswith("capture failed: cannot build the capture filter:")
+    assert result["size"] == 0 and "Traceback" not in proc.stderr

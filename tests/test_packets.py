@@ -171,6 +171,40 @@ def test_truncated_capture_keeps_its_packets_with_a_note():
     assert any("truncated" in n for n in summary.notes)
 
 
+def test_truncated_pcapng_keeps_its_packets_with_a_note(tmp_path):
+    """A pcapng cut mid-block (dumpcap killed): the complete packets stay, with the same note."""
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes((PCAPS / "lab-healthy.pcapng").read_bytes()[:-150])
+    packets, summary = read_packets(str(cut), "cut.pcapng")
+    whole, intact = read("lab-healthy.pcapng")
+    assert len(packets) == 3 and [p.summary() for p in packets] == [p.summary() for p in whole[:3]]
+    assert any("truncated" in n for n in summary.notes)
+    assert not any("truncated" in n for n in intact.notes)
+
+
+def test_newer_ikev2_notify_types_have_the_same_name_on_every_scapy():
+    from scapy.contrib import ikev2
+    from scapy.layers.inet import IP, UDP
+
+    notify = getattr(ikev2, "IKEv2_Notify", None) or ikev2.IKEv2_payload_Notify  # scapy 2.5 name
+    N = 41  # next payload: Notify (spelled out: scapy 2.5 does not fill it in between two notifies)
+    ike = (ikev2.IKEv2(init_SPI=b"i" * 8, exch_type=34, flags="Initiator", next_payload=N)
+           / notify(type=16438, next_payload=N) / notify(type=16430))
+    found = decode(IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=500, dport=500) / bytes(ike))
+    assert found.notifies == ("INTERMEDIATE_EXCHANGE_SUPPORTED", "IKEV2_FRAGMENTATION_SUPPORTED")
+
+
+def test_ikev1_ipv4_address_id_reads_as_an_address():
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.isakmp import ISAKMP, ISAKMP_payload_ID
+
+    names = {f.name for f in ISAKMP_payload_ID.fields_desc}  # scapy 2.5: raw "load"; 2.6+: "IdentData"
+    ident = {"IdentData": "198.51.100.7"} if "IdentData" in names else {"load": bytes([198, 51, 100, 7])}
+    ike = ISAKMP(init_cookie=b"c" * 8, exch_type=4, next_payload=5) / ISAKMP_payload_ID(IDtype=1, **ident)
+    found = decode(IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=500, dport=500) / bytes(ike))
+    assert (found.exchange, found.identities) == ("Aggressive", ("198.51.100.7",))
+
+
 @pytest.mark.parametrize("name", ["corrupt-header-only.pcap", "corrupt-garbage.pcap"])
 def test_corrupt_capture_is_one_input_error(name):
     with pytest.raises(InputError) as err:

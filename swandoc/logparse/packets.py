@@ -195,7 +195,6 @@ def _layers() -> dict[str, Any]:
             ISAKMP=isakmp.ISAKMP, ISAKMP_payload_ID=isakmp.ISAKMP_payload_ID,
             # scapy 2.5 has no IKEv1 Notify layer: _v1_notifies then walks the payload chain itself.
             ISAKMP_payload_Notify=getattr(isakmp, "ISAKMP_payload_Notify", None),
-            ISAKMPNotify=getattr(isakmp, "NotifyMessageType", None) or V1_NOTIFY_NAMES,
         )
     return _scapy
 
@@ -373,33 +372,45 @@ def _payloads(msg: Any, cls: Any) -> Iterator[Any]:
         layer = msg.getlayer(cls, nb=nb)
 
 
+# IANA IKEv2 notify types newer than scapy 2.5's table (2.6+ has them, spelled "IV2_NOTIFY_..."):
+# named here, ahead of scapy's table, so a capture reads the same whichever scapy is installed.
+V2_NOTIFY_NAMES_EXTRA = {
+    47: "STATE_NOT_FOUND", 16434: "PUZZLE", 16435: "USE_PPK", 16436: "PPK_IDENTITY", 16437: "NO_PPK_AUTH",
+    16438: "INTERMEDIATE_EXCHANGE_SUPPORTED", 16439: "IP4_ALLOWED", 16440: "IP6_ALLOWED",
+    16441: "ADDITIONAL_KEY_EXCHANGE", 16442: "USE_AGGFRAG",
+}
+
+
 def _v2_notifies(msg: Any, L: dict) -> list[str]:
     names = L["IKEv2NotifyMessageTypes"]
-    return [names.get(n.type, f"NOTIFY-{n.type}") for n in _payloads(msg, L["IKEv2_Notify"])]
+    return [V2_NOTIFY_NAMES_EXTRA.get(n.type) or names.get(n.type, f"NOTIFY-{n.type}")
+            for n in _payloads(msg, L["IKEv2_Notify"])]
 
 
-# RFC 2408 §3.14.1 notify message types (and the RFC 3706 DPD pair), for scapy versions without them.
+# IKEv1 notify message types, spelled as RFC 2408 §3.14.1 does (and scapy 2.6+'s NotifyMessageType),
+# plus RFC 2407 §4.6.3 and the RFC 3706 DPD pair. Our own table on every scapy version: 2.5 has
+# none, and the names shown must not change with the scapy that happens to be installed.
 V1_NOTIFY_NAMES = {
-    1: "INVALID_PAYLOAD_TYPE", 2: "DOI_NOT_SUPPORTED", 3: "SITUATION_NOT_SUPPORTED", 4: "INVALID_COOKIE",
-    5: "INVALID_MAJOR_VERSION", 6: "INVALID_MINOR_VERSION", 7: "INVALID_EXCHANGE_TYPE", 8: "INVALID_FLAGS",
-    9: "INVALID_MESSAGE_ID", 10: "INVALID_PROTOCOL_ID", 11: "INVALID_SPI", 12: "INVALID_TRANSFORM_ID",
-    13: "ATTRIBUTES_NOT_SUPPORTED", 14: "NO_PROPOSAL_CHOSEN", 15: "BAD_PROPOSAL_SYNTAX", 16: "PAYLOAD_MALFORMED",
-    17: "INVALID_KEY_INFORMATION", 18: "INVALID_ID_INFORMATION", 19: "INVALID_CERT_ENCODING",
-    20: "INVALID_CERTIFICATE", 21: "CERT_TYPE_UNSUPPORTED", 22: "INVALID_CERT_AUTHORITY",
-    23: "INVALID_HASH_INFORMATION", 24: "AUTHENTICATION_FAILED", 25: "INVALID_SIGNATURE",
-    26: "ADDRESS_NOTIFICATION", 27: "NOTIFY_SA_LIFETIME", 28: "CERTIFICATE_UNAVAILABLE",
-    29: "UNSUPPORTED_EXCHANGE_TYPE", 30: "UNEQUAL_PAYLOAD_LENGTHS", 24576: "RESPONDER_LIFETIME",
-    24577: "REPLAY_STATUS", 24578: "INITIAL_CONTACT", 36136: "R_U_THERE", 36137: "R_U_THERE_ACK",
+    1: "INVALID-PAYLOAD-TYPE", 2: "DOI-NOT-SUPPORTED", 3: "SITUATION-NOT-SUPPORTED", 4: "INVALID-COOKIE",
+    5: "INVALID-MAJOR-VERSION", 6: "INVALID-MINOR-VERSION", 7: "INVALID-EXCHANGE-TYPE", 8: "INVALID-FLAGS",
+    9: "INVALID-MESSAGE-ID", 10: "INVALID-PROTOCOL-ID", 11: "INVALID-SPI", 12: "INVALID-TRANSFORM-ID",
+    13: "ATTRIBUTES-NOT-SUPPORTED", 14: "NO-PROPOSAL-CHOSEN", 15: "BAD-PROPOSAL-SYNTAX", 16: "PAYLOAD-MALFORMED",
+    17: "INVALID-KEY-INFORMATION", 18: "INVALID-ID-INFORMATION", 19: "INVALID-CERT-ENCODING",
+    20: "INVALID-CERTIFICATE", 21: "CERT-TYPE-UNSUPPORTED", 22: "INVALID-CERT-AUTHORITY",
+    23: "INVALID-HASH-INFORMATION", 24: "AUTHENTICATION-FAILED", 25: "INVALID-SIGNATURE",
+    26: "ADDRESS-NOTIFICATION", 27: "NOTIFY-SA-LIFETIME", 28: "CERTIFICATE-UNAVAILABLE",
+    29: "UNSUPPORTED-EXCHANGE-TYPE", 30: "UNEQUAL-PAYLOAD-LENGTHS", 16384: "CONNECTED",
+    24576: "RESPONDER-LIFETIME", 24577: "REPLAY-STATUS", 24578: "INITIAL-CONTACT",
+    36136: "R-U-THERE", 36137: "R-U-THERE-ACK",
 }
 
 
 def _v1_notifies(msg: Any, L: dict) -> list[str]:
-    names = L["ISAKMPNotify"]
     if L["ISAKMP_payload_Notify"] is not None:
         codes = [n.notify_msg_type for n in _payloads(msg, L["ISAKMP_payload_Notify"])]
     else:
         codes = _v1_notify_codes(bytes(msg))
-    return [str(names.get(code, f"NOTIFY-{code}")).upper() for code in codes]
+    return [V1_NOTIFY_NAMES.get(code, f"NOTIFY-{code}") for code in codes]
 
 
 def _v1_notify_codes(raw: bytes) -> list[int]:
@@ -428,11 +439,28 @@ def _v1_notify_codes(raw: bytes) -> list[int]:
 def _v1_identities(msg: Any, L: dict) -> list[str]:
     found = []
     for p in _payloads(msg, L["ISAKMP_payload_ID"]):
-        value = p.IdentData
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="replace")
-        found.append(str(value)[:200])
+        found.append(_v1_identity_text(p)[:200])
     return found
+
+
+ID_IPV4_ADDR = 1  # RFC 2407 §4.6.2.1
+
+
+def _v1_identity_text(p: Any) -> str:
+    """The identification data of an ISAKMP ID payload as text.
+
+    scapy 2.6+ names the field ``IdentData`` and decodes an IPv4 address ID itself; scapy 2.5
+    keeps the raw bytes in ``load``, so the IPv4 case is formatted here the same way.
+    """
+    if any(f.name == "IdentData" for f in p.fields_desc):
+        value = p.IdentData
+    else:
+        value = p.load
+        if p.IDtype == ID_IPV4_ADDR and isinstance(value, bytes) and len(value) == 4:
+            value = ".".join(str(b) for b in value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    return str(value)
 
 
 def _icmp(pkt: Any, proto: int, base: dict) -> IkePacket | None:
@@ -532,10 +560,15 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
     finally:
         runtime_log.removeHandler(watch)
         runtime_log.propagate = propagate
-    truncated = watch.saw("truncated")
     if watch.saw("unknown LL type"):
         raise InputError(f"{name}: not a readable pcap/pcapng capture (unknown link-layer type; damaged header?)")
-    if truncated and number <= 1:
+    layout = _record_layout(path)
+    if layout is not None:
+        complete, truncated = layout
+    else:  # not a layout we walk: rely on scapy's warning (2.6+ logs one for a record cut short)
+        truncated = watch.saw("truncated")
+        complete = number - 1 if truncated else number
+    if truncated and complete <= 0:
         raise InputError(f"{name}: not a readable pcap/pcapng capture (truncated: no complete packet)")
     summary.lines = number
     summary.packets = len(decoded)
@@ -547,6 +580,64 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
     if truncated:
         summary.notes.append("the capture ends in a truncated packet (was the capture cut short?)")
     return decoded, summary
+
+
+PCAP_MAGICS = {  # classic pcap, microsecond and nanosecond variants: byte order of the headers
+    b"\xa1\xb2\xc3\xd4": ">", b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">", b"\x4d\x3c\xb2\xa1": "<"}
+PCAP_HEADER_LEN, PCAP_RECORD_HEADER_LEN = 24, 16
+PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+PCAPNG_BYTE_ORDER = {b"\x1a\x2b\x3c\x4d": ">", b"\x4d\x3c\x2b\x1a": "<"}
+PCAPNG_PACKET_BLOCKS = frozenset({2, 3, 6})  # obsolete Packet, Simple Packet, Enhanced Packet
+
+
+def _record_layout(path: str) -> tuple[int, bool] | None:
+    """(complete packet records, whether the file ends inside a record) of a pcap/pcapng file.
+
+    Why by hand: scapy 2.5's PcapReader hands back a record cut short (a capture killed
+    mid-write, or a bare file header plus half a record header) as an ordinary packet without
+    a word, where 2.6+ logs "truncated". Only the record headers are read (16 bytes per pcap
+    record, 8 per pcapng block; the data is skipped with seek), so this stays cheap on big
+    captures. None when the file is neither layout (scapy has already said what it thinks).
+    """
+    import os
+
+    size = os.path.getsize(path)
+    complete = 0
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if head[:4] in PCAP_MAGICS:
+            if len(head) < 12 or size < PCAP_HEADER_LEN:
+                return 0, True
+            order, pos = PCAP_MAGICS[head[:4]], PCAP_HEADER_LEN
+            while pos < size:
+                fh.seek(pos)
+                hdr = fh.read(PCAP_RECORD_HEADER_LEN)
+                if len(hdr) < PCAP_RECORD_HEADER_LEN:
+                    return complete, True
+                pos += PCAP_RECORD_HEADER_LEN + struct.unpack(order + "I", hdr[8:12])[0]
+                if pos > size:
+                    return complete, True
+                complete += 1
+            return complete, False
+        if head[:4] == PCAPNG_SHB and head[8:12] in PCAPNG_BYTE_ORDER:
+            order, pos = PCAPNG_BYTE_ORDER[head[8:12]], 0
+            while pos < size:
+                fh.seek(pos)
+                hdr = fh.read(8)
+                if len(hdr) < 8:
+                    return complete, True
+                kind, length = struct.unpack(order + "II", hdr)
+                if hdr[:4] == PCAPNG_SHB:  # a new section may switch byte order
+                    order = PCAPNG_BYTE_ORDER.get(fh.read(4), order)
+                    length = struct.unpack(order + "I", hdr[4:8])[0]
+                if length < 12:  # damaged block header: scapy judges the rest
+                    return None
+                pos += length
+                if pos > size:
+                    return complete, True
+                complete += kind in PCAPNG_PACKET_BLOCKS
+            return complete, False
+    return None
 
 
 def _safe_decode(pkt: Any, number: int, name: str) -> list[IkePacket] | None:

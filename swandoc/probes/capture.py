@@ -90,12 +90,15 @@ def capture(interface: str | None, duration: float, max_packets: int, pcap_path:
     def count(_pkt) -> None:
         seen[0] += 1
 
+    unfilterable = _filter_error(iface)
+    if unfilterable:
+        return Evidence(NAME, None, origin, error=f"capture failed: {unfilterable}")
     ready: list[bool] = []
     sniffer = AsyncSniffer(iface=iface, filter=CAPTURE_FILTER, count=max_packets, store=True, prn=count,
                            started_callback=lambda: ready.append(True))
+    _keep_thread_failure(sniffer)
     try:
         sniffer.start()
-        # AsyncSniffer.exception exists from scapy 2.6 on; Debian 12's 2.5 lacks it.
         failure = lambda: getattr(sniffer, "exception", None)  # noqa: E731
         _wait_until(lambda: ready or not sniffer.running or failure() is not None, 5.0)
         if failure() is not None or not ready:
@@ -131,6 +134,44 @@ def capture(interface: str | None, duration: float, max_packets: int, pcap_path:
     return Evidence(NAME, data, origin, duration=time.monotonic() - started,
                     meta=(("interface", iface), ("packets", str(len(packets))), ("stopped_by", stopped_by),
                           ("filter", CAPTURE_FILTER)))
+
+
+def _filter_error(iface: str) -> str | None:
+    """Why the kernel filter cannot be built (None when it can), asked before sniffing.
+
+    scapy 2.5 only logs "Cannot set filter" and then sniffs *unfiltered* (2.6+ raises): the
+    capture, and a bundle made from it, would hold every packet on the interface.
+    """
+    from scapy.arch.common import compile_filter
+
+    try:
+        compile_filter(CAPTURE_FILTER, iface=iface)
+    except Exception as exc:  # ImportError (no libpcap), Scapy_Exception (does not compile)
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"cannot build the capture filter: {text}"
+    return None
+
+
+def _keep_thread_failure(sniffer) -> None:
+    """Keep an exception from the sniffing thread in ``sniffer.exception``, as scapy 2.6+ does.
+
+    In scapy 2.5 it escapes the thread instead: a traceback on stderr, ``running`` left True,
+    and the caller waiting out its timeout with no reason to report. Wrapping the thread's
+    target (taken from ``_run`` when ``start()`` builds the thread) restores what 2.6+ does.
+    """
+    if hasattr(sniffer, "exception"):
+        return
+    sniffer.exception = None
+    run = sniffer._run
+
+    def run_catching(*args, **kwargs) -> None:
+        try:
+            run(*args, **kwargs)
+        except Exception as exc:
+            sniffer.exception = exc
+            sniffer.running = False
+
+    sniffer._run = run_catching
 
 
 def _interfaces() -> set[str]:
