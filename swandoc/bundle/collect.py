@@ -1,4 +1,8 @@
-"""Put a bundle together: live probes + the bundle's own items -> redacted archive.
+"""Put a bundle together: the shared collection + the bundle's own items -> redacted archive.
+
+Everything ``diagnose`` reads comes from :func:`swandoc.probes.collect.collect` (for --conn,
+or host-wide without it), so ``swandoc analyze bundle.tar.xz`` sees the same evidence. Only
+the censored secrets, the NSS password file and the manifest are the bundle's own.
 
 Order matters for secrecy: the secrets file and the NSS password file are read FIRST, so the
 redactor knows their values before any other item (a log, a command's error text) is
@@ -10,18 +14,32 @@ import json
 import os
 import re
 import socket
-import tempfile
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from ..errors import SwandocError
 from ..evidence import Evidence
+from ..probes.run import DEFAULT_TIMEOUT, read_file
 from .archive import default_name, write_bundle
-from .gather import Options, gather, nss_dir, read_bounded
 from .redact import Redactor
 
-COLLECT_DEADLINE = 300.0  # the live probes as a whole; each of their items has its own bound
+# The bundle's own items: never produced by probes.collect.
+BUNDLE_ONLY = frozenset({"ipsec_secrets", "nss_password"})
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``swandoc bundle`` was asked to collect."""
+
+    config: str = "/etc/ipsec.conf"
+    secrets: str = "/etc/ipsec.secrets"
+    ctl_socket: str | None = None  # None: ipsec whack's own default
+    log: str | None = None
+    since: str = "24h"
+    conn: str | None = None
+    capture: float = 0.0
+    timeout: float = DEFAULT_TIMEOUT
+    nss_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,57 +50,40 @@ class BundleResult:
 
 
 def _nss_password(options: Options, redactor: Redactor) -> Evidence | None:
-    directory = nss_dir(options)
-    candidates = [os.path.join(d, "nsspassword") for d in filter(None, (directory, "/etc/ipsec.d", "/var/lib/ipsec/nss"))]
+    from ..probes.collect import NSS_CANDIDATES, find_nss_dir
+
+    directory = find_nss_dir(override=options.nss_dir)
+    candidates = [os.path.join(d, "nsspassword") for d in filter(None, (directory, *reversed(NSS_CANDIDATES)))]
     for path in dict.fromkeys(candidates):
         if os.path.lexists(path):
-            item = read_bounded("nss_password", path, limit=65536)
+            item = read_file("nss_password", path, limit=65536)
             if item.available:
                 redactor.learn_nsspassword(item.text())
             return item
     return None
 
 
-def _live_probes(options: Options, progress: Callable[[str], None]) -> tuple[list[Evidence], str | None]:
-    """The diagnose probes (``swandoc.probes.collect``) for --conn, bounded as a whole.
+def collect_options(options: Options):
+    """The shared collection's options for a bundle: read-only, the bundle's own capture length."""
+    from ..probes.collect import CollectOptions
 
-    They need a connection to aim at (route and MTU toward its peer, its log file); without
-    --conn, or if they are unavailable or fail, ([], reason) and the bundle's own collection
-    (same evidence names, same formats where it can) does the work.
-    """
-    if not options.conn:
-        return [], None
+    return CollectOptions(conn=options.conn, config=options.config, ctl_socket=options.ctl_socket, log=options.log,
+                          since=_since(options.since), capture=bool(options.capture),
+                          duration=options.capture or 10.0, initiate=False, countdown=False,
+                          timeout=options.timeout, nss_dir=options.nss_dir)
+
+
+def _collect(options: Options, progress: Callable[[str], None]) -> tuple[list[Evidence], str | None]:
+    """Every shared item; ([], reason) if the collection as a whole broke (the bundle still gets written)."""
+    from ..probes.collect import collect
+
+    progress("collecting..." if not options.capture else f"collecting (with a {options.capture:g}s capture)...")
     try:
-        from ..probes.collect import CollectOptions, collect
-    except ImportError as exc:
-        return [], f"live probes unavailable ({exc}); used the bundle's own collection"
-    kwargs: dict[str, Any] = {"conn": options.conn, "config": options.config, "log": options.log,
-                              "since": _since(options.since), "capture": bool(options.capture),
-                              "duration": options.capture or 10.0, "initiate": False, "countdown": False}
-    if options.ctl_socket:
-        kwargs["ctl_socket"] = options.ctl_socket
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["set"] = collect(CollectOptions(**kwargs))
-        except SwandocError as exc:  # e.g. no such conn: the user must hear it
-            result["user_error"] = exc
-        except Exception as exc:  # their failure must not end the bundle
-            result["error"] = f"{exc.__class__.__name__}: {exc}"
-
-    progress("collecting (live probes)...")
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(COLLECT_DEADLINE + (options.capture or 0))
-    if thread.is_alive():
-        return [], f"live probes did not finish within {COLLECT_DEADLINE:g}s; used the bundle's own collection"
-    if "user_error" in result:
-        raise result["user_error"]
-    if "error" in result:
-        return [], f"live probes failed ({result['error']}); used the bundle's own collection"
-    evidence = result.get("set")
-    return list(evidence or ()), None
+        return list(collect(collect_options(options))), None
+    except SwandocError:  # e.g. no such conn: the user must hear it
+        raise
+    except Exception as exc:  # each probe is guarded; this is a last guard so secrets still get bundled
+        return [], f"collection failed ({exc.__class__.__name__}: {exc})"
 
 
 def _since(value: str | None) -> str | None:
@@ -92,31 +93,8 @@ def _since(value: str | None) -> str | None:
     return value
 
 
-def _capture(options: Options) -> Evidence:
-    try:
-        from ..probes.capture import capture
-    except ImportError as exc:
-        return Evidence("ike_capture", None, "capture", error=f"capture unavailable: {exc}")
-    fd, path = tempfile.mkstemp(prefix="swandoc-capture-", suffix=".pcap")
-    os.close(fd)
-    try:
-        item = capture(None, options.capture, 5000, path, False)
-        if item.content is None and item.error is None and os.path.exists(path):
-            with open(path, "rb") as fh:
-                item = Evidence(item.name, fh.read(), item.origin, item.status, item.duration)
-        return item
-    except Exception as exc:
-        return Evidence("ike_capture", None, "capture", error=f"capture failed: {exc.__class__.__name__}: {exc}")
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
 def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool = False,
-                 progress: Callable[[str], None] = lambda m: None, use_live_probes: bool = True,
-                 extra_items: Iterable[Evidence] = ()) -> BundleResult:
+                 progress: Callable[[str], None] = lambda m: None, extra_items: Iterable[Evidence] = ()) -> BundleResult:
     """Collect everything, redact it, write the archive; *extra_items* are added as they are
     (still redacted) and take precedence over collected items of the same name."""
     host = socket.gethostname() or "host"
@@ -129,19 +107,12 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
         items.append(nss)
     items.extend(extra_items)
     notes: list[str] = []
-    live, why = _live_probes(options, progress) if use_live_probes else ([], None)
+    collected, why = _collect(options, progress)
     if why:
         notes.append(why)
     have = {i.name for i in items}
-    for item in live:
-        if item.name not in have:  # our censored secrets win over anything else's
-            items.append(item)
-            have.add(item.name)
-    progress("collecting...")
-    items.extend(gather(options, skip=have))
-    if options.capture and "ike_capture" not in {i.name for i in items}:
-        progress(f"capturing for {options.capture:g}s...")
-        items.append(_capture(options))
+    # our censored secrets and the caller's items win over collected ones of the same name
+    items.extend(item for item in collected if item.name not in have)
     version_item = next((i for i in items if i.name == "libreswan_version" and i.content), None)
     version = version_item.text().strip().splitlines()[0] if version_item and version_item.text().strip() else None
 

@@ -35,8 +35,7 @@ def bundle(config, secrets, ctl_socket, log, since, conn, capture, obfuscate, ti
     Read it anywhere with `swandoc analyze FILE`. Collects what it can without root and
     lists what it could not in manifest.json. Never changes the host.
     """
-    from .collect import build_bundle
-    from .gather import Options
+    from .collect import Options, build_bundle
 
     if since and not since.strip():
         raise SwandocError("--since needs a value such as 24h")

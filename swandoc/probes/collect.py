@@ -1,5 +1,9 @@
 """Run every read-only probe on this host and return the evidence, by registry name.
 
+The one collection both ``swandoc diagnose`` (for a connection) and ``swandoc bundle`` (for a
+connection, or without one: host-wide items only) use, so that ``analyze bundle.tar.xz``
+reads the same evidence ``diagnose`` saw on the host.
+
 Nothing here changes the host, with one exception the user asks for explicitly:
 ``initiate=True`` brings the connection up with ``ipsec whack --initiate`` while the capture
 runs. Every probe is bounded in time and returns either its raw output or why it could not
@@ -18,18 +22,22 @@ from ..evidence import Evidence, EvidenceSet
 from . import config as confmod
 from .hostinfo import find_pluto, read_sysctls, strip_xfrm_keys
 from .netinfo import collect_netlink, collect_route_to_peer, local_addresses
-from .run import failed, read_file, run_command
+from .run import DEFAULT_TIMEOUT, failed, read_file, run_command
 
 IPSEC = "ipsec"
-NSS_CANDIDATES = ("/var/lib/ipsec/nss", "/etc/ipsec.d")
+NSS_CANDIDATES = ("/var/lib/ipsec/nss", "/etc/ipsec.d")  # Fedora/RHEL 9+/upstream, then Debian/RHEL<=8
 MAX_PACKETS = 10_000
+LOG_LIMIT = 64 * 1024 * 1024
+# Where pluto's lines land on hosts without a journal (syslog), in the order worth trying.
+LOG_FILES = ("/var/log/pluto.log", "/var/log/secure", "/var/log/auth.log")
+NO_CONN = "no connection named (--conn): only host-wide evidence was collected"
 
 
 @dataclass(frozen=True)
 class CollectOptions:
-    conn: str
+    conn: str | None = None  # None: host-wide items only (what ``swandoc bundle`` gathers without --conn)
     config: str = "/etc/ipsec.conf"
-    ctl_socket: str = "/run/pluto/pluto.ctl"
+    ctl_socket: str | None = "/run/pluto/pluto.ctl"  # None: ipsec whack's own default
     log: str | None = None
     since: str | None = None
     duration: float = 10.0
@@ -38,15 +46,23 @@ class CollectOptions:
     pcap: str | None = None
     initiate: bool = False
     countdown: bool = False
+    timeout: float = DEFAULT_TIMEOUT  # for each command
+    nss_dir: str | None = None  # None: the NSS database pluto reports, else a standard place
 
 
-def _whack(name: str, ctl: str, *args: str, timeout: float = 15) -> Evidence:
-    return run_command(name, [IPSEC, "whack", "--ctlsocket", ctl, *args], timeout=timeout)
+def _whack_argv(ctl: str | None, *args: str) -> list[str]:
+    return [IPSEC, "whack", *(("--ctlsocket", ctl) if ctl else ()), *args]
 
 
-def _nss_dir(status: Evidence) -> str | None:
-    """The NSS database pluto itself reports, else the first standard place holding one."""
-    if status.available:
+def _whack(name: str, options: CollectOptions, *args: str) -> Evidence:
+    return run_command(name, _whack_argv(options.ctl_socket, *args), timeout=options.timeout)
+
+
+def find_nss_dir(status: Evidence | None = None, override: str | None = None) -> str | None:
+    """*override*, else the NSS database pluto itself reports, else the first standard place holding one."""
+    if override:
+        return override
+    if status is not None and status.available:
         from .whack import parse_whack_status
         nssdir = parse_whack_status(status.text()).nssdir
         if nssdir and os.path.isdir(nssdir):
@@ -57,9 +73,9 @@ def _nss_dir(status: Evidence) -> str | None:
     return None
 
 
-def _listening_sockets() -> Evidence:
-    udp = run_command("listening_sockets", ["ss", "-Hulnp"])
-    tcp = run_command("listening_sockets", ["ss", "-Htlnp"])
+def _listening_sockets(timeout: float) -> Evidence:
+    udp = run_command("listening_sockets", ["ss", "-Hulnp"], timeout=timeout)
+    tcp = run_command("listening_sockets", ["ss", "-Htlnp"], timeout=timeout)
     if not udp.available and not tcp.available:
         # No ss (minimal containers): the kernel's own tables still say what listens.
         udp_proc, tcp_proc = read_file("listening_sockets", "/proc/net/udp"), read_file("listening_sockets", "/proc/net/tcp")
@@ -78,8 +94,8 @@ def _pluto_process() -> Evidence:
         return failed("pluto_process", "/proc/*/comm", f"cannot list processes: {exc.strerror}")
 
 
-def _xfrm_state() -> Evidence:
-    raw = run_command("xfrm_state", ["ip", "xfrm", "state"])
+def _xfrm_state(timeout: float) -> Evidence:
+    raw = run_command("xfrm_state", ["ip", "xfrm", "state"], timeout=timeout)
     if raw.content is None:
         return raw
     # Keys are removed here, before the text is stored anywhere (report, bundle, memory).
@@ -96,8 +112,8 @@ def _fips() -> Evidence:
     return ev
 
 
-def _crypto_policy() -> Evidence:
-    ev = run_command("crypto_policy", ["update-crypto-policies", "--show"])
+def _crypto_policy(timeout: float) -> Evidence:
+    ev = run_command("crypto_policy", ["update-crypto-policies", "--show"], timeout=timeout)
     if ev.available:
         return ev
     ev = read_file("crypto_policy", "/etc/crypto-policies/config")
@@ -107,12 +123,21 @@ def _crypto_policy() -> Evidence:
                   "no system crypto-policies on this host (not a Fedora/RHEL family system)")
 
 
-def _pluto_log(options: CollectOptions, conn: confmod.Connection | None) -> Evidence:
-    path = options.log or (conn.logfile if conn else None)
+def _pluto_log(options: CollectOptions, cfg: confmod.ConfigFile | None) -> Evidence:
+    """--log, else ``logfile=`` of ``config setup``, else the journal, else a syslog file."""
+    path = options.log or (cfg.setup_value("logfile") if cfg else None)
     if path:
-        return read_file("pluto_log", path)
+        return read_file("pluto_log", path, limit=LOG_LIMIT)
     from .journal import read_journal
-    return read_journal(options.since)
+    journal = read_journal(options.since)
+    if journal.available:
+        return journal
+    for path in LOG_FILES:  # hosts without systemd: pluto logs through syslog
+        if os.path.exists(path):
+            found = read_file("pluto_log", path, limit=LOG_LIMIT)
+            if found.available:
+                return found
+    return journal
 
 
 def _capture(options: CollectOptions, interface: str | None) -> Evidence:
@@ -142,8 +167,7 @@ def _capture(options: CollectOptions, interface: str | None) -> Evidence:
     if options.initiate:
         started.wait(timeout=5)
         time.sleep(0.2)  # let the filter see the very first IKE_SA_INIT
-        initiated = _whack("whack_initiate", options.ctl_socket, "--name", options.conn, "--initiate",
-                           "--asynchronous")
+        initiated = _initiate(options)
     thread.join(timeout=options.duration + 30)
     if user_error:
         raise user_error[0]
@@ -156,63 +180,103 @@ def _capture(options: CollectOptions, interface: str | None) -> Evidence:
 
 
 def collect(options: CollectOptions, *, progress: Callable[[str], None] | None = None) -> EvidenceSet:
-    """Every probe for *options.conn*; raises SwandocError only when the conn is unknown."""
+    """Every probe, aimed at *options.conn* when one is named; raises SwandocError only for what
+    the user must fix (an unknown conn, an unreadable config for it, a mistyped --interface)."""
     say = progress or (lambda _msg: None)
     _check_interface(options.interface)
+    t = options.timeout
     evidence = EvidenceSet()
-    netlink = collect_netlink()
-    addresses = next((e for e in netlink if e.name == "addresses"), None)
-    local = local_addresses(addresses.text() if addresses and addresses.available else None)
 
+    def add(name: str, probe: Callable[[], Evidence | list[Evidence]]) -> Evidence | list[Evidence]:
+        """Run one probe; whatever goes wrong inside it is recorded, never fatal to the others."""
+        try:
+            got = probe()
+        except SwandocError:
+            raise
+        except Exception as exc:
+            got = failed(name, name, f"probe failed: {exc.__class__.__name__}: {exc}")
+        for item in got if isinstance(got, list) else [got]:
+            evidence.add(item)
+        return got
+
+    netlink = add("links", collect_netlink)
+    netlink = netlink if isinstance(netlink, list) else [netlink]
     say("reading the configuration")
-    text = confmod.load_config(options.config)
-    evidence.add(Evidence("ipsec_conf", text.encode(), options.config))
-    conn = confmod.resolve_conn(confmod.parse_ipsec_conf(text), options.conn, local)
-    evidence.add(Evidence("connection", conn.to_json().encode(), f"{options.config} conn {options.conn}"))
+    cfg = _config(options, evidence)
+    route = add("route_to_peer", lambda: _connection(options, cfg, netlink, evidence))
 
-    evidence.add(run_command("libreswan_version", [IPSEC, "--version"]))
+    add("libreswan_version", lambda: run_command("libreswan_version", [IPSEC, "--version"], timeout=t))
     say("asking pluto")
-    evidence.add(_pluto_process())
-    evidence.add(_listening_sockets())
-    status = _whack("whack_status", options.ctl_socket, "--status")
-    evidence.add(status)
-    evidence.add(_whack("whack_trafficstatus", options.ctl_socket, "--trafficstatus"))
+    add("pluto_process", _pluto_process)
+    add("listening_sockets", lambda: _listening_sockets(t))
+    status = add("whack_status", lambda: _whack("whack_status", options, "--status"))
+    add("whack_trafficstatus", lambda: _whack("whack_trafficstatus", options, "--trafficstatus"))
+    add("whack_listall", lambda: _whack("whack_listall", options, "--listall"))
     say("reading logs, kernel and firewall state")
-    evidence.add(_pluto_log(options, conn))
-    evidence.add(read_file("xfrm_stat", "/proc/net/xfrm_stat"))
-    evidence.add(_xfrm_state())
-    evidence.add(run_command("xfrm_policy", ["ip", "xfrm", "policy"]))
-    for item in netlink:
-        evidence.add(item)
-    route = collect_route_to_peer(conn.remote_address())
-    evidence.add(route)
-    evidence.add(run_command("iptables_save", ["iptables-save"]))
-    evidence.add(run_command("ip6tables_save", ["ip6tables-save"]))
-    evidence.add(run_command("nft_ruleset", ["nft", "-j", "list", "ruleset"]))
-    devices = _device_names(netlink)
-    evidence.add(Evidence("sysctls", read_sysctls(devices).encode(), "/proc/sys/net"))
-    evidence.add(_fips())
-    evidence.add(_crypto_policy())
-    nssdir = _nss_dir(status)
-    if nssdir:
-        evidence.add(run_command("nss_certs", ["certutil", "-L", "-d", f"sql:{nssdir}"]))
-    else:
-        evidence.add(failed("nss_certs", "certutil -L", "no NSS database found (/var/lib/ipsec/nss, /etc/ipsec.d)"))
+    add("pluto_log", lambda: _pluto_log(options, cfg))
+    add("xfrm_stat", lambda: read_file("xfrm_stat", "/proc/net/xfrm_stat"))
+    add("xfrm_state", lambda: _xfrm_state(t))
+    add("xfrm_policy", lambda: run_command("xfrm_policy", ["ip", "xfrm", "policy"], timeout=t))
+    add("iptables_save", lambda: run_command("iptables_save", ["iptables-save"], timeout=t))
+    add("ip6tables_save", lambda: run_command("ip6tables_save", ["ip6tables-save"], timeout=t))
+    add("nft_ruleset", lambda: run_command("nft_ruleset", ["nft", "-j", "list", "ruleset"], timeout=t))
+    add("sysctls", lambda: Evidence("sysctls", read_sysctls(_device_names(netlink)).encode(), "/proc/sys/net"))
+    add("fips_status", _fips)
+    add("crypto_policy", lambda: _crypto_policy(t))
+    add("nss_certs", lambda: _nss_certs(options, status if isinstance(status, Evidence) else None))
 
     if options.capture:
         interface = options.interface or _route_device(route)
         say(f"capturing on {interface or 'the default interface'} for {options.duration:g}s")
-        evidence.add(_capture(options, interface))
+        add("ike_capture", lambda: _capture(options, interface))
     elif options.initiate:
-        evidence.add(_whack("whack_initiate", options.ctl_socket, "--name", options.conn, "--initiate",
-                            "--asynchronous"))
-    evidence.add(_xfrm_stat_end())
-    if options.initiate:
+        add("whack_initiate", lambda: _initiate(options))
+    add("xfrm_stat_end", lambda: read_file("xfrm_stat_end", "/proc/net/xfrm_stat"))
+    if options.initiate and options.conn:
         # The exchange just started: read pluto's view again so the report shows where it got to.
-        evidence.add(_whack("whack_status", options.ctl_socket, "--status"))
-        evidence.add(_whack("whack_trafficstatus", options.ctl_socket, "--trafficstatus"))
-        evidence.add(_pluto_log(options, conn))
+        add("whack_status", lambda: _whack("whack_status", options, "--status"))
+        add("whack_trafficstatus", lambda: _whack("whack_trafficstatus", options, "--trafficstatus"))
+        add("pluto_log", lambda: _pluto_log(options, cfg))
     return evidence
+
+
+def _config(options: CollectOptions, evidence: EvidenceSet) -> confmod.ConfigFile | None:
+    """ipsec.conf with its includes; unreadable is fatal only when a conn must be resolved from it."""
+    try:
+        text = confmod.load_config(options.config)
+    except SwandocError as exc:
+        if options.conn:
+            raise
+        evidence.add(failed("ipsec_conf", options.config, str(exc)))
+        return None
+    evidence.add(Evidence("ipsec_conf", text.encode(), options.config))
+    return confmod.parse_ipsec_conf(text)
+
+
+def _connection(options: CollectOptions, cfg: confmod.ConfigFile | None, netlink: list[Evidence],
+                evidence: EvidenceSet) -> Evidence:
+    """The named conn's resolved definition (added to *evidence*) and the route toward its peer."""
+    if not options.conn or cfg is None:
+        evidence.add(failed("connection", options.config, NO_CONN))
+        return failed("route_to_peer", "netlink route get", NO_CONN + " (no peer to route toward)")
+    addresses = next((e for e in netlink if e.name == "addresses"), None)
+    local = local_addresses(addresses.text() if addresses and addresses.available else None)
+    conn = confmod.resolve_conn(cfg, options.conn, local)
+    evidence.add(Evidence("connection", conn.to_json().encode(), f"{options.config} conn {options.conn}"))
+    return collect_route_to_peer(conn.remote_address())
+
+
+def _nss_certs(options: CollectOptions, status: Evidence | None) -> Evidence:
+    nssdir = find_nss_dir(status, options.nss_dir)
+    if not nssdir:
+        return failed("nss_certs", "certutil -L", f"no NSS database found ({', '.join(NSS_CANDIDATES)})")
+    return run_command("nss_certs", ["certutil", "-L", "-d", f"sql:{nssdir}"], timeout=options.timeout)
+
+
+def _initiate(options: CollectOptions) -> Evidence:
+    if not options.conn:
+        return failed("whack_initiate", "ipsec whack --initiate", NO_CONN + " (nothing to initiate)")
+    return _whack("whack_initiate", options, "--name", options.conn, "--initiate", "--asynchronous")
 
 
 def _check_interface(name: str | None) -> None:
@@ -225,11 +289,6 @@ def _check_interface(name: str | None) -> None:
         return
     if name not in present:
         raise SwandocError(f"no interface named {name!r} here; interfaces: {', '.join(present)}")
-
-
-def _xfrm_stat_end() -> Evidence:
-    ev = read_file("xfrm_stat_end", "/proc/net/xfrm_stat")
-    return ev
 
 
 def _device_names(netlink: list[Evidence]) -> list[str]:

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from swandoc.bundle.archive import TOP
-from swandoc.bundle.collect import build_bundle
-from swandoc.bundle.gather import Options, read_bounded, read_config, run_bounded
+from swandoc.bundle.collect import Options, build_bundle
+from swandoc.probes.config import load_config
+from swandoc.probes.run import read_file, run_command
 from swandoc.bundle.reader import is_bundle, read_bundle
 from swandoc.evidence import Evidence
 
@@ -40,7 +41,7 @@ def make_corpus_bundle(tmp_path, **kwargs):
                  error='exit status 1: failed near "SwandocEapPass-9009"'),
     ]
     out = str(tmp_path / "bundle.tar.xz")
-    result = build_bundle(options, output=out, use_live_probes=False, extra_items=extra, **kwargs)
+    result = build_bundle(options, output=out, extra_items=extra, **kwargs)
     return result
 
 
@@ -177,18 +178,18 @@ def test_obfuscation_is_consistent_and_subnet_preserving():
 def test_hung_command_is_cut_off():
     start = time.monotonic()
     # the grandchild keeps the pipe open: killing only the shell would still hang
-    item = run_bounded("whack_status", ["sh", "-c", "sleep 60 & sleep 60"], timeout=1)
+    item = run_command("whack_status", ["sh", "-c", "sleep 60 & sleep 60"], timeout=1)
     assert time.monotonic() - start < 10
     assert item.error and "cut off after 1s" in item.error
 
 
 def test_hung_item_does_not_hang_the_bundle(tmp_path, monkeypatch):
-    from swandoc.bundle import gather
-    monkeypatch.setattr(gather, "_whack", lambda options, *args: ["sh", "-c", "sleep 60 & sleep 60"])
+    from swandoc.probes import collect
+    monkeypatch.setattr(collect, "_whack_argv", lambda ctl, *args: ["sh", "-c", "sleep 60 & sleep 60"])
     options = Options(config=str(SECRETS / "ipsec.conf"), secrets=str(SECRETS / "ipsec.secrets"),
                       log=str(LAB_LOG), timeout=1)
     start = time.monotonic()
-    result = build_bundle(options, output=str(tmp_path / "b.tar.xz"), use_live_probes=False)
+    result = build_bundle(options, output=str(tmp_path / "b.tar.xz"))
     assert time.monotonic() - start < 30
     missing = {m["name"]: m["reason"] for m in result.manifest["missing"]}
     assert "cut off" in missing.get("whack_status", "")
@@ -198,13 +199,13 @@ def test_missing_or_vanished_files_are_recorded_not_fatal(tmp_path):
     gone = tmp_path / "gone.log"
     gone.write_text("x")
     gone.unlink()  # vanished between planning and reading
-    assert "does not exist" in read_bounded("pluto_log", str(gone)).error
+    assert "does not exist" in read_file("pluto_log", str(gone)).error
     conf = tmp_path / "ipsec.conf"
     conf.write_text(f"include {tmp_path}/nothere/*.conf\ninclude {tmp_path}/vanished.conf\nconn a\n\tleft=192.0.2.1\n")
-    assert read_config(str(conf)).available
+    assert "left=192.0.2.1" in load_config(str(conf))
     options = Options(config=str(tmp_path / "no-such.conf"), secrets=str(tmp_path / "no-such.secrets"),
                       log=str(gone), timeout=5)
-    result = build_bundle(options, output=str(tmp_path / "b.tar.xz"), use_live_probes=False)
+    result = build_bundle(options, output=str(tmp_path / "b.tar.xz"))
     missing = {m["name"] for m in result.manifest["missing"]}
     assert {"ipsec_conf", "ipsec_secrets", "pluto_log"} <= missing
     assert os.path.exists(result.path)
