@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from unprivileged import python_as_nobody
 
 from swandoc.logparse.packets import decode_pcap_bytes
 
@@ -87,7 +88,8 @@ def run_capture(a: str, b: str, tmp_path: Path, *, sender: str = "", duration: f
     pcap = tmp_path / "live.pcap"
     args = {"iface": iface, "duration": duration, "max_packets": max_packets, "pcap": None if user else str(pcap),
             "sender": sender, "peer_ns": b}
-    proc = subprocess.run(["ip", "netns", "exec", a, *user, PY, "-c", CAPTURE, json.dumps(args)], cwd=ROOT,
+    python = list(user) if user else [PY]  # user: a whole argv prefix that ends in a python
+    proc = subprocess.run(["ip", "netns", "exec", a, *python, "-c", CAPTURE, json.dumps(args)], cwd=ROOT,
                           stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=90,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
@@ -143,8 +145,7 @@ def test_capture_is_bounded_by_packet_count(pair, tmp_path):
 
 def test_without_cap_net_raw_the_probe_says_so(pair, tmp_path):
     a, b = pair
-    nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all")
-    result, _ = run_capture(a, b, tmp_path, duration=1, user=nobody)
+    result, _ = run_capture(a, b, tmp_path, duration=1, user=tuple(python_as_nobody()))
     assert result["error"] == "capture needs root (CAP_NET_RAW)"
     assert result["size"] == 0
 

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from unprivileged import python_as_nobody
 
 from bundle_helpers import PYTHON, ROOT, SECRETS, archive_members, leaks, leaks_of, require_root
 
@@ -125,8 +126,7 @@ def test_bundle_without_root_still_written(tmp_path):
         shutil.copy(SECRETS / "ipsec.secrets", secret_copy)
         os.chmod(secret_copy, 0o600)  # root-only, like the real file
         out = work / "b.tar.xz"
-        run = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                              "env", f"HOME={work}", PYTHON, "-m", "swandoc", "bundle", "--secrets", str(secret_copy),
+        run = subprocess.run([*python_as_nobody(home=str(work)), "-m", "swandoc", "bundle", "--secrets", str(secret_copy),
                               "--config", str(SECRETS / "ipsec.conf"), "--timeout", "5", "-o", str(out)],
                              capture_output=True, text=True, timeout=300, cwd=work)
         assert run.returncode == 0, run.stderr

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from unprivileged import python_as_nobody
 
 from labkit import EAST, EAST_LAN, WEST_LAN, nsexec
 
@@ -151,9 +152,8 @@ def test_without_root_probes_fail_softly(routed_lab):
     conf.write_text(routed_lab.west.conf.read_text())
     conf.chmod(0o644)
     routed_lab.cleanup.append(public)
-    python = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python")
-    result = nsexec(routed_lab.west.ns, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                    python, "-m", "swandoc", "diagnose", "west-east", "--config", str(conf),
+    result = nsexec(routed_lab.west.ns, *python_as_nobody(), "-m", "swandoc", "diagnose", "west-east",
+                    "--config", str(conf),
                     "--ctl-socket", str(routed_lab.west.ctl), "--format", "json", "--duration", "1",
                     check=False, timeout=60)
     assert result.returncode in (0, 1), result.stderr

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from unprivileged import python_as_nobody
 
 from swandoc.lab.scenarios import SCENARIOS
 
@@ -16,10 +17,9 @@ pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _swandoc(*args: str, user: int | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "swandoc", "lab", *args]
-    if user is not None:
-        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+def _swandoc(*args: str, nobody: bool = False, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    python = python_as_nobody() if nobody else [sys.executable]
+    argv = [*python, "-m", "swandoc", "lab", *args]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
 
@@ -33,7 +33,7 @@ def test_list_names_every_scenario_one_a_line(lab_environment):
 
 def test_without_root_one_line_and_exit_2(lab_environment, tmp_path):
     tmp_path.chmod(0o777)
-    result = _swandoc("healthy", "--out", str(tmp_path / "out"), user=65534, cwd=tmp_path)
+    result = _swandoc("healthy", "--out", str(tmp_path / "out"), nobody=True, cwd=tmp_path)
     assert result.returncode == 2, result
     assert len(result.stderr.strip().splitlines()) == 1 and "root" in result.stderr
     assert not (tmp_path / "out").exists()
