@@ -19,6 +19,13 @@ SYSCTLS = (
     "net.ipv4.conf.all.accept_redirects",
     "net.ipv4.conf.all.disable_xfrm",
     "net.ipv4.conf.all.disable_policy",
+    # path MTU discovery and the kernel's handling of IPsec acquires: context for MTU and
+    # "tunnel up but no traffic" cases
+    "net.ipv4.ip_no_pmtu_disc",
+    "net.ipv4.tcp_mtu_probing",
+    "net.core.xfrm_larval_drop",
+    "net.core.xfrm_acq_expires",
+    "net.ipv4.ip_local_port_range",
 )
 
 
