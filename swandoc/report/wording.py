@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from ..model import Report
 
 SIDE_WORDS = {
-    "local": "this end (the host that wrote the log)",
+    "local": "this end (the host the evidence comes from)",
     "peer": "the remote peer",
     "path": "the network between the peers",
     "both": "both ends",
