@@ -137,6 +137,7 @@ class Facts:
     seq: int = 0
     overflow_events: int = 0  # events of connections beyond MAX_CONNS, pooled under OVERFLOW
     timeline: list[EvidenceLine] = field(default_factory=list)  # the first key log events, for the ladder
+    others_seen: set[str] = field(default_factory=set)  # with --conn: some other connections the input names
 
     def conn(self, name: str | None) -> ConnFacts:
         key = name or ""
@@ -155,6 +156,8 @@ class Facts:
 
     def add_event(self, event: LogEvent) -> None:
         if self.focus and event.conn and event.conn != self.focus:
+            if len(self.others_seen) < 20:  # to name them if NAME turns out not to be there
+                self.others_seen.add(event.conn)
             return  # --conn NAME: other connections cost nothing
         self.seq += 1
         field_name = QUALIFIER_FIELD.get(event.kind)

@@ -186,6 +186,12 @@ topic("connections-pooled", "info", "More connections than swandoc tracks one by
     "Look at one connection at a time: swandoc analyze --conn NAME ...",
 ], REF_LOGS, 4)
 
+topic("conn-not-in-input", "warning", "The connection asked for does not appear in the input", "local", """
+    swandoc was asked to look at one connection (--conn), but no line of the input names it, so there is
+    nothing to diagnose for it.""", [
+    "Check the name against the connections the input does name (listed here), or drop --conn",
+], REF_LOGS, 6)
+
 topic("tunnel-up", "info", "The tunnel is up", "both", """
     The IKE SA and an IPsec (Child) SA were established and nothing after that points to a
     failure.""", [
@@ -532,6 +538,13 @@ def pooled(facts: Facts):
     if facts.overflow_events:
         yield finding("connections-pooled", None, [],
                       extra=f"{facts.overflow_events} events were pooled.")
+
+
+@rule
+def focus_missing(facts: Facts):
+    if facts.focus and facts.focus not in facts.conns and "connection" not in facts.parsed:
+        names = ", ".join(f'"{n}"' for n in sorted(facts.others_seen)) or "none"
+        yield finding("conn-not-in-input", facts.focus, [], extra=f"Connections the input names: {names}.")
 
 
 @rule

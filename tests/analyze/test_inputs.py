@@ -84,3 +84,10 @@ def test_syslog_lines_of_other_programs_are_counted_not_unparsed(tmp_path):
     path.write_text("\n".join(mixed) + "\n")
     source = analyze_paths([str(path)]).sources[0]
     assert (source.other_lines, source.unparsed) == (1, 0)
+
+
+def test_conn_that_is_not_in_the_input_is_said_and_named():
+    report = analyze_paths([fixture("lab", "healthy", "west.log")], conn="nosuch")
+    assert [f.id for f in report.findings] == ["conn-not-in-input"]
+    assert '"lab"' in report.findings[0].explanation
+    assert report.verdict == "problems"
