@@ -215,7 +215,6 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) 
 def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict[str, int]) -> None:
     name = summary.name
     base = counts["n"]  # lines before this block
-    counts["n"] += block.count(b"\n") + 1
     if summary.first_time is None and _TS_LINE.match(block):
         summary.first_time = block[:22].decode("ascii")
     last_nl = block.rfind(b"\n")
@@ -256,6 +255,8 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
         event = parse_message(envelope.body, source=name, line=line, text=text, time=envelope.time)
         if event is not None:
             _add_event(event, summary, facts)
+    # One pass counts newlines: up to each candidate in the loop, and the rest here.
+    counts["n"] = line + block.count(b"\n", pos)
     # NAT detection results are debug-only (pluto-wording.md §2.9): find the few such lines directly.
     end = 0
     for hit in _DEBUG_NAT.finditer(block):
