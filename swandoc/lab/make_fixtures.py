@@ -5,7 +5,6 @@ time; names are unique per run), plus ``healthy`` with plutodebug=all as healthy
 """
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import credentials, kernel, topology
 from .capture import Capture
-from .daemon import Pluto, config_setup, ipsec_version, kill_group
+from .daemon import Pluto, config_setup, ipsec_version
 from .plan import Plan, from_scenario, render_conn
 from .scenarios import VIEWS
 from .scenarios import get as get_scenario

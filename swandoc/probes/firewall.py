@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # iptables built-in chains and the netfilter hook each one sits on.
 _BUILTIN = {"INPUT": "input", "OUTPUT": "output", "FORWARD": "forward",

@@ -6,7 +6,6 @@ on the host is never counted or touched.
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
