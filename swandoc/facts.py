@@ -20,6 +20,8 @@ from .model import EvidenceLine, LogEvent, SourceSummary
 
 HEAD = 3  # first lines kept per signal
 MAX_CONNS = 1000  # connections tracked one by one; more than any gateway's config has
+MAX_SIGNALS = 256  # distinct (kind, qualifier) signals per connection
+OTHER = "(other)"
 OVERFLOW = "(further connections)"
 TAIL = 2  # last lines kept per signal
 MAX_VALUES = 32  # distinct values counted per signal (e.g. notify names, proposals)
@@ -77,7 +79,13 @@ class ConnFacts:
         key = (event.kind, qualifier)
         signal = self.signals.get(key)
         if signal is None:
-            signal = self.signals[key] = Signal(event.kind, qualifier)
+            if len(self.signals) >= MAX_SIGNALS:
+                # Qualifiers come from the log (notify names, ICMP texts): a hostile log could invent
+                # endless ones. Past the cap they share one signal per kind.
+                key = (event.kind, OTHER)
+                signal = self.signals.get(key)
+            if signal is None:
+                signal = self.signals[key] = Signal(event.kind, key[1])
         signal.add(event, seq)
         self.sources.add(event.source)
         if event.peer and len(self.peers) < MAX_VALUES:

@@ -14,10 +14,19 @@ from typing import BinaryIO, Iterator
 Record = tuple[str | None, str | None, str]
 
 
-def _usec_to_time(value: str | None) -> str | None:
-    if not value or not value.isdigit():
+MAX_FIELD_LINE = 64 * 1024  # one KEY=value line; journald's own limit on a field is far below
+MAX_FIELDS = 512  # per record: a record that never ends is not journal data
+
+
+def _usec_to_time(value) -> str | None:
+    """A journal timestamp (microseconds since the epoch, as text) in ISO form; None if it is not one."""
+    value = str(value) if value is not None else ""
+    if not value.isdigit():
         return None
-    stamp = _dt.datetime.fromtimestamp(int(value) / 1e6, _dt.timezone.utc)
+    try:
+        stamp = _dt.datetime.fromtimestamp(int(value) / 1e6, _dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):  # hostile or damaged: out of any calendar's range
+        return None
     return stamp.isoformat(timespec="microseconds")
 
 
@@ -50,7 +59,8 @@ def json_records(lines: Iterator[bytes]) -> Iterator[Record | None]:
             yield None
             continue
         ident = obj.get("SYSLOG_IDENTIFIER") or obj.get("_COMM")
-        yield _usec_to_time(obj.get("__REALTIME_TIMESTAMP")), ident, _message_text(obj.get("MESSAGE"))
+        yield (_usec_to_time(obj.get("__REALTIME_TIMESTAMP")), ident if isinstance(ident, str) else None,
+               _message_text(obj.get("MESSAGE")))
 
 
 def export_records(stream: BinaryIO) -> Iterator[Record | None]:
@@ -62,7 +72,7 @@ def export_records(stream: BinaryIO) -> Iterator[Record | None]:
     """
     fields: dict[str, bytes] = {}
     while True:
-        line = stream.readline()
+        line = stream.readline(MAX_FIELD_LINE)
         if not line or line == b"\n":
             if fields:
                 yield (_usec_to_time(fields.get("__REALTIME_TIMESTAMP", b"").decode("ascii", "replace")),
@@ -72,6 +82,9 @@ def export_records(stream: BinaryIO) -> Iterator[Record | None]:
             if not line:
                 return
             continue
+        if len(fields) >= MAX_FIELDS:
+            yield None  # not journal data; stop rather than collect without bound
+            return
         if b"=" in line:
             key, _, value = line.rstrip(b"\n").partition(b"=")
             fields[key.decode("ascii", "replace")] = value

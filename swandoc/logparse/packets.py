@@ -537,7 +537,7 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
 
     summary = SourceSummary(name=name, kind="pcap")
     decoded: list[IkePacket] = []
-    ignored = number = 0
+    ignored = number = dropped = 0
     watch = _ReaderWatch()
     runtime_log = logging.getLogger("scapy.runtime")
     runtime_log.addHandler(watch)
@@ -551,7 +551,10 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
                     summary.unparsed += 1
                 elif not found:
                     ignored += 1
-                decoded.extend(found or ())
+                elif len(decoded) < MAX_DECODED:
+                    decoded.extend(found)
+                else:
+                    dropped += len(found)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except (Scapy_Exception, EOFError, struct.error, ValueError, OSError) as exc:
@@ -579,8 +582,13 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
         summary.notes.append(f"{ignored} packets were not IKE, ESP or ICMP errors about them (ignored)")
     if truncated:
         summary.notes.append("the capture ends in a truncated packet (was the capture cut short?)")
+    if dropped:
+        summary.notes.append(f"only the first {MAX_DECODED} IKE/ESP/ICMP packets were kept; {dropped} later ones "
+                             "were counted, not analysed (memory stays bounded)")
     return decoded, summary
 
+
+MAX_DECODED = 50_000  # decoded packets kept from one capture: far beyond any IKE negotiation
 
 PCAP_MAGICS = {  # classic pcap, microsecond and nanosecond variants: byte order of the headers
     b"\xa1\xb2\xc3\xd4": ">", b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">", b"\x4d\x3c\xb2\xa1": "<"}

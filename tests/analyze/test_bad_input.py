@@ -122,3 +122,32 @@ def test_corrupt_compressed_header(swandoc, tmp_path, payload):
     result = swandoc("analyze", str(path))
     assert b"Traceback" not in result.stderr
     assert result.returncode in (1, 2)
+
+
+def test_hostile_journal_json_values(swandoc, tmp_path):
+    """Timestamps of the wrong type or out of any calendar's range: read, never a traceback."""
+    records = [{"__REALTIME_TIMESTAMP": 5, "SYSLOG_IDENTIFIER": "pluto", "MESSAGE": '"x" #1: initiating IKEv2 connection'},
+               {"__REALTIME_TIMESTAMP": "99999999999999999999", "SYSLOG_IDENTIFIER": ["pluto"], "MESSAGE": "y"},
+               {"__REALTIME_TIMESTAMP": "1", "SYSLOG_IDENTIFIER": "pluto", "MESSAGE": [0xff, 0x41]}]
+    path = tmp_path / "j.json"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    code, report = report_of(swandoc, path)
+    assert report["inputs"][0]["kind"] == "journal-json" and report["inputs"][0]["lines"] == 3
+
+
+def test_journal_export_record_that_never_ends(swandoc, tmp_path):
+    path = tmp_path / "j.export"
+    path.write_bytes(b"__CURSOR=x\n" + b"".join(b"F%d=v\n" % i for i in range(5000)))
+    code, report = report_of(swandoc, path)
+    assert report["inputs"][0]["unparsed"] == 1
+
+
+def test_invented_qualifiers_do_not_grow_memory():
+    from swandoc.facts import MAX_SIGNALS, OTHER, Facts
+    from swandoc.model import LogEvent
+    facts = Facts()
+    for i in range(5000):
+        facts.add_event(LogEvent(kind="icmp_error", source="x", line=i, text="t", conn="c", detail=f"error {i}"))
+    conn = facts.conns["c"]
+    assert len(conn.signals) == MAX_SIGNALS + 1
+    assert conn.get("icmp_error", OTHER).count == 5000 - MAX_SIGNALS
