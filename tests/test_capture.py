@@ -194,3 +194,63 @@ def test_a_filter_that_cannot_be_built_is_an_error_not_an_unfiltered_capture(pai
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["error"].startswith("capture failed: cannot build the capture filter:")
     assert result["size"] == 0 and "Traceback" not in proc.stderr
+
+
+# Runs inside namespace "a": the interface's flags and promiscuity while the capture is on.
+WATCH_PROMISC = r'''
+import json, subprocess, sys
+from swandoc.probes.capture import capture
+seen = {}
+def started():
+    with open("/sys/class/net/veth0/flags") as fh:
+        seen["flags"] = int(fh.read(), 16)
+    link = json.loads(subprocess.run(["ip", "-d", "-j", "link", "show", "veth0"], capture_output=True,
+                                     text=True, check=True).stdout)[0]
+    seen["promiscuity"] = link["promiscuity"]
+ev = capture("veth0", 1, 10, None, False, on_started=started)
+print(json.dumps({"error": ev.error, **seen}))
+'''
+
+
+def test_capture_leaves_the_interface_out_of_promiscuous_mode(pair):
+    """scapy 2.5 sniffs promiscuously by default; a probe must not change the interface."""
+    a, _ = pair
+    proc = subprocess.run(["ip", "netns", "exec", a, PY, "-c", WATCH_PROMISC], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["error"] is None and "flags" in result, result
+    assert result["flags"] & 0x100 == 0, f"IFF_PROMISC set during the capture: {result['flags']:#x}"
+    assert result["promiscuity"] == 0
+
+
+BIG = r'''
+from scapy.layers.inet import IP, UDP
+from scapy.contrib.ikev2 import IKEv2
+from scapy.sendrecv import send
+ike = IKEv2(init_SPI=bytes.fromhex("0102030405060708"), exch_type=34, flags="Initiator")
+send(IP(dst="192.0.2.1") / UDP(sport=500, dport=500) / ike / (b"x" * 5000), verbose=0)
+'''
+
+
+def test_capture_keeps_at_most_snaplen_bytes_per_packet_and_stays_valid(pair, tmp_path):
+    from swandoc.probes.capture import SNAPLEN
+    from scapy.utils import RawPcapReader
+
+    a, b = pair
+    for ns in (a, b):  # jumbo frames, so the 5 KiB IKE message arrives as one packet
+        subprocess.run(["ip", "-n", ns, "link", "set", "veth0", "mtu", "9000"], check=True)
+    result, pcap = run_capture(a, b, tmp_path, sender=BIG, duration=2)
+    assert result["error"] is None and result["meta"]["snaplen"] == str(SNAPLEN)
+    assert result["meta"]["truncated_packets"] == "1"
+    reader = RawPcapReader(str(pcap))
+    records = list(reader)
+    assert reader.snaplen == SNAPLEN
+    big = [(data, info) for data, info in records if info.wirelen > SNAPLEN]
+    assert len(big) == 1
+    data, info = big[0]
+    assert len(data) == info.caplen == SNAPLEN and info.wirelen == 14 + 20 + 8 + 28 + 5000
+    lines = tshark_lines(pcap)
+    assert any("IKE_SA_INIT" in line for line in lines), lines
+    packets, summary = decode_pcap_bytes(pcap.read_bytes(), "ike_capture")
+    assert [p.kind for p in packets].count("ike") == 1

@@ -45,6 +45,10 @@ CAPTURE_FILTER = " or ".join((
 MAX_DURATION = 3600.0
 MAX_PACKETS = 1_000_000
 DLT_EN10MB = 1
+# Bytes kept of each packet, like tcpdump -s: the IKE header, the payload chain and the start
+# of any ICMP quote fit many times over. A big fragmented IKE_AUTH or ESP payload is cut, with
+# its real length kept in the pcap record, so a long capture on a busy VPN stays small.
+SNAPLEN = 2048
 
 
 def can_capture() -> str | None:
@@ -94,8 +98,11 @@ def capture(interface: str | None, duration: float, max_packets: int, pcap_path:
     if unfilterable:
         return Evidence(NAME, None, origin, error=f"capture failed: {unfilterable}")
     ready: list[bool] = []
+    # promisc=False: scapy 2.5 defaults to conf.sniff_promisc=True, which would change the
+    # interface's state (the kernel logs "entered promiscuous mode") and record other hosts'
+    # traffic. Probes never change the host; the IKE/ESP of this host reaches it anyway.
     sniffer = AsyncSniffer(iface=iface, filter=CAPTURE_FILTER, count=max_packets, store=True, prn=count,
-                           started_callback=lambda: ready.append(True))
+                           promisc=False, started_callback=lambda: ready.append(True))
     _keep_thread_failure(sniffer)
     try:
         sniffer.start()
@@ -122,7 +129,7 @@ def capture(interface: str | None, duration: float, max_packets: int, pcap_path:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
     packets = list(sniffer.results or [])[:max_packets]
-    data = to_pcap(packets)
+    data, cut = to_pcap(packets), sum(len(bytes(p)) > SNAPLEN for p in packets)
     if pcap_path:
         try:
             with open(pcap_path, "wb") as fh:
@@ -133,7 +140,7 @@ def capture(interface: str | None, duration: float, max_packets: int, pcap_path:
         stopped_by = "packet limit"
     return Evidence(NAME, data, origin, duration=time.monotonic() - started,
                     meta=(("interface", iface), ("packets", str(len(packets))), ("stopped_by", stopped_by),
-                          ("filter", CAPTURE_FILTER)))
+                          ("snaplen", str(SNAPLEN)), ("truncated_packets", str(cut)), ("filter", CAPTURE_FILTER)))
 
 
 def _filter_error(iface: str) -> str | None:
@@ -198,16 +205,23 @@ def _run_for(sniffer, duration: float, started: float, tty: bool, iface: str, se
     return "packet limit"
 
 
-def to_pcap(packets) -> bytes:
-    """A classic pcap file (Ethernet link type unless the packets say otherwise), even when empty."""
+def to_pcap(packets, snaplen: int = SNAPLEN) -> bytes:
+    """A classic pcap file (Ethernet link type unless the packets say otherwise), even when empty.
+
+    Each record keeps at most *snaplen* bytes (scapy 2.5's sniff has no snap length) and its
+    original length as ``orig_len``, exactly as tcpdump -s writes a cut packet, so tshark
+    shows it as "[Packet size limited during capture]" rather than as a malformed file.
+    """
     from scapy.utils import PcapWriter
 
     buf = io.BytesIO()
-    writer = PcapWriter(buf, linktype=None if packets else DLT_EN10MB, sync=True)
-    if packets:
-        writer.write(packets)
-    else:
-        writer.write_header(None)
+    writer = PcapWriter(buf, linktype=None if packets else DLT_EN10MB, snaplen=snaplen, sync=True)
+    writer.write_header(packets[0] if packets else None)
+    for packet in packets:
+        raw = bytes(packet)
+        stamp = float(packet.time)
+        sec = int(stamp)
+        writer.write_packet(raw[:snaplen], sec=sec, usec=min(999_999, int(round((stamp - sec) * 1_000_000))),
+                            wirelen=len(raw))
     writer.flush()
-    data = buf.getvalue()
-    return data
+    return buf.getvalue()
