@@ -11,6 +11,7 @@ import datetime as _dt
 import json
 import re
 import time
+from collections import deque
 
 from ..evidence import Evidence
 from .run import run_command
@@ -85,17 +86,25 @@ def _read_with_api(journal, start_at: _dt.datetime, origin: str) -> Evidence:
         reader.add_disjunction()
         reader.add_match(SYSLOG_IDENTIFIER="ipsec")
         reader.seek_realtime(start_at)
-        lines = []
+        # Keep the NEWEST records: the failure being diagnosed is at the end of the window,
+        # and with plutodebug on a busy day easily passes the limit before it.
+        newest: deque[dict] = deque(maxlen=MAX_RECORDS)
+        total = 0
         for entry in reader:
-            lines.append(json.dumps(_record(entry), default=str))
-            if len(lines) >= MAX_RECORDS:
-                break
+            newest.append(entry)
+            total += 1
         reader.close()
+        lines = [json.dumps(_record(entry), default=str) for entry in newest]
     except Exception as exc:  # no journal directory, no permission ...
         return Evidence("pluto_log", None, origin, error=f"cannot read the journal: {exc}")
     if not lines:
         return Evidence("pluto_log", None, origin, error="the journal has no pluto lines in the window")
-    return Evidence("pluto_log", ("\n".join(lines) + "\n").encode(), origin, duration=time.monotonic() - began)
+    meta: tuple[tuple[str, str], ...] = (("records", str(len(lines))),)
+    if total > len(lines):
+        meta += (("truncated", f"kept the newest {len(lines)} of {total} records; "
+                               f"the {total - len(lines)} oldest in the window were left out"),)
+    return Evidence("pluto_log", ("\n".join(lines) + "\n").encode(), origin, duration=time.monotonic() - began,
+                    meta=meta)
 
 
 def _record(entry: dict) -> dict:

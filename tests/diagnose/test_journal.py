@@ -43,7 +43,7 @@ PROBE = textwrap.dedent("""
             if ev.available and "{token}" in ev.text():
                 break
             time.sleep(0.1)
-        print(json.dumps({{"origin": ev.origin, "error": ev.error, "text": ev.text()}}))
+        print(json.dumps({{"origin": ev.origin, "error": ev.error, "text": ev.text(), "meta": dict(ev.meta)}}))
 """)
 
 
@@ -77,3 +77,43 @@ def test_since_syntax_only_journalctl_knows_is_handed_to_it():
     assert out["origin"].startswith("journalctl"), out
     messages = [json.loads(line)["MESSAGE"] for line in out["text"].splitlines()]
     assert messages == [out["token"]]
+
+
+NEWEST_PROBE = textwrap.dedent("""
+    import json, time
+    from systemd import journal
+    import swandoc.probes.journal as probe
+    probe.MAX_RECORDS = 5  # the same code path as 50 000 records, in a test-sized window
+    for n in range(12):
+        journal.send(f"{token} line {{n}}", SYSLOG_IDENTIFIER="pluto")
+    for _ in range(40):
+        ev = probe.read_journal("-5min")
+        if ev.available and "{token} line 11" in ev.text():
+            break
+        time.sleep(0.1)
+    print(json.dumps({{"error": ev.error, "text": ev.text(), "meta": dict(ev.meta)}}))
+""")
+
+
+def test_a_window_over_the_limit_keeps_the_newest_records_and_says_so():
+    """The fresh failure is at the end of the window: it must be what is kept."""
+    if os.geteuid() != 0:
+        pytest.fail("the journal test needs root (a private mount namespace and journald)")
+    token = f"swandoc-journal-{secrets.token_hex(4)}"
+    env = {**os.environ, "PROBE": NEWEST_PROBE.format(token=token),
+           "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                             SCRIPT.format(journald=JOURNALD, python=sys.executable)],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    messages = [json.loads(line)["MESSAGE"] for line in out["text"].splitlines()]
+    assert messages == [f"{token} line {n}" for n in range(7, 12)]
+    assert out["meta"]["records"] == "5"
+    assert out["meta"]["truncated"] == "kept the newest 5 of 12 records; the 7 oldest in the window were left out"
+
+
+def test_a_window_under_the_limit_is_not_marked_truncated():
+    out = run_probe("-5min")
+    assert out["error"] is None
+    assert out["meta"] == {"records": "1"}
