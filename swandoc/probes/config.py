@@ -17,6 +17,9 @@ from dataclasses import asdict, dataclass
 from ..errors import SwandocError
 
 INCLUDE_DEPTH = 10
+# All included files together: far above any real setup (hundreds of conns), far below what
+# would hurt. A glob that matches a log directory or a huge file stops here, not in memory.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 _MARK = "# swandoc: from "
 
 
@@ -130,40 +133,59 @@ def load_config(path: str) -> str:
     """The config at *path* with every ``include`` expanded in place (one combined text).
 
     Each included file is introduced by a ``# swandoc: from PATH`` comment so a person
-    reading a bundle can see where each part came from.
+    reading a bundle can see where each part came from. Each file is included once, however
+    many include lines match it (pluto's own ``include ipsec.d/*.conf`` from a file in
+    ipsec.d/ would otherwise include itself at every level).
     """
     try:
-        return _expand(path, 0)
+        return _Expander().expand(path, 0)
     except FileNotFoundError:
         raise SwandocError(f"cannot read {path}: no such file (give the config with --config)") from None
     except PermissionError:
         raise SwandocError(f"cannot read {path}: permission denied (run as root)") from None
     except IsADirectoryError:
         raise SwandocError(f"cannot read {path}: it is a directory") from None
+    except OSError as exc:  # ELOOP, EIO, ENAMETOOLONG ...
+        raise SwandocError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _expand(path: str, depth: int) -> str:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        lines = fh.read().splitlines()
-    out = [f"{_MARK}{path}"]
-    for line in lines:
-        match = re.match(r"^include\s+(\S+)", line)
-        if not match:
-            out.append(line)
-            continue
-        pattern = match.group(1)
-        if not os.path.isabs(pattern):
-            pattern = os.path.join(os.path.dirname(path), pattern)
-        out.append(f"# swandoc: {line.strip()}")
-        if depth >= INCLUDE_DEPTH:
-            out.append("# swandoc: include nesting too deep, not followed")
-            continue
-        for included in sorted(glob.glob(pattern)):
-            try:
-                out.append(_expand(included, depth + 1))
-            except OSError as exc:
-                out.append(f"# swandoc: cannot read {included}: {exc.strerror}")
-    return "\n".join(out) + "\n"
+class _Expander:
+    """One include expansion: the files already taken in and the bytes read so far."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.size = 0
+
+    def expand(self, path: str, depth: int) -> str:
+        self.seen.add(os.path.realpath(path))
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read(MAX_CONFIG_BYTES - self.size + 1)
+        self.size += len(text)
+        if self.size > MAX_CONFIG_BYTES:
+            raise SwandocError(f"the config with its includes is over {MAX_CONFIG_BYTES // (1024 * 1024)} MiB "
+                               f"(at {path}); is an include pattern too wide?")
+        out = [f"{_MARK}{path}"]
+        for line in text.splitlines():
+            match = re.match(r"^include\s+(\S+)", line)
+            if not match:
+                out.append(line)
+                continue
+            pattern = match.group(1)
+            if not os.path.isabs(pattern):
+                pattern = os.path.join(os.path.dirname(path), pattern)
+            out.append(f"# swandoc: {line.strip()}")
+            if depth >= INCLUDE_DEPTH:
+                out.append("# swandoc: include nesting too deep, not followed")
+                continue
+            for included in sorted(glob.glob(pattern)):
+                if os.path.realpath(included) in self.seen:
+                    out.append(f"# swandoc: {included} already included, not repeated")
+                    continue
+                try:
+                    out.append(self.expand(included, depth + 1))
+                except OSError as exc:
+                    out.append(f"# swandoc: cannot read {included}: {exc.strerror or exc}")
+        return "\n".join(out) + "\n"
 
 
 # ---------------------------------------------------------------------------------------- parsing

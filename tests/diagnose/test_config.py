@@ -93,3 +93,37 @@ def test_include_loops_stop(tmp_path):
     (tmp_path / "loop.conf").write_text(f"include {tmp_path}/loop.conf\nconn x\n\tleft=1.2.3.4\n")
     cfg = parse_ipsec_conf(load_config(str(tmp_path / "loop.conf")))
     assert "x" in cfg.conn_names()
+
+
+def test_a_glob_that_matches_its_own_file_includes_each_file_once(tmp_path):
+    """ipsec.d/*.conf files that themselves say include ipsec.d/*.conf: N files, not N**10."""
+    import time
+
+    d = tmp_path / "ipsec.d"
+    d.mkdir()
+    for n in range(6):
+        (d / f"c{n}.conf").write_text(f"include {d}/*.conf\nconn c{n}\n\tleft=192.0.2.{n + 1}\n")
+    (tmp_path / "ipsec.conf").write_text("config setup\ninclude ipsec.d/*.conf\n")
+    began = time.monotonic()
+    text = load_config(str(tmp_path / "ipsec.conf"))
+    assert time.monotonic() - began < 2
+    for n in range(6):
+        assert text.count(f"# swandoc: from {d}/c{n}.conf\n") == 1
+        assert text.count(f"conn c{n}\n") == 1
+    assert sorted(parse_ipsec_conf(text).conn_names()) == [f"c{n}" for n in range(6)]
+
+
+def test_a_symlink_loop_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "a.conf").symlink_to(tmp_path / "b.conf")
+    (tmp_path / "b.conf").symlink_to(tmp_path / "a.conf")
+    with pytest.raises(SwandocError, match=r"^cannot read .*a\.conf: Too many levels of symbolic links$"):
+        load_config(str(tmp_path / "a.conf"))
+
+
+def test_an_include_pattern_that_pulls_in_too_much_stops(tmp_path):
+    from swandoc.probes import config
+
+    (tmp_path / "big.conf").write_text("# filler\n" * (config.MAX_CONFIG_BYTES // 9 + 1))
+    (tmp_path / "ipsec.conf").write_text("include *.conf\n")
+    with pytest.raises(SwandocError, match="over 16 MiB"):
+        load_config(str(tmp_path / "ipsec.conf"))
