@@ -12,11 +12,20 @@ import click
 from ..cli import format_option, output_option
 
 
-def probe_summary(evidence) -> list[tuple[str, str, str]]:
-    """(probe name, ok/failed, one-line result or reason) for the report's probe section."""
+def probe_summary(evidence, parse_errors=()) -> list[tuple[str, str, str]]:
+    """(probe name, ok/failed, one-line result or reason) for the report's probe section.
+
+    *parse_errors* are the (name, message) pairs ``parse_evidence`` kept in
+    ``facts.parsed["parse_errors"]``: an item that was gathered but could not be parsed feeds
+    no rule, so it is "failed" here, or the report would be silently missing its checks.
+    """
+    unparsed = dict(parse_errors)
     rows = []
     for item in evidence:
-        if item.available:
+        if item.name in unparsed:
+            reason = unparsed[item.name] or "the parser gave no reason"
+            rows.append((item.name, "failed", _short(f"could not parse: {reason} [{item.origin}]")))
+        elif item.available:
             lines = item.text().count("\n")
             size = len(item.content or b"")
             result = f"{item.origin} ({lines} lines)" if size else f"{item.origin} (empty)"
@@ -82,6 +91,6 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
     evidence = collect(options, progress=progress)
     facts = Facts(focus=conn)
     parse_evidence(evidence, facts, conn)
-    report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence))])
+    report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence, facts.parsed.get("parse_errors", ())))])
     emit(render(report, fmt), output)
     sys.exit(report.exit_code)

@@ -148,3 +148,24 @@ def test_pluto_not_listening_on_the_local_address_or_tcp():
     ev.add(Evidence("connection", conn.to_json().encode(), "test"))
     f = findings(ev)["pluto-not-listening"]
     assert "IKE (UDP 500), NAT-T (UDP 4500), IKE over TCP (TCP 4500, listen-tcp=yes) at 192.0.2.77" in f.explanation
+
+
+def test_an_item_its_parser_cannot_read_is_a_failed_probe_in_the_report():
+    """Otherwise its rules are silently off and the report looks complete."""
+    import swandoc.cli  # noqa: F401  (the command modules are imported through the CLI)
+    from swandoc.analysis import build_report
+    from swandoc.probes.command import probe_summary
+    from swandoc.report import render
+
+    cut = (FIXTURES / "route_to_peer_pmtu1280.json").read_text()[:80]  # a probe's output cut short
+    ev = evidence(sysctls="sysctls.txt")
+    ev.add(Evidence("route_to_peer", cut.encode(), "ip -j route get 198.51.100.2"))
+    facts = Facts(focus="west-east")
+    parse_evidence(ev, facts, "west-east")
+    summary = probe_summary(ev, facts.parsed.get("parse_errors", ()))
+    rows = {name: (status, result) for name, status, result in summary}
+    assert rows["route_to_peer"] == ("failed", "could not parse: Expecting ',' delimiter: line 5 column 19 "
+                                               "(char 80) [ip -j route get 198.51.100.2]")
+    assert rows["sysctls"][0] == "ok" and rows["connection"][0] == "ok"
+    report = build_report(facts, command="diagnose", extras=[("probes", summary)])
+    assert "could not parse: Expecting ','" in render(report, "text")
