@@ -25,8 +25,10 @@ class Capture:
         # out dir owned by root; -U writes each packet at once so a killed run keeps them.
         argv = ["ip", "netns", "exec", self.namespace, "tcpdump", "-i", self.interface, "-n", "-U", "--immediate-mode",
                 "-Z", "root", "-s", str(self.snaplen), "-w", str(self.pcap), CAPTURE_FILTER]
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=self._stderr.open("wb"), start_new_session=True)
+        # The child has its own copy of the descriptor; the parent's is closed at once.
+        with self._stderr.open("wb") as stderr:
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=stderr, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
+from ..report import FORMATS
 from .scenarios import SCENARIOS
-
-FORMATS = ("text", "json", "html")
 
 
 def _default_out(label: str) -> Path:

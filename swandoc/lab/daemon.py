@@ -106,19 +106,32 @@ class Pluto:
         ]
         # A new session keeps Ctrl-C at the terminal from reaching pluto directly: the
         # runner decides the shutdown order, and a half-killed pluto cannot be left behind.
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=open(self.workdir / "pluto.stderr", "wb"),
-                                        start_new_session=True)
+        # The child has its own copy of the descriptor; the parent's is closed at once.
+        with open(self.workdir / "pluto.stderr", "wb") as stderr:
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=stderr, start_new_session=True)
         self.started_at = time.monotonic()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.side} pluto exited at start (rc {self.process.returncode}); "
-                                   f"see {self.logfile}")
+                # The work dir is deleted at teardown: say pluto's last words here.
+                raise RuntimeError(f"{self.side} pluto exited at start (rc {self.process.returncode}): "
+                                   f"{self._last_words()}")
             if self.ctlsocket.exists() and self._whack("--status", check=False).returncode == 0:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"{self.side} pluto did not open {self.ctlsocket} within {timeout}s")
+
+    def _last_words(self) -> str:
+        """The last line pluto wrote to stderr or its log, for an error message."""
+        for path in (self.workdir / "pluto.stderr", self.logfile):
+            try:
+                lines = path.read_text(errors="replace").strip().splitlines()
+            except OSError:
+                continue
+            if lines:
+                return lines[-1].strip()
+        return "it wrote nothing"
 
     @property
     def running(self) -> bool:

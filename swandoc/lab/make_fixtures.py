@@ -17,8 +17,6 @@ from .daemon import ipsec_version
 from .scenarios import SCENARIOS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lab"
-KEEP = ("west.log", "east.log", "west-whack.txt", "west.pcap", "west.conf", "east.conf",
-        "west.secrets", "east.secrets", "lab.json")
 
 
 def _one(job: tuple[str, bool], scratch: Path) -> str:
@@ -29,7 +27,7 @@ def _one(job: tuple[str, bool], scratch: Path) -> str:
     target = FIXTURES / label
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for file in KEEP:
+    for file in runner.EVIDENCE_FILES:
         if (out / file).exists():
             shutil.copyfile(out / file, target / file)
     o = result.outcome

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..bundle.redact import redact_secrets
 from . import credentials, kernel, topology
 from .capture import Capture
 from .daemon import Pluto, config_setup, ipsec_version
@@ -35,6 +36,22 @@ SETTLE_SECONDS = 0.5
 
 class LabError(RuntimeError):
     """The lab itself could not run (missing tool, not root, broken setup)."""
+
+
+def _environment_error(exc: Exception) -> LabError:
+    """One line for a step of the lab that failed on this machine (not a swandoc bug).
+
+    The steps raise RuntimeError (pluto or tcpdump would not start) or CalledProcessError
+    (certutil, ip, iptables said no); the CLI turns only LabError into a plain message.
+    """
+    if isinstance(exc, subprocess.CalledProcessError):
+        argv = exc.cmd if isinstance(exc.cmd, (list, tuple)) else [str(exc.cmd)]
+        said = exc.stderr or exc.stdout or ""
+        said = said.decode(errors="replace") if isinstance(said, bytes) else said
+        last = said.strip().splitlines()[-1] if said.strip() else "no output"
+        return LabError(f"lab setup failed: {' '.join(map(str, argv))} exited with {exc.returncode}: {last}")
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return LabError(f"lab setup failed: {text}")
 
 
 @dataclass(frozen=True)
@@ -327,7 +344,32 @@ def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scen
     support = kernel.detect()
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
-    with _signals_raise_interrupt(), LabRun(plan, out_dir, debug=debug, notes=list(notes)) as run:
+    run = LabRun(plan, out_dir, debug=debug, notes=list(notes))
+    try:
+        whack_rc, traffic_ok = _run(run, support, started, timings)
+    except LabError:
+        raise
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        raise _environment_error(exc) from exc
+    # Built after the with block in _run: the notes teardown adds on the way out count too.
+    west_log = (out_dir / "west.log").read_text(errors="replace")
+    east_log = (out_dir / "east.log").read_text(errors="replace")
+    outcome = _outcome_from_logs(west_log, east_log, whack_rc, traffic_ok)
+    duration = round(time.monotonic() - started, 3)
+    timings["total"] = duration
+    expected = (plan.scenario.expected_for(support.esp, "both", support.espintcp)
+                if plan.scenario else None)
+    files = tuple(n for n in EVIDENCE_FILES if n == "lab.json" or (out_dir / n).exists())
+    result = LabResult(plan.name, plan.description, out_dir, support.esp, support.espintcp, expected,
+                       outcome, duration, files, tuple(run.notes))
+    _write_lab_json(result, plan, support, timings, started_wall, kind)
+    return result
+
+
+def _run(run: LabRun, support: kernel.KernelSupport, started: float,
+         timings: dict[str, float]) -> tuple[int, bool | None]:
+    """Everything that needs namespaces and daemons; all of it is gone when this returns."""
+    with _signals_raise_interrupt(), run:
         for stale in cleanup_stale():
             run.notes.append(f"removed stale lab namespace {stale}")
         run.build()
@@ -343,19 +385,7 @@ def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scen
             traffic_ok = run.traffic_test()
         run.stop_daemons_and_capture()
         _collect(run, whack_out)
-        west_log = (out_dir / "west.log").read_text(errors="replace")
-        east_log = (out_dir / "east.log").read_text(errors="replace")
-        outcome = _outcome_from_logs(west_log, east_log, whack_rc, traffic_ok)
-        notes = list(run.notes)
-    duration = round(time.monotonic() - started, 3)
-    timings["total"] = duration
-    expected = (plan.scenario.expected_for(support.esp, "both", support.espintcp)
-                if plan.scenario else None)
-    files = tuple(n for n in EVIDENCE_FILES if n == "lab.json" or (out_dir / n).exists())
-    result = LabResult(plan.name, plan.description, out_dir, support.esp, support.espintcp, expected,
-                       outcome, duration, files, tuple(notes))
-    _write_lab_json(result, plan, support, timings, started_wall, kind)
-    return result
+    return whack_rc, traffic_ok
 
 
 def _collect(run: LabRun, whack_out: str) -> None:
@@ -371,22 +401,9 @@ def _collect(run: LabRun, whack_out: str) -> None:
         if run.plan.auth == "user":
             # The user's real keys stay in the lab's temp dir (deleted); the out dir gets
             # the structure only.
-            secrets = redact_secrets(secrets)
+            secrets = redact_secrets(secrets)[0]
         (out / f"{name}.secrets").write_text(secrets)
     (out / "west-whack.txt").write_text(whack_out)
-
-
-def redact_secrets(text: str) -> str:
-    """Keep selectors and key types of a secrets file, drop the key material."""
-    lines = []
-    for line in text.splitlines():
-        if line.lstrip().startswith("#") or ":" not in line:
-            lines.append(line)
-            continue
-        selectors, _, rest = line.partition(":")
-        kind = rest.split()[0] if rest.split() else ""
-        lines.append(f"{selectors}: {kind} [redacted by swandoc lab]")
-    return "\n".join(lines) + "\n"
 
 
 def _expected_by_view(plan: Plan, support: kernel.KernelSupport) -> dict[str, str] | None:

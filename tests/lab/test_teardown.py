@@ -117,3 +117,56 @@ def test_cleanup_removes_what_a_killed_run_left(lab_environment, tmp_path):
     assert result.returncode == 0, result.stderr
     _assert_nothing_left(proc.pid)
     assert not list(Path("/tmp").glob(f"{topology.NAMESPACE_PREFIX}{proc.pid}-*")), "work dir left"
+
+
+def test_pluto_that_will_not_start_is_a_lab_error_in_one_line(lab_environment, tmp_path):
+    """An environment problem, not a swandoc bug: LabError (exit 2), not "internal error" (exit 3)."""
+    from dataclasses import replace
+
+    from swandoc.lab.plan import from_scenario
+    from swandoc.lab.scenarios import get
+
+    plan = replace(from_scenario(get("healthy")), name="bad-setup", west_setup={"nosuchsetupoption": "1"})
+    with pytest.raises(runner.LabError) as caught:
+        runner.execute(plan, tmp_path / "out")
+    message = str(caught.value)
+    assert message.startswith("lab setup failed: west pluto exited at start (rc 1): ")
+    assert "nosuchsetupoption" in message and "\n" not in message  # pluto's own reason, one line
+    _assert_nothing_left()
+
+
+def test_a_failed_setup_command_is_a_lab_error_in_one_line():
+    try:
+        subprocess.run(["ip", "link", "show", "dev", "sdlab-nosuch0"], check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as exc:
+        error = runner._environment_error(exc)
+    assert isinstance(error, runner.LabError)
+    assert str(error) == ('lab setup failed: ip link show dev sdlab-nosuch0 exited with 1: '
+                          'Device "sdlab-nosuch0" does not exist.')
+
+
+def _open_paths() -> list[str]:
+    paths = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            paths.append(str(fd.readlink()))
+        except OSError:
+            pass
+    return paths
+
+
+def test_capture_keeps_no_descriptor_of_its_stderr_file(lab_environment, tmp_path):
+    from swandoc.lab.capture import Capture
+
+    ns = f"sdfd-{time.monotonic_ns()}"  # not the lab prefix: --cleanup must not see it
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        capture = Capture(ns, "lo", tmp_path / "x.pcap")
+        capture.start()
+        try:
+            assert not [p for p in _open_paths() if p.endswith("x.tcpdump.txt")]
+        finally:
+            capture.stop()
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)

@@ -92,3 +92,31 @@ def test_subnet_mismatch_between_user_configs_stays_a_mismatch(lab_environment, 
     assert "rejected Child SA with TS_UNACCEPTABLE" in result.path("west-whack.txt").read_text()
     report = analyze_paths([str(p) for p in result.evidence_paths()], command="lab")
     assert report.findings[0].id == "ts-unacceptable"
+
+
+# A PSK continued on the next line (pluto accepts a record over several lines) and an old
+# secret commented out: neither may reach the out dir.
+SECRETS_HARD = (
+    "# old key, kept for rollback:\n"
+    '# @office @dc : PSK "user-old-secret-commented-out-9876543210"\n'
+    "@office @dc :\n"
+    '    PSK "user-continued-psk-not-a-real-one-0123456789abcdef"\n'
+)
+
+
+def test_user_secrets_never_reach_the_out_dir_in_any_form(lab_environment, tmp_path):
+    (tmp_path / "w.conf").write_text(WEST.format(west_esp="aes256-sha2_256"))
+    (tmp_path / "e.conf").write_text(EAST.format(east_remote_subnet="10.10.0.0/16"))
+    (tmp_path / "w.secrets").write_text(SECRETS_HARD)
+    (tmp_path / "e.secrets").write_text(SECRETS_HARD)
+    result = runner.run_configs(tmp_path / "w.conf", tmp_path / "e.conf", tmp_path / "w.secrets",
+                                tmp_path / "e.secrets", out_dir=tmp_path / "out")
+    # the continued PSK was used for real: the two ends authenticated with it
+    assert result.outcome.ike_established
+    for name in ("west.secrets", "east.secrets"):
+        text = result.path(name).read_text()
+        assert "user-continued-psk" not in text and "user-old-secret" not in text, text
+        assert "PSK [" in text  # the structure stays: which kind of key, where
+    leaked = [p.name for p in result.out_dir.iterdir()
+              if b"user-continued-psk" in p.read_bytes() or b"user-old-secret" in p.read_bytes()]
+    assert leaked == []
