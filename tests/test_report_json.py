@@ -173,8 +173,34 @@ def test_doc_and_schema_name_the_same_keys():
 
 def test_doc_states_exit_codes():
     text = DOC.read_text(encoding="utf-8")
-    for code in ("`0`", "`1`", "`2`"):
+    for code in ("`0`", "`1`", "`2`", "`3`"):
         assert re.search(rf"^\| {code} \|", text, re.M), code
+    assert "SWANDOC_DEBUG=1" in text
+
+
+def _doc_probe_row(key: str) -> str:
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## *probe*"):]
+    return re.search(rf"^\| `{key}` \|.*$", section, re.M).group(0)
+
+
+def test_doc_probe_names_and_statuses_are_the_ones_diagnose_writes():
+    """The probe table must describe what ``probe_summary`` really emits, not an older design."""
+    import swandoc.cli  # noqa: F401  (the command modules are imported through the CLI)
+    from swandoc.evidence import REGISTRY, Evidence, EvidenceSet
+    from swandoc.probes.command import probe_summary
+
+    documented_names = re.findall(r"`([a-z_]+)`", _doc_probe_row("name").split("|")[3])
+    assert documented_names and all(name in REGISTRY for name in documented_names), documented_names
+    documented_statuses = set(re.findall(r"`([a-z]+)`", _doc_probe_row("status").split("|")[3]))
+    ev = EvidenceSet()
+    ev.add(Evidence("whack_status", b"000 using kernel interface: xfrm\n", "ipsec whack --status"))
+    ev.add(Evidence("ike_capture", None, "capture on eth0", error="capture needs root (CAP_NET_RAW)"))
+    ev.add(Evidence("route_to_peer", b"[{", "ip -j route get 192.0.2.2"))
+    rows = probe_summary(ev, [("route_to_peer", "Expecting value")])
+    assert {status for _, status, _ in rows} == documented_statuses == {"ok", "failed"}
+    assert all(name in REGISTRY for name, _, _ in rows)
+    assert rows[2] == ("route_to_peer", "failed", "could not parse: Expecting value [ip -j route get 192.0.2.2]")
 
 
 # --- real reports: every lab scenario, analysed from its recorded logs and capture -------------
