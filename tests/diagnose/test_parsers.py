@@ -137,6 +137,9 @@ def test_ss_sockets():
 def test_sysctls_and_rp_filter():
     values = parse_sysctls(fixture("sysctls.txt"))
     assert values["net.ipv4.ip_forward"] == "1"
+    # the fixture is read_sysctls output: every key the probe reads is in it (re-record when not)
+    assert set(hostinfo.SYSCTLS) <= set(values), set(hostinfo.SYSCTLS) - set(values)
+    assert values["net.core.xfrm_larval_drop"] == "1" and values["net.ipv4.ip_no_pmtu_disc"] == "0"
     assert hostinfo.effective_rp_filter(values, "eth0") == 0
     values["net.ipv4.conf.eth0.rp_filter"] = "1"
     assert hostinfo.effective_rp_filter(values, "eth0") == 1
