@@ -97,8 +97,8 @@ def test_inputs_table_and_probes():
     assert '<td class="num">1234</td><td class="num">1200</td>' in inputs
     assert "line 777 was cut mid-line" in inputs
     probes = html[html.index("<h2>Probes</h2>"):html.index("<h2>Inputs</h2>")]
-    assert '<td class="name">udp-500-firewall</td><td class="status bad">fail</td>' in probes
-    assert '<td class="status skip">skipped</td>' in probes
+    assert '<td class="name">nft_ruleset</td><td class="status bad">failed</td>' in probes
+    assert '<td class="name">whack_status</td><td class="status good">ok</td>' in probes
     assert "<h2>Probes</h2>" not in render_html(sample_report())
 
 

