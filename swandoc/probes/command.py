@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from ..cli import format_option, output_option
+from ..clitools import format_option, output_option
 
 
 def probe_summary(evidence, parse_errors=()) -> list[tuple[str, str, str]]:
@@ -73,7 +73,7 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
     Exit status: 0 no problem found, 1 problems found, 2 usage error.
     """
     from ..analysis import build_report
-    from ..cli import emit
+    from ..clitools import emit
     from ..facts import Facts
     from ..report import render
     from .collect import CollectOptions, collect
