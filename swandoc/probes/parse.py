@@ -72,13 +72,5 @@ def _feed_logs(evidence: EvidenceSet, facts: Facts) -> None:
 
 
 def _feed_capture(evidence: EvidenceSet, facts: Facts) -> None:
-    cap = evidence.get("ike_capture")
-    if cap is None or not cap.available:
-        return
-    try:
-        from ..logparse.packets import decode_pcap_bytes
-    except ImportError:
-        return
-    packets, summary = decode_pcap_bytes(cap.content, "ike_capture")
-    facts.packets.extend(packets)
-    facts.sources.append(summary)
+    from ..logparse.packets import load_capture_evidence
+    load_capture_evidence(evidence.get("ike_capture"), facts)
