@@ -4,9 +4,10 @@ Everything ``diagnose`` reads comes from :func:`swandoc.probes.collect.collect` 
 or host-wide without it), so ``swandoc analyze bundle.tar.xz`` sees the same evidence. Only
 the censored secrets, the NSS password file and the manifest are the bundle's own.
 
-Order matters for secrecy: the secrets file and the NSS password file are read FIRST, so the
-redactor knows their values before any other item (a log, a command's error text) is
-written, and can scrub echoes of them everywhere.
+Order matters for secrecy: the secrets file and the NSS password file are read before any
+item is redacted and written, so the redactor knows their values and can scrub echoes of
+them everywhere (a log, a command's error text). The NSS password file is read after the
+collection only to learn, from pluto's status, which NSS directory pluto really uses.
 """
 from __future__ import annotations
 
@@ -49,10 +50,12 @@ class BundleResult:
     map_path: str | None = None
 
 
-def _nss_password(options: Options, redactor: Redactor) -> Evidence | None:
+def _nss_password(options: Options, redactor: Redactor, status: Evidence | None = None) -> Evidence | None:
+    """The NSS password file beside the database pluto uses: the one its *status* (``ipsec whack
+    --status``) reports, as ``nss_certs`` does, else the standard places."""
     from ..probes.collect import NSS_CANDIDATES, find_nss_dir
 
-    directory = find_nss_dir(override=options.nss_dir)
+    directory = find_nss_dir(status, options.nss_dir)
     candidates = [os.path.join(d, "nsspassword") for d in filter(None, (directory, *reversed(NSS_CANDIDATES)))]
     for path in dict.fromkeys(candidates):
         if os.path.lexists(path):
@@ -102,14 +105,18 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
     from ..probes.secrets import collect_secrets
 
     items: list[Evidence] = [collect_secrets(options.secrets, redactor)]
-    nss = _nss_password(options, redactor)
-    if nss is not None:
-        items.append(nss)
-    items.extend(extra_items)
     notes: list[str] = []
     collected, why = _collect(options, progress)
     if why:
         notes.append(why)
+    # After the collection, for pluto's own NSS dir from its status; still before anything is
+    # redacted and written, so the password is known to the redactor everywhere.
+    extra = list(extra_items)
+    status = next((i for i in (*extra, *collected) if i.name == "whack_status"), None)
+    nss = _nss_password(options, redactor, status)
+    if nss is not None:
+        items.append(nss)
+    items.extend(extra)
     have = {i.name for i in items}
     # our censored secrets and the caller's items win over collected ones of the same name
     items.extend(item for item in collected if item.name not in have)

@@ -10,10 +10,6 @@ import click
 from ..errors import SwandocError
 
 
-def _parse_seconds(value: str) -> str:
-    return value
-
-
 @click.command("bundle")
 @click.option("--config", "config", default="/etc/ipsec.conf", show_default=True, metavar="FILE",
               help="ipsec.conf to collect (with its include files).")

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import lzma
 import os
+import stat
 import tarfile
-import tempfile
 import zlib
 from typing import Any
 
@@ -27,6 +27,8 @@ from ..facts import Facts
 from ..model import SourceSummary
 
 MAX_MEMBER = 512 * 1024 * 1024
+# All members together: a manifest may list the same big member many times.
+MAX_TOTAL = 1024 * 1024 * 1024
 _READ_ERRORS = (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, OSError, ValueError)
 
 
@@ -51,7 +53,8 @@ class _Source:
         self.path = path
         self.tar: tarfile.TarFile | None = None
         self.members: dict[str, tarfile.TarInfo] = {}
-        self.root = path
+        self.root = os.path.realpath(path)
+        self.total = 0  # bytes read so far, against MAX_TOTAL
         if os.path.isdir(path):
             return
         self.tar = tarfile.open(path, "r:*")
@@ -69,21 +72,53 @@ class _Source:
         if relative.startswith("/") or ".." in relative.split("/"):
             raise InputError(f"{self.path}: manifest names an unsafe path {relative!r}")
         if self.tar is None:
-            full = os.path.join(self.root, relative)
-            try:
-                if os.path.getsize(full) > MAX_MEMBER:
-                    raise InputError(f"{self.path}: {relative} is too large")
-                with open(full, "rb") as fh:
-                    return fh.read()
-            except FileNotFoundError:
+            data = self._read_folder_member(relative)
+        else:
+            member = self.members.get(self.prefix + relative)
+            if member is None:
                 return None
-        member = self.members.get(self.prefix + relative)
-        if member is None:
-            return None
-        if member.size > MAX_MEMBER:
+            if member.size > MAX_MEMBER:
+                raise InputError(f"{self.path}: {relative} is too large")
+            self._count(relative, member.size)
+            fh = self.tar.extractfile(member)
+            data = fh.read(MAX_MEMBER + 1) if fh else None
+        if data is not None and len(data) > MAX_MEMBER:
             raise InputError(f"{self.path}: {relative} is too large")
-        fh = self.tar.extractfile(member)
-        return fh.read() if fh else None
+        return data
+
+    def _count(self, relative: str, size: int) -> None:
+        self.total += size
+        if self.total > MAX_TOTAL:
+            raise InputError(f"{self.path}: members add up to more than {MAX_TOTAL} bytes at {relative} "
+                             "(a damaged or hostile manifest)")
+
+    def _read_folder_member(self, relative: str) -> bytes | None:
+        """One member of an unpacked bundle: a regular file inside the folder, read with a bound.
+
+        A bundle folder is someone else's: a member that is a symbolic link could show a file
+        of this host (/etc/shadow) in the report, a device (/dev/zero) or FIFO would never end.
+        """
+        full = os.path.join(self.root, relative)
+        real = os.path.realpath(full)
+        if os.path.islink(full) or os.path.commonpath([self.root, real]) != self.root:
+            raise InputError(f"{self.path}: {relative} is a symbolic link or leads outside the bundle (refused)")
+        try:
+            # O_NOFOLLOW: a link swapped in after the check still fails; O_NONBLOCK: a FIFO does not block
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot read {relative} ({exc.strerror or exc})") from None
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError(f"{self.path}: {relative} is not a regular file (refused)")
+            if info.st_size > MAX_MEMBER:
+                raise InputError(f"{self.path}: {relative} is too large")
+            self._count(relative, info.st_size)
+            data = fh.read(MAX_MEMBER + 1)
+        self._count(relative, max(0, len(data) - info.st_size))  # a file that grew while read
+        return data
 
     def close(self) -> None:
         if self.tar is not None:
@@ -108,7 +143,48 @@ def _open(path: str) -> tuple[_Source, dict[str, Any]]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("items"), list):
         source.close()
         raise InputError(f"{path}: manifest.json has no item list (not a swandoc bundle)")
+    try:
+        _check_manifest(manifest)
+    except InputError as exc:
+        source.close()
+        raise InputError(f"{path}: manifest.json {exc} (damaged bundle)") from None
     return source, manifest
+
+
+_NUMBER = (int, float)
+_OPTIONAL_TEXT = (str, type(None))
+# Field -> the JSON types write_bundle puts there; anything else means a damaged or forged manifest.
+_ITEM_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,), "path": (str,), "origin": _OPTIONAL_TEXT, "error": _OPTIONAL_TEXT,
+    "status": (int, type(None)), "duration": (*_NUMBER, type(None)),
+    "redactions": (dict, type(None)), "meta": (dict, type(None)),
+}
+
+_TOP_FIELDS: dict[str, tuple[type, ...]] = {
+    "options": (dict, type(None)), "missing": (list, type(None)), "created": _OPTIONAL_TEXT,
+    "host": _OPTIONAL_TEXT, "swandoc_version": _OPTIONAL_TEXT, "libreswan_version": _OPTIONAL_TEXT,
+}
+
+
+def _check_manifest(manifest: dict[str, Any]) -> None:
+    """Raise InputError('has ...') for a field whose type read_bundle/load_bundle cannot use."""
+    for key, types in _TOP_FIELDS.items():
+        if not isinstance(manifest.get(key), types):
+            raise InputError(f"has a bad {key!r} ({type(manifest.get(key)).__name__})")
+    if not isinstance((manifest.get("options") or {}).get("conn"), _OPTIONAL_TEXT):
+        raise InputError("has a bad 'options.conn' (expected a connection name)")
+    for index, entry in enumerate(manifest["items"]):
+        if not isinstance(entry, dict):
+            raise InputError(f"item {index} is not an object")
+        for key, types in _ITEM_FIELDS.items():
+            value = entry.get(key)
+            if key in ("name", "path") and value is None:
+                raise InputError(f"item {index} has no {key!r}")
+            if not isinstance(value, types) or isinstance(value, bool):
+                raise InputError(f"item {index} has a bad {key!r} ({type(value).__name__})")
+        for key, count in (entry.get("redactions") or {}).items():
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise InputError(f"item {index} has a bad redaction count for {key!r}")
 
 
 def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
@@ -116,9 +192,7 @@ def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
     source, manifest = _open(path)
     items: list[Evidence] = []
     try:
-        for entry in manifest["items"]:
-            if not isinstance(entry, dict) or "name" not in entry or "path" not in entry:
-                continue
+        for entry in manifest["items"]:  # types checked by _check_manifest
             try:
                 data = source.read(str(entry["path"]))
             except InputError:
@@ -130,7 +204,7 @@ def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
             if data is None:
                 error = error or f"{entry['path']} listed in manifest.json but missing from the bundle"
             items.append(Evidence(
-                name=str(entry["name"]), content=data, origin=str(entry.get("origin") or entry["path"]),
+                name=entry["name"], content=data, origin=entry.get("origin") or entry["path"],
                 status=entry.get("status"), duration=float(entry.get("duration") or 0.0), error=error,
                 redactions=tuple(sorted((entry.get("redactions") or {}).items())),
                 meta=tuple((str(k), str(v)) for k, v in (entry.get("meta") or {}).items() if v is not None)))
@@ -159,44 +233,10 @@ def load_bundle(path: str, facts: Facts, name: str) -> None:
             summary.notes.append(f"not collected: {item.name}: {item.error}")
     facts.sources.append(summary)
 
-    try:
-        from ..probes.parse import parse_evidence
-    except ImportError:
-        parse_evidence = None
-    if parse_evidence is None:  # without the probe parsers, still read the log and the capture
-        _feed_fallback(facts, name, summary)
-        summary.notes.append("host evidence kept but not parsed (probe parsers unavailable)")
-        return
+    from ..probes.parse import parse_evidence
+
     # parse_evidence also feeds the pluto log and the capture to their parsers.
-    parse_evidence(facts.evidence, facts, facts.focus or manifest.get("options", {}).get("conn"))
-
-
-def _feed_fallback(facts: Facts, name: str, summary: SourceSummary) -> None:
-    log = facts.evidence.get("pluto_log")
-    if log is not None and log.content:
-        from ..inputs import feed_log_bytes
-        sub = feed_log_bytes(f"{name}:logs/pluto.log", log.content, facts)
-        summary.lines, summary.events = sub.lines, sub.events
-    pcap = facts.evidence.get("ike_capture")
-    if pcap is not None and pcap.content:
-        _load_capture(pcap.content, facts, f"{name}:capture/ike.pcap", summary)
-
-
-def _load_capture(data: bytes, facts: Facts, name: str, summary: SourceSummary) -> None:
-    try:
-        from ..logparse.packets import load_pcap
-    except ImportError:
-        summary.notes.append("capture kept but not decoded (packet decoder unavailable)")
-        return
-    fd, tmp = tempfile.mkstemp(prefix="swandoc-bundle-", suffix=".pcap")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        before = len(facts.packets)
-        load_pcap(tmp, facts, name)
-        summary.packets = len(facts.packets) - before
-    finally:
-        os.unlink(tmp)
+    parse_evidence(facts.evidence, facts, facts.focus or (manifest.get("options") or {}).get("conn"))
 
 
 __all__ = ["is_bundle", "load_bundle", "read_bundle"]

@@ -30,7 +30,7 @@ import binascii
 import json
 import re
 from collections import Counter
-from typing import Callable, Iterable
+from typing import Callable
 
 Counts = dict[str, int]
 Result = tuple[str, Counts]
@@ -219,7 +219,7 @@ def scrub_secret_lines(text: str) -> Result:
         counts.update(c)
         return censored.rstrip("\n")
 
-    pattern = re.compile(r"^.*(?:^|[ \t]):[ \t]*(?:PSK|XAUTH|EAP|PPKS|RSA|ECDSA|NTLM)[ \t]+\S.*$", re.MULTILINE | re.IGNORECASE)
+    pattern = re.compile(r"^.*(?:^|[ \t]):[ \t]*(?:" + "|".join(_TYPES) + r")[ \t]+\S.*$", re.MULTILINE | re.IGNORECASE)
     new = pattern.sub(fix, text)
     return new, dict(counts)
 
@@ -276,9 +276,12 @@ def redact_xfrm_state(text: str) -> Result:
 
 # A pluto hex dump line: "|   53 77 61 6e  64 6f 63 54 ...   SwandocTestPSK-D" (after any
 # timestamp/syslog prefix). The ASCII column is dropped too: it is the same secret.
-_HEXDUMP = re.compile(r"^(?P<prefix>.*?\|) {2,}(?P<hex>[0-9a-f]{2}(?: {1,2}[0-9a-f]{2})*)(?: .*)?$", re.MULTILINE)
+# Pluto's helper threads mark their debug lines "|] " (4.x) or "] " (5.x) instead of "| "
+# (see the debug-marker comment in swandoc/inputs.py): their dumps hold the same key material.
+_MARKER = r"(?:\|\]?|\])"
+_HEXDUMP = re.compile(r"^(?P<prefix>.*?" + _MARKER + r") {2,}(?P<hex>[0-9a-f]{2}(?: {1,2}[0-9a-f]{2})*)(?: .*)?$", re.MULTILINE)
 # Inline dumps: 'input "0x00 11 22 ..."', 'raw_key: 0x0011...'
-_INLINE_HEX = re.compile(r"(?P<lead>\|.*?)(?P<hex>0x(?:[0-9A-Fa-f]{2} ?){8,}|(?<![0-9A-Za-z@])(?:[0-9a-f]{2} ){8,}[0-9a-f]{2})")
+_INLINE_HEX = re.compile(r"(?P<lead>" + _MARKER + r".*?)(?P<hex>0x(?:[0-9A-Fa-f]{2} ?){8,}|(?<![0-9A-Za-z@])(?:[0-9a-f]{2} ){8,}[0-9a-f]{2})")
 # Labels of debug dumps that carry key material (4.x/5.x wording: "PreShared Key", "PSK",
 # "Generated nonce:", "SK_ei", "skeyseed", "g^ir", "DH secret", "PPK", "keymat", "Salt ...").
 _SECRET_LABEL = re.compile(
@@ -318,6 +321,11 @@ def redact_log(text: str) -> Result:
     return "".join(out), dict(state.counts)
 
 
+# Where a debug line's text starts: "| ", "|] ", or a 5.x helper's "] " at the start of the
+# line or right after the "timestamp: " / "pluto[pid]: " prefix.
+_DEBUG_MARKER = re.compile(r"\|\]?|(?:^|(?<=: ))\](?= )")
+
+
 class _DumpState:
     """Follows hex dumps across lines: the label line, then one or more dump lines."""
 
@@ -340,9 +348,9 @@ class _DumpState:
                 return f"{match.group('prefix')}   [hex dump removed]"
             return None  # later lines of the same dump: dropped
         self.in_dump = False
-        bar = body.find("|")
-        self.label = body[bar + 1:] if bar >= 0 else ""
-        if bar >= 0:
+        marker = _DEBUG_MARKER.search(body)
+        self.label = body[marker.end():] if marker else ""
+        if marker:
             new, n = _INLINE_HEX.subn(lambda m: m.group("lead") + "[hex removed]", body)
             if n:
                 self.counts[self._kind()] += n
@@ -394,7 +402,8 @@ def redact_nsspassword(text: str) -> Result:
         if not body.strip() or body.lstrip().startswith("#"):
             out.append(line)
             continue
-        token, sep, password = body.rpartition(":")
+        # Token names ("NSS Certificate DB") hold no colon; the password may: split on the first.
+        token, sep, password = body.partition(":")
         if not sep:
             token, password = "", body
         n += 1
@@ -488,7 +497,8 @@ class Redactor:
     def learn_nsspassword(self, text: str) -> None:
         for line in text.splitlines():
             if line.strip() and not line.lstrip().startswith("#"):
-                self.learn_bytes(line.rpartition(":")[2].encode())
+                _, sep, password = line.partition(":")  # see redact_nsspassword: first colon
+                self.learn_bytes((password if sep else line).encode())
 
     def learn(self, token: str) -> None:
         data = decode_secret(token)
@@ -532,6 +542,3 @@ class Redactor:
         text, c = self.scrub_known(text)
         return text, _merge(a, b, c)
 
-
-def total(counts: Iterable[tuple[str, int]]) -> int:
-    return sum(n for _, n in counts)

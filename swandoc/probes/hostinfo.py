@@ -8,6 +8,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from ..bundle.redact import redact_xfrm_state
+
 # Sysctls that decide whether IPsec traffic is forwarded and accepted. Per-device rp_filter
 # values are added at collection time for every interface.
 SYSCTLS = (
@@ -165,24 +167,17 @@ def parse_xfrm_stat(text: str) -> dict[str, int]:
     return out
 
 
-# Lines of `ip xfrm state` that carry key material: the whole hex key goes, algorithm names stay.
-_KEY_LINE = re.compile(r"^(\s*(?:enc|auth|auth-trunc|aead|comp)\s+\S+\s+)(0x[0-9a-fA-F]+)(.*)$")
-
-
 def strip_xfrm_keys(text: str) -> tuple[str, int]:
     """Remove every key from ``ip xfrm state`` output; returns the text and how many were removed.
 
+    The one implementation is :func:`swandoc.bundle.redact.redact_xfrm_state` (hex and quoted
+    keys, a ``comp`` CPI kept), so what ``diagnose`` stores and what a bundle holds agree.
+
     >>> strip_xfrm_keys("\\taead rfc4106(gcm(aes)) 0x00112233445566778899aabbccddeeff0011223344 128")
-    ('\\taead rfc4106(gcm(aes)) [key removed] 128', 1)
+    ('\\taead rfc4106(gcm(aes)) [key removed, 21 bytes] 128', 1)
     """
-    out, removed = [], 0
-    for line in text.splitlines():
-        match = _KEY_LINE.match(line)
-        if match and match.group(1).split()[0] != "comp":
-            line = f"{match.group(1)}[key removed]{match.group(3)}"
-            removed += 1
-        out.append(line)
-    return "\n".join(out) + ("\n" if text.endswith("\n") else ""), removed
+    stripped, counts = redact_xfrm_state(text)
+    return stripped, counts.get("xfrm-key", 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,14 +55,19 @@ def archive_members(path: str) -> dict[str, bytes]:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 
+# The hex of a pluto dump line, after its debug marker: "| " or, from helper threads,
+# "|] " (4.x) or "] " (5.x).
+_DUMP_LINE = re.compile(rb"(?:\|\]?|\])\s{2,}((?:[0-9a-fA-F]{2}\s{1,2}){0,31}[0-9a-fA-F]{2})(?:\s|$)", re.MULTILINE)
+
+
 def leaks(blobs: dict[str, bytes]) -> list[str]:
     """Every (member, secret) pair where any form of a corpus secret appears (case-insensitive)."""
     found = []
     needles = corpus_needles()
     for member, data in blobs.items():
-        # Hex dumps split a secret into "53 77 61 6e  64 6f ..." over several lines: also search
+        # Hex dumps (after any debug marker) split a secret into "53 77 61 6e  64 6f ..." over several lines: also search
         # the stream of every 2-digit hex token, joined, for the secret's hex.
-        dumps = re.findall(rb"\|\s{2,}((?:[0-9a-fA-F]{2}\s{1,2}){0,31}[0-9a-fA-F]{2})(?:\s|$)", data, re.MULTILINE)
+        dumps = _DUMP_LINE.findall(data)
         stream = re.sub(rb"\s+", b"", b"".join(dumps))
         low = data.lower() + b"\n" + stream.lower()
         for label, forms in needles.items():
@@ -75,7 +80,7 @@ def leaks_of(blobs: dict[str, bytes], secrets: list[bytes]) -> list[str]:
     """Like :func:`leaks` for arbitrary secret values (raw, hex, base64, hex-dump stream)."""
     found = []
     for member, data in blobs.items():
-        dumps = re.findall(rb"\|\s{2,}((?:[0-9a-fA-F]{2}\s{1,2}){0,31}[0-9a-fA-F]{2})(?:\s|$)", data, re.MULTILINE)
+        dumps = _DUMP_LINE.findall(data)
         low = data.lower() + b"\n" + re.sub(rb"\s+", b"", b"".join(dumps)).lower()
         for secret in secrets:
             if any(f.lower() in low for f in _forms(secret)):

@@ -25,6 +25,7 @@ def corpus_log(tmp_path) -> str:
     """A log holding a real psk-mismatch run, a real plutodebug=private dump, and strays."""
     path = tmp_path / "pluto.log"
     path.write_bytes(LAB_LOG.read_bytes() + (SECRETS / "pluto-debug-private.log").read_bytes()
+                     + (SECRETS / "pluto-helper-thread-debug.log").read_bytes()
                      + b'\nNov 26 21:30:22 vm pluto[1]: echo @a @b : PSK "SwandocQuotedPSK-1a2b3c4d"\n')
     return str(path)
 
