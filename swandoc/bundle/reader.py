@@ -2,7 +2,9 @@
 
 The archive comes from someone else's machine: it is read member by member into memory
 (never extracted to disk), only members the manifest names are read, paths with ``..`` or
-an absolute path are refused, and sizes are capped. A corrupt or truncated archive is an
+an absolute path are refused, and sizes are capped per member and in total. In an unpacked
+folder a member must be a regular file inside it: symbolic links, devices and FIFOs are
+refused. The manifest's field types are checked before any is used. A corrupt or truncated archive is an
 :class:`~swandoc.errors.InputError` with one line (exit status 2), never a traceback.
 
 After loading, ``facts.evidence`` holds every item as it was on the host (redacted), the
