@@ -187,7 +187,6 @@ def _doc_probe_row(key: str) -> str:
 
 def test_doc_probe_names_and_statuses_are_the_ones_diagnose_writes():
     """The probe table must describe what ``probe_summary`` really emits, not an older design."""
-    import swandoc.cli  # noqa: F401  (the command modules are imported through the CLI)
     from swandoc.evidence import REGISTRY, Evidence, EvidenceSet
     from swandoc.probes.command import probe_summary
 

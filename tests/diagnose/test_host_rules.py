@@ -152,7 +152,6 @@ def test_pluto_not_listening_on_the_local_address_or_tcp():
 
 def test_an_item_its_parser_cannot_read_is_a_failed_probe_in_the_report():
     """Otherwise its rules are silently off and the report looks complete."""
-    import swandoc.cli  # noqa: F401  (the command modules are imported through the CLI)
     from swandoc.analysis import build_report
     from swandoc.probes.command import probe_summary
     from swandoc.report import render
