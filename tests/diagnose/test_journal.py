@@ -48,20 +48,25 @@ PROBE = textwrap.dedent("""
 
 
 def run_probe(since: str) -> dict:
+    token = f"swandoc-journal-{secrets.token_hex(4)}"
+    out = run_in_private_journal(PROBE.format(token=token, since=since))
+    out["token"] = token
+    return out
+
+
+def run_in_private_journal(probe: str) -> dict:
+    """Run *probe* (Python) against a journald of its own in a private mount namespace; its JSON result."""
     if os.geteuid() != 0:
         pytest.fail("the journal test needs root (a private mount namespace and journald)")
     if not os.path.exists(JOURNALD):
         pytest.fail(f"{JOURNALD} is needed (Debian package systemd)")
-    token = f"swandoc-journal-{secrets.token_hex(4)}"
-    env = {**os.environ, "PROBE": PROBE.format(token=token, since=since),
+    env = {**os.environ, "PROBE": probe,
            "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
     result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                              SCRIPT.format(journald=JOURNALD, python=sys.executable)],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    out["token"] = token
-    return out
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_journal_api_reads_only_pluto_lines():
@@ -97,16 +102,8 @@ NEWEST_PROBE = textwrap.dedent("""
 
 def test_a_window_over_the_limit_keeps_the_newest_records_and_says_so():
     """The fresh failure is at the end of the window: it must be what is kept."""
-    if os.geteuid() != 0:
-        pytest.fail("the journal test needs root (a private mount namespace and journald)")
     token = f"swandoc-journal-{secrets.token_hex(4)}"
-    env = {**os.environ, "PROBE": NEWEST_PROBE.format(token=token),
-           "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
-    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                             SCRIPT.format(journald=JOURNALD, python=sys.executable)],
-                            capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_private_journal(NEWEST_PROBE.format(token=token))
     messages = [json.loads(line)["MESSAGE"] for line in out["text"].splitlines()]
     assert messages == [f"{token} line {n}" for n in range(7, 12)]
     assert out["meta"]["records"] == "5"
