@@ -11,9 +11,10 @@ is redacted before it is written anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from .compat import SLOTS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class EvidenceSpec:
     name: str
     bundle_path: str
@@ -23,7 +24,7 @@ class EvidenceSpec:
     redaction: str = "generic"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Evidence:
     """One named piece of raw material, or the reason it could not be had."""
 
@@ -81,7 +82,7 @@ REGISTRY: dict[str, EvidenceSpec] = _specs(
 )
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class EvidenceSet:
     """What one run gathered: items by name, in the order they were gathered."""
 

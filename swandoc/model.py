@@ -8,12 +8,13 @@ functions and the report can be serialised without surprises.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from .compat import SLOTS
 from typing import Any
 
 SEVERITIES = ("critical", "error", "warning", "info")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class EvidenceLine:
     """One line that proves a finding: where it came from and what it said."""
 
@@ -25,7 +26,7 @@ class EvidenceLine:
         return {"source": self.source, "line": self.line, "text": self.text}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class LogEvent:
     """One meaningful pluto log line turned into structure.
 
@@ -52,7 +53,7 @@ class LogEvent:
         return EvidenceLine(self.source, self.line, self.text)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Finding:
     """A diagnosis: what is wrong (or right), the proof, and the documented fix."""
 
@@ -84,7 +85,7 @@ class Finding:
         }
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class SourceSummary:
     """What one input turned out to be and how much of it could be read."""
 
@@ -124,7 +125,7 @@ class SourceSummary:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Report:
     """The whole result of one analysis, ready for any renderer."""
 

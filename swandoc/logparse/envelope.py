@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from ..compat import SLOTS
 
 # Envelope kinds, in the order a mixed file is most likely to contain them.
 LOGFILE = "pluto-log"
@@ -50,7 +51,7 @@ _BODY_START = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Envelope:
     kind: str
     time: str | None

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import struct
 from dataclasses import dataclass, field
+from ..compat import SLOTS
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..errors import InputError
@@ -64,7 +65,7 @@ ICMP6_UNREACH = {0: "no route", 1: "administratively prohibited", 3: "address un
                  4: "port unreachable"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class IkePacket:
     """One decoded packet: IKE, ESP, a NAT-T keepalive, an ICMP error about those, or an IP fragment."""
 
@@ -707,7 +708,7 @@ def load_capture_evidence(evidence: Any, facts: "Facts") -> None:
 # --- exchanges: requests paired with responses ------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class Exchange:
     """One IKE request and what became of it."""
 
@@ -779,7 +780,7 @@ class Exchange:
         return text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class EspFlow:
     """ESP from one address to another during the capture (any SPI)."""
 
@@ -791,7 +792,7 @@ class EspFlow:
     encapsulation: str  # "ip", "udp", "tcp"
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class Wire:
     """Everything a capture says, arranged for the rules and the ladder."""
 

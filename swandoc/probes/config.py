@@ -13,6 +13,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass
+from ..compat import SLOTS
 
 from ..errors import SwandocError
 
@@ -23,7 +24,7 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024
 _MARK = "# swandoc: from "
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class ConfigFile:
     """``config setup`` options and every ``conn`` section as written (before also=/%default)."""
 
@@ -43,7 +44,7 @@ class ConfigFile:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Connection:
     """One conn, resolved (``%default`` and ``also=`` applied), seen from this host."""
 

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import shlex
 from dataclasses import dataclass
+from ..compat import SLOTS
 
 # iptables built-in chains and the netfilter hook each one sits on.
 _BUILTIN = {"INPUT": "input", "OUTPUT": "output", "FORWARD": "forward",
@@ -18,7 +19,7 @@ _BUILTIN = {"INPUT": "input", "OUTPUT": "output", "FORWARD": "forward",
 TERMINAL = {"accept", "drop", "reject", "return", "masquerade", "snat", "dnat"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class FwRule:
     backend: str  # "iptables" or "nft"
     family: str  # ip, ip6, inet
@@ -41,7 +42,7 @@ class FwRule:
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class FwChain:
     backend: str
     family: str
@@ -54,7 +55,7 @@ class FwChain:
     compat: bool = False  # an iptables-nft chain seen through nft (also in iptables-save)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Ruleset:
     backend: str
     chains: tuple[FwChain, ...]
@@ -394,7 +395,7 @@ def _nft_words(left: dict, right, op: str) -> str:
 
 # --------------------------------------------------------------------------------- evaluation
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Packet:
     proto: str | None  # udp, tcp, esp; None = any protocol
     dport: int | None = None
@@ -482,7 +483,7 @@ def rule_matches(rule: FwRule, pkt: Packet, *, cover: bool) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Outcome:
     verdict: str  # accept, drop, reject, masquerade, snat, return ...
     rule: FwRule | None  # the rule that decided, or None for the chain policy

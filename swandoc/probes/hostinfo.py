@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from ..compat import SLOTS
 
 from ..bundle.redact import redact_xfrm_state
 
@@ -68,7 +69,7 @@ def effective_rp_filter(sysctls: dict[str, str], device: str | None) -> int | No
     return max(numbers) if numbers else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Socket:
     proto: str  # udp / tcp
     address: str
@@ -101,7 +102,7 @@ def parse_ss(text: str) -> tuple[Socket, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Process:
     pid: int
     same_netns: bool
@@ -180,7 +181,7 @@ def strip_xfrm_keys(text: str) -> tuple[str, int]:
     return stripped, counts.get("xfrm-key", 0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class XfrmState:
     src: str
     dst: str

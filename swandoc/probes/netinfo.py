@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from ..compat import SLOTS
 
 from ..evidence import Evidence
 
@@ -90,7 +91,7 @@ def collect_route_to_peer(peer: str | None) -> Evidence:
     return Evidence("route_to_peer", json.dumps(data, indent=1).encode(), origin, duration=time.monotonic() - start)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class RouteToPeer:
     peer: str
     dev: str | None

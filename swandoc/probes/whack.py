@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from ..compat import SLOTS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class SAState:
     serial: int
     conn: str  # base name, without the "[1]" instance suffix
@@ -20,7 +21,7 @@ class SAState:
         return "ESTABLISHED" in self.state or self.state in ("STATE_MAIN_I4", "STATE_MAIN_R3", "STATE_QUICK_I2", "STATE_QUICK_R2")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class WhackStatus:
     conns: tuple[str, ...]  # loaded connection names (base names)
     conn_lines: tuple[tuple[str, str, int], ...]  # (conn, first description line, line number)
@@ -87,7 +88,7 @@ def parse_whack_status(text: str) -> WhackStatus:
     return WhackStatus(tuple(conns), tuple(conn_lines), tuple(states), tuple(interfaces), fips, nssdir, version)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Traffic:
     serial: int
     conn: str

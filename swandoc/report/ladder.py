@@ -12,6 +12,7 @@ unescaped strings are the fixed SVG tags written in this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ..compat import SLOTS
 from typing import Any, Iterable, Sequence
 
 from markupsafe import Markup, escape
@@ -45,7 +46,7 @@ STYLE = """
 """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class _Row:
     packet: IkePacket
     css: str

@@ -8,6 +8,7 @@ rule that uses it, and :func:`finding` turns a topic plus evidence into a Findin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ..compat import SLOTS
 
 from ..model import EvidenceLine, Finding
 
@@ -25,7 +26,7 @@ REF_HOST = f"{DOC} §4.3 Creating a host-to-host VPN"
 REF_SITE = f"{DOC} §4.4 Configuring a site-to-site VPN"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Topic:
     id: str
     severity: str
