@@ -53,7 +53,7 @@ def _ladder(report: Report) -> tuple[Any, str | None]:
     except ImportError:
         return None, f"{packet_count(report)} packet(s) decoded; this build of swandoc cannot draw the ladder."
     try:
-        return render_ladder_svg(packets, report.extra("events", ())), None
+        return render_ladder_svg(packets, report.extra("events", ()), flows=report.extra("exchanges")), None
     except Exception as exc:  # the diagram is a nicety; never lose the diagnosis over it
         return None, f"The ladder diagram could not be drawn: {exc}"
 

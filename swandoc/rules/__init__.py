@@ -1,22 +1,36 @@
 """Rules: pure functions from :class:`~swandoc.facts.Facts` to findings.
 
-Each rules module registers its functions with :func:`rule`; the knowledge they draw on
-(titles, explanations, fixes, references) lives beside them as data in ``knowledge``.
+Each rules module registers its functions with :func:`rule` (over all facts: logs, wire) or
+:func:`host_rule` (run once per host in ``Facts.hosts``, over that host's typed facts alone);
+the knowledge they draw on (titles, explanations, fixes, references) lives beside them as data
+in ``knowledge``.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Callable, Iterable
 
-from ..facts import Facts
+from ..facts import Facts, HostFacts
 from ..model import SEVERITIES, Finding
 
 Rule = Callable[[Facts], Iterable[Finding]]
+HostRule = Callable[[HostFacts], Iterable[Finding]]
 RULES: list[Rule] = []
 
 
 def rule(fn: Rule) -> Rule:
     RULES.append(fn)
+    return fn
+
+
+def host_rule(fn: HostRule) -> HostRule:
+    """Register *fn* to run on each host's facts: two bundles are judged as two hosts."""
+    def each_host(facts: Facts) -> Iterable[Finding]:
+        for host in facts.hosts.values():
+            yield from fn(host) or ()
+
+    each_host.__name__ = each_host.__qualname__ = fn.__name__
+    RULES.append(each_host)
     return fn
 
 
@@ -71,10 +85,11 @@ def correlate(findings: list[Finding]) -> list[Finding]:
     kernel = [f for f in findings if f.id == "kernel-sa-install-failed"]
     if not kernel:
         return findings
-    kernel_sources = {e.source for f in kernel for e in f.evidence}
+    # Ends are told apart by host where the evidence names one (bundles), else by input (log files).
+    kernel_sources = {e.origin_key for f in kernel for e in f.evidence}
     out = []
     for f in findings:
-        if f.id == "ts-unacceptable" and not {e.source for e in f.evidence} & kernel_sources:
+        if f.id == "ts-unacceptable" and not {e.origin_key for e in f.evidence} & kernel_sources:
             where = ", ".join(sorted(kernel_sources))
             f = replace(f, rank=min(f.rank, 40), severity="warning",
                         title="TS_UNACCEPTABLE here is a symptom of the peer's kernel failure",
