@@ -36,7 +36,7 @@ def host_rule(fn: HostRule) -> HostRule:
 
 def _load_rule_modules() -> None:
     # Imported for their @rule registrations.
-    from . import logs, packets, host  # noqa: F401
+    from . import loading, kernel, negotiation, auth, reachability, outcome, packets, host  # noqa: F401
 
 
 def run_rules(facts: Facts) -> list[Finding]:
