@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # types only: facts must not depend on the probes or the pack
     from .probes.netinfo import RouteToPeer
     from .probes.whack import Traffic, WhackStatus
 
+THIS_HOST = "this host"  # the host name of a live diagnosis (its evidence is all from here)
 HEAD = 3  # first lines kept per signal
 MAX_CONNS = 1000  # connections tracked one by one; more than any gateway's config has
 MAX_SIGNALS = 256  # distinct (kind, qualifier) signals per connection
@@ -234,7 +235,7 @@ class Facts:
             return None
         name = self._host_names.get(origin)
         if name is None:
-            name = origin.host or ("this host" if origin.kind == LIVE else os.path.basename(origin.input.rstrip("/")))
+            name = origin.host or (THIS_HOST if origin.kind == LIVE else os.path.basename(origin.input.rstrip("/")))
             if name in self._host_names.values():
                 name = f"{name} ({os.path.basename(origin.input.rstrip('/'))})"
             self._host_names[origin] = name

@@ -69,7 +69,7 @@ def parse_evidence(items: Iterable[Evidence], facts: Facts, conn: str | None = N
         if evidence is None:
             evidence = by_origin[item.where] = EvidenceSet()
             if item.where.kind == BUNDLE:
-                bundles[item.where] = _bundle_summary(item.where)
+                bundles[item.where] = _bundle_summary(item.where, facts.host_name(item.where))
                 facts.sources.append(bundles[item.where])
         if item.where.kind != FILE:
             evidence.add(item)  # a bundle's or this host's item: part of that host's evidence
@@ -112,9 +112,9 @@ def parse_host(origin: Origin, evidence: EvidenceSet, name: str, conn: str | Non
     return HostFacts(name=name, origin=origin, evidence=evidence, parse_errors=tuple(errors), **fields)
 
 
-def _bundle_summary(origin: Origin) -> SourceSummary:
+def _bundle_summary(origin: Origin, host: str | None) -> SourceSummary:
     detail = origin.detail
-    summary = SourceSummary(name=origin.input, kind="bundle", host=origin.host or None,
+    summary = SourceSummary(name=origin.input, kind="bundle", host=host,
                             version=detail("libreswan_version"), first_time=detail("created"))
     summary.notes.append(f"bundle from {origin.host or '?'} made {detail('created') or '?'} "
                          f"by swandoc {detail('swandoc_version') or '?'}"

@@ -166,7 +166,7 @@ _TOP_FIELDS: dict[str, tuple[type, ...]] = {
 
 
 def _check_manifest(manifest: dict[str, Any]) -> None:
-    """Raise InputError('has ...') for a field whose type read_bundle/load_bundle cannot use."""
+    """Raise InputError('has ...') for a field whose type read_bundle cannot use."""
     for key, types in _TOP_FIELDS.items():
         if not isinstance(manifest.get(key), types):
             raise InputError(f"has a bad {key!r} ({type(manifest.get(key)).__name__})")

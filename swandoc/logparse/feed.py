@@ -206,7 +206,7 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
             _add_event(event, summary, facts)
     # One pass counts newlines: up to each candidate in the loop, and the rest here.
     counts["n"] = line + block.count(b"\n", pos)
-    # NAT detection results are debug-only (pluto-wording.md §2.9): find the few such lines directly.
+    # pluto logs its NAT detection result only as a debug line: find the few such lines directly.
     end = 0
     for hit in _DEBUG_NAT.finditer(block):
         if hit.start() < end:

@@ -8,40 +8,16 @@ in ``knowledge``.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Iterable
 
-from ..facts import Facts, HostFacts
+from ..facts import Facts
 from ..model import SEVERITIES, Finding
-
-Rule = Callable[[Facts], Iterable[Finding]]
-HostRule = Callable[[HostFacts], Iterable[Finding]]
-RULES: list[Rule] = []
-
-
-def rule(fn: Rule) -> Rule:
-    RULES.append(fn)
-    return fn
-
-
-def host_rule(fn: HostRule) -> HostRule:
-    """Register *fn* to run on each host's facts: two bundles are judged as two hosts."""
-    def each_host(facts: Facts) -> Iterable[Finding]:
-        for host in facts.hosts.values():
-            yield from fn(host) or ()
-
-    each_host.__name__ = each_host.__qualname__ = fn.__name__
-    RULES.append(each_host)
-    return fn
-
-
-def _load_rule_modules() -> None:
-    # Imported for their @rule registrations.
-    from . import loading, kernel, negotiation, auth, reachability, outcome, packets, host  # noqa: F401
+# Imported for their @rule/@host_rule registrations, in the order their rules run.
+from . import loading, kernel, negotiation, auth, reachability, outcome, packets, host  # noqa: F401,E402
+from .registry import RULES, host_rule, rule  # noqa: F401  (the names rules modules register with)
 
 
 def run_rules(facts: Facts) -> list[Finding]:
     """All findings, most likely root cause first, one per (id, connection)."""
-    _load_rule_modules()
     seen: dict[tuple[str, str | None], Finding] = {}
     for fn in RULES:
         for finding in fn(facts) or ():

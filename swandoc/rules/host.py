@@ -15,7 +15,7 @@ from ..probes.config import Connection
 from ..probes.firewall import FwRule, Packet, Ruleset, families_for, has_mss_clamp, rule_matches, verdict_for
 from ..probes.hostinfo import effective_rp_filter
 from ..probes.mtu import esp_overhead
-from . import host_rule
+from .registry import host_rule
 from .knowledge import REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_MTU, REF_NAT, REF_SITE, finding, topic
 
 topic("pluto-not-running", "critical", "The IKE daemon (pluto) is not running", "local", """

@@ -17,7 +17,7 @@ from ..facts import Facts
 from ..logparse.packet import IkePacket
 from ..logparse.pairing import Exchange, Wire
 from ..model import EvidenceLine, Finding
-from . import rule
+from .registry import rule
 from .knowledge import REF_FIREWALL, REF_NAT, finding, topic
 
 MAX_LINES = 6
