@@ -26,7 +26,7 @@ from .logparse.pairing import Wire, wire
 if TYPE_CHECKING:  # types only: facts must not depend on the probes or the packet decoder
     from .logparse.packet import IkePacket
     from .probes.config import ConfigFile, Connection
-    from .probes.firewall import Ruleset
+    from .probes.netfilter import Ruleset
     from .probes.hostinfo import Process, Socket, XfrmState
     from .probes.netinfo import RouteToPeer
     from .probes.whack import Traffic, WhackStatus

@@ -22,7 +22,8 @@ from .logparse.capture import feed_capture
 from .logparse.feed import feed_log
 from .model import SourceSummary
 from .probes import config as confmod
-from .probes.firewall import parse_iptables_save, parse_nft_json
+from .probes.iptables import parse_iptables_save
+from .probes.nft import parse_nft_json
 from .probes.hostinfo import parse_pluto_process, parse_ss, parse_sysctls, parse_xfrm_stat, parse_xfrm_state
 from .probes.netinfo import local_addresses, parse_route_to_peer
 from .probes.whack import parse_trafficstatus, parse_whack_status
