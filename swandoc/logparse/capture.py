@@ -35,13 +35,13 @@ class _ReaderWatch(logging.Handler):
         return any(text in m for m in self.messages)
 
 
-def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
+def read_packets(path: str, name: str, host: str | None = None) -> tuple[list[IkePacket], SourceSummary]:
     """Decode a pcap or pcapng file; raise InputError (one line) when it cannot be read."""
     _layers()
     from scapy.error import Scapy_Exception
     from scapy.utils import PcapReader
 
-    summary = SourceSummary(name=name, kind="pcap")
+    summary = SourceSummary(name=name, kind="pcap", host=host)
     decoded: list[IkePacket] = []
     ignored = number = dropped = 0
     watch = _ReaderWatch()
@@ -52,7 +52,7 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
         with PcapReader(path) as reader:
             for pkt in reader:
                 number += 1
-                found = _safe_decode(pkt, number, name)
+                found = _safe_decode(pkt, number, name, host)
                 if found is None:
                     summary.unparsed += 1
                 elif not found:
@@ -154,10 +154,10 @@ def _record_layout(path: str) -> tuple[int, bool] | None:
     return None
 
 
-def _safe_decode(pkt: Any, number: int, name: str) -> list[IkePacket] | None:
+def _safe_decode(pkt: Any, number: int, name: str, host: str | None) -> list[IkePacket] | None:
     """Decoded messages ([] if not ours); None when a packet on an IKE port could not be decoded."""
     try:
-        found = decode_all(pkt, number=number, source=name)
+        found = decode_all(pkt, number=number, source=name, host=host)
     except Exception:  # a hostile or mangled packet must not end the analysis
         return None
     if not found and _looks_like_ike(pkt):
@@ -186,7 +186,7 @@ def load_pcap(path: str, facts: Facts, name: str) -> None:
     facts.add_packets(decoded, summary)
 
 
-def decode_pcap_bytes(data: bytes, name: str) -> tuple[list[IkePacket], SourceSummary]:
+def decode_pcap_bytes(data: bytes, name: str, host: str | None = None) -> tuple[list[IkePacket], SourceSummary]:
     """Decode a capture held in memory (the ``ike_capture`` evidence of a probe or bundle)."""
     import os
     import tempfile
@@ -195,7 +195,7 @@ def decode_pcap_bytes(data: bytes, name: str) -> tuple[list[IkePacket], SourceSu
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        return read_packets(tmp, name)
+        return read_packets(tmp, name, host)
     finally:
         os.unlink(tmp)
 
@@ -205,10 +205,9 @@ def feed_capture(item: Evidence, facts: Facts, host: str | None = None) -> None:
     if not item.available:
         return
     if item.content is None:
-        decoded, summary = read_packets(item.path, item.label)
+        decoded, summary = read_packets(item.path, item.label, host)
     elif item.content:
-        decoded, summary = decode_pcap_bytes(item.content, item.label)
+        decoded, summary = decode_pcap_bytes(item.content, item.label, host)
     else:
         return
-    summary.host = host
     facts.add_packets(decoded, summary)

@@ -53,7 +53,7 @@ topic("esp-one-way", "warning", "ESP flows in one direction only", "unknown", ""
 
 
 def line(p: IkePacket, suffix: str = "") -> EvidenceLine:
-    return EvidenceLine(p.source, p.number, p.summary() + suffix)
+    return EvidenceLine(p.source, p.number, p.summary() + suffix, p.host)
 
 
 def transmissions(ex: Exchange, limit: int = 4) -> list[EvidenceLine]:
@@ -63,7 +63,7 @@ def transmissions(ex: Exchange, limit: int = 4) -> list[EvidenceLine]:
         lines = lines[:limit - 1] + lines[-1:]
     if not ex.answered and ex.expects_response:
         last = lines[-1]
-        lines[-1] = EvidenceLine(last.source, last.line, last.text + " - no response")
+        lines[-1] = EvidenceLine(last.source, last.line, last.text + " - no response", last.host)
     return lines
 
 
