@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Iterator, Mapping
 from .evidence import FILE, LIVE, LOCAL, EvidenceSet, Origin
 from .model import EvidenceLine, LogEvent, SourceSummary
 
+from .logparse import kinds as K
 from .logparse.pairing import Wire, wire
 
-if TYPE_CHECKING:  # types only: facts must not depend on the probes or the packet decoder
+if TYPE_CHECKING:  # types only: facts must not depend on the host parsers (probes/) or on scapy
     from .logparse.packet import IkePacket
     from .probes.config import ConfigFile, Connection
     from .probes.netfilter import Ruleset
@@ -126,23 +127,23 @@ class ConnFacts:
 
 
 # Log events worth showing beside the packet ladder: how far each exchange got, and why it stopped.
-TIMELINE_KINDS = frozenset({"initiate", "sent", "processing", "retransmit", "timeout", "notify_received",
-                            "notify_sent", "ike_established", "child_established", "netlink_error", "icmp_error",
-                            "auth_failed", "no_proposal", "ts_mismatch", "secret_missing", "hash_mismatch"})
+TIMELINE_KINDS = frozenset({K.INITIATE, K.SENT, K.PROCESSING, K.RETRANSMIT, K.TIMEOUT, K.NOTIFY_RECEIVED,
+                            K.NOTIFY_SENT, K.IKE_ESTABLISHED, K.CHILD_ESTABLISHED, K.NETLINK_ERROR, K.ICMP_ERROR,
+                            K.AUTH_FAILED, K.NO_PROPOSAL, K.TS_MISMATCH, K.SECRET_MISSING, K.HASH_MISMATCH})
 TIMELINE_MAX = 40
 
 # Which event field qualifies the signal key, per event kind; kinds not listed have none.
 QUALIFIER_FIELD = {
-    "retransmit": "state",
-    "timeout": "state",
-    "state": "state",
-    "notify_received": "notify",
-    "notify_sent": "notify",
-    "no_proposal": "exchange",
-    "icmp_error": "detail",
-    "conn_added": "detail",
-    "no_connection": "exchange",
-    "iface_added": "source",  # interfaces belong to the host that logged them
+    K.RETRANSMIT: "state",
+    K.TIMEOUT: "state",
+    K.STATE: "state",
+    K.NOTIFY_RECEIVED: "notify",
+    K.NOTIFY_SENT: "notify",
+    K.NO_PROPOSAL: "exchange",
+    K.ICMP_ERROR: "detail",
+    K.CONN_ADDED: "detail",
+    K.NO_CONNECTION: "exchange",
+    K.IFACE_ADDED: "source",  # interfaces belong to the host that logged them
 }
 
 
