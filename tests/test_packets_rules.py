@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from swandoc.facts import Facts
-from swandoc.logparse.capture import load_pcap
+from swandoc.evidence import FILE, Evidence, Origin
+from swandoc.logparse.capture import feed_capture
 from swandoc.rules import run_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +21,7 @@ PACKET_IDS = {"ike-no-response", "peer-unreachable", "nat-t-blocked", "large-pac
 def findings(*names: str):
     facts = Facts()
     for name in names:
-        load_pcap(str(PCAPS / name), facts, name)
+        feed_capture(Evidence("ike_capture", None, name, where=Origin(FILE, name), path=str(PCAPS / name)), facts)
     return run_rules(facts)
 
 

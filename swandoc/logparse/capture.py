@@ -180,12 +180,6 @@ def _iso(ts: float) -> str:
     return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def load_pcap(path: str, facts: Facts, name: str) -> None:
-    """Read a capture file into ``facts.packets`` and add its SourceSummary to ``facts.sources``."""
-    decoded, summary = read_packets(path, name)
-    facts.add_packets(decoded, summary)
-
-
 def decode_pcap_bytes(data: bytes, name: str, host: str | None = None) -> tuple[list[IkePacket], SourceSummary]:
     """Decode a capture held in memory (the ``ike_capture`` evidence of a probe or bundle)."""
     import os
