@@ -66,6 +66,11 @@ def parse_iptables_save(text: str, family: str = "ip") -> Ruleset:
 _IPT_PRIORITY = {"raw": -300, "mangle": -150, "nat": -100, "filter": 0, "security": 50}
 
 
+def parse_ip6tables_save(text: str) -> Ruleset:
+    """``ip6tables-save`` output: the same format, rules of family ip6."""
+    return parse_iptables_save(text, family="ip6")
+
+
 def _iptables_rule(words: list[str], family: str, table: str, chain: str, index: int, text: str,
                    number: int) -> FwRule:
     fields: dict = {"protos": (), "dports": (), "src": (), "dst": (), "iif": (), "oif": ()}
