@@ -62,6 +62,18 @@ KNOWN_MISSES: dict[str, str] = {
         "cause missing from catalogue: config-syntax-error (proposed); format not read: 'addconn:' program prefix",
     '022-id-mismatch-fqdn-indented.log':
         'format not read: indented bare message lines; cause missing from catalogue: ikev1-id-mismatch',
+    '023-fatal-assertion-systemd-5.1.log':
+        "cause missing from catalogue: pluto-crashed ('FATAL: ASSERTION FAILED', systemd core-dump); format not read: journal line with the host removed",
+    '024-coredumpctl-segv-5.0.log':
+        'cause missing from catalogue: pluto-crashed; format not read: coredumpctl output',
+    '025-no-proposal-chosen-bare-5x.log':
+        "format not read: bare 'pluto[PID]:' line without timestamp or host",
+    '027-openswan-abort-keys-c.log':
+        "cause missing from catalogue: pluto-crashed (Openswan 'ABORT at file:line'); format not read: bare line",
+    '028-openswan-segfault-kernel.log':
+        "cause missing from catalogue: pluto-crashed (kernel segfault line, 'Segmentation fault (core dumped)')",
+    '029-openswan-abort-alg-info-authlog.log':
+        "cause missing from catalogue: pluto-crashed (Openswan 'ABORT at file:line')",
 }
 
 
