@@ -82,6 +82,16 @@ KNOWN_MISSES: dict[str, str] = {
         'format not read: several syslog records joined into one e-mail-quoted line',
     '034-v2-no-proposal-mixed-whack-syslog.log':
         'interpretation (not decidable from this end alone): the initiator only sees NO_PROPOSAL_CHOSEN; the thread shows the responder had no IKEv2 connection',
+    '035-no-connection-authorized-logfile-nofrac.log':
+        "format not read: pluto logfile timestamps without fractional seconds ('Aug  8 15:51:06: ...'); reported as input-not-understood",
+    '037-nm-l2tp-036-modp1024-not-supported.log':
+        "format not read: nm-l2tp-service debug output with a bare whack '036 Failed to add connection ...' reply; only unparsed-lines is reported",
+    '040-kernel-no-ipsec-fatal-at-start-4x.log':
+        "cause missing from catalogue: kernel-ipsec-unsupported (proposed); wording unknown: 'FATAL ERROR: kernel: could not insert ... bypass policy' - swandoc reports NO finding at all (silent)",
+    '041-init-netlink-config-xfrm-docker-mac.log':
+        "cause missing from catalogue: kernel-ipsec-unsupported (proposed); format not read: bare 'pluto[PID]:' lines",
+    '042-responder-mr1-duplicates-bare-messages.log':
+        'format not read: bare pluto messages without connection name or state number; only unparsed-lines is reported',
 }
 
 
