@@ -92,6 +92,12 @@ KNOWN_MISSES: dict[str, str] = {
         "cause missing from catalogue: kernel-ipsec-unsupported (proposed); format not read: bare 'pluto[PID]:' lines",
     '042-responder-mr1-duplicates-bare-messages.log':
         'format not read: bare pluto messages without connection name or state number; only unparsed-lines is reported',
+    '043-state-only-prefix-auth-failed-3.25.log':
+        "format not read: state-only '#N:' prefixes without timestamp or connection name",
+    '044-segfault-after-oakley-refused-iso-3.20.log':
+        "cause missing from catalogue: pluto-crashed; interpretation: the kernel 'segfault ... in pluto' and plutorun 'exited with error status 139' must outrank the refused Oakley transform that triggered the crash",
+    '045-kernel-segfault-lines-only-3.20.log':
+        'cause missing from catalogue: pluto-crashed; format not read: syslog with only kernel ring-buffer lines',
 }
 
 
