@@ -98,6 +98,8 @@ KNOWN_MISSES: dict[str, str] = {
         "cause missing from catalogue: pluto-crashed; interpretation: the kernel 'segfault ... in pluto' and plutorun 'exited with error status 139' must outrank the refused Oakley transform that triggered the crash",
     '045-kernel-segfault-lines-only-3.20.log':
         'cause missing from catalogue: pluto-crashed; format not read: syslog with only kernel ring-buffer lines',
+    '046-no-matching-psk-whack-3x.log':
+        "wording unknown: 'No matching PSK found for connection' / 'Failed to find our PreShared Key' in whack output - swandoc reports NO finding at all (silent)",
 }
 
 
