@@ -100,6 +100,14 @@ KNOWN_MISSES: dict[str, str] = {
         'cause missing from catalogue: pluto-crashed; format not read: syslog with only kernel ring-buffer lines',
     '046-no-matching-psk-whack-3x.log':
         "wording unknown: 'No matching PSK found for connection' / 'Failed to find our PreShared Key' in whack output - swandoc reports NO finding at all (silent)",
+    '047-secrets-record-boundary-nm-l2tp-whack.log':
+        "wording unknown: secrets-file parse error ('... .secrets\" line 1: expected record boundary in key') means no PSK was loaded; format not read: bare whack '002/003' replies with blank lines between - swandoc reports NO finding at all (silent)",
+    '048-psk-mismatch-malformed-payload-bare.log':
+        "format not read: a single bare message line ('probable authentication failure (mismatch of preshared secrets?): malformed payload in packet'); reported as input-not-understood",
+    '049-nss-abi-abort-networkmanager-journal-3.32.log':
+        "cause missing from catalogue: pluto-crashed (audit 'ANOM_ABEND ... comm=\"pluto\" ... sig=6'); format not read: NetworkManager[PID]: whack lines and libipsecconf lines in the journal - swandoc reports NO finding at all (silent)",
+    '050-esp-sha2-512-unsupported-conn-not-added-rpi.log':
+        "wording unknown: 3.x 'Failed to add connection \"X\", esp=\"...\" is invalid: ESP integrity algorithm ... is not supported' - swandoc reports NO finding at all (silent)",
 }
 
 
