@@ -83,7 +83,7 @@ def normalize_since(value: str) -> str:
     """
     text = value.strip()
     if not text:
-        raise SwandocError("--since needs a value such as -2h, '30 min ago', yesterday or '2024-05-01 10:00'")
+        raise SwandocError("give a time such as -2h, '30 min ago', yesterday or '2024-05-01 10:00'")
     if re.fullmatch(r"\d+\s*[a-z]+", text, re.IGNORECASE):
         text = "-" + text  # the old `bundle --since 24h` spelling; journalctl itself wants -24h
     return text
