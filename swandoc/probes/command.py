@@ -16,8 +16,8 @@ from ..clitools import (DEFAULT_CAPTURE_SECONDS, capture_options, capture_second
 def probe_summary(evidence, parse_errors=()) -> list[tuple[str, str, str]]:
     """(probe name, ok/failed, one-line result or reason) for the report's probe section.
 
-    *parse_errors* are the (name, message) pairs ``parse_evidence`` kept in
-    ``facts.parsed["parse_errors"]``: an item that was gathered but could not be parsed feeds
+    *parse_errors* are the (name, message) pairs ``swandoc.parse`` kept in the host's
+    ``HostFacts.parse_errors``: an item that was gathered but could not be parsed feeds
     no rule, so it is "failed" here, or the report would be silently missing its checks.
     """
     unparsed = dict(parse_errors)
@@ -80,7 +80,7 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
     from ..clitools import emit_report
     from ..facts import Facts
     from .collect import CollectOptions, collect
-    from .parse import parse_evidence
+    from ..parse import parse_evidence
 
     interactive = sys.stderr.isatty()
 
@@ -95,5 +95,6 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
     evidence = collect(options, progress=progress)
     facts = Facts(focus=conn)
     parse_evidence(evidence, facts, conn)
-    report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence, facts.parsed.get("parse_errors", ())))])
+    parse_errors = [error for host in facts.hosts.values() for error in host.parse_errors]
+    report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence, parse_errors))])
     sys.exit(emit_report(report, fmt, output, html_path))
