@@ -47,8 +47,10 @@ def bundle(config_path, secrets, ctl_socket, log_path, since, conn, duration, no
     """
     from .collect import Options, build_bundle
 
-    if duration is None and legacy_capture:
-        duration = legacy_capture
+    if legacy_capture is not None:
+        click.echo("swandoc: bundle --capture SECONDS is now --duration SECONDS (the same as diagnose)", err=True)
+        if duration is None and legacy_capture:
+            duration = legacy_capture
     seconds = capture_seconds(duration, no_capture, on_by_default=False)
     options = Options(config=config_path, secrets=secrets, ctl_socket=ctl_socket, log=log_path, since=since,
                       conn=conn, capture=seconds or 0.0, timeout=timeout)
