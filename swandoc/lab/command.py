@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..report import FORMATS
+from .roots import HOST_VERSION, ROOTS, VERSIONS
 from .scenarios import SCENARIOS
 
 
@@ -46,9 +47,16 @@ def _print_lab_summary(result) -> None:
               help="Your responder's ipsec.conf.")
 @click.option("--west-secrets", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--east-secrets", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--west-version", type=click.Choice(VERSIONS), default=HOST_VERSION, show_default=True,
+              help="Libreswan major version west runs: 4 is this host's own, 5 comes from a Debian 13 root.")
+@click.option("--east-version", type=click.Choice(VERSIONS), default=HOST_VERSION, show_default=True,
+              help="Libreswan major version east runs.")
+@click.option("--build-root", type=click.Choice(tuple(ROOTS)), metavar="VERSION",
+              help="(Re)build the cached Debian root with Libreswan VERSION (debootstrap), then exit.")
 @click.option("--cleanup", is_flag=True,
               help="Remove namespaces and processes left behind by lab runs that died, then exit.")
-def lab(scenario, list_only, out_dir, fmt, debug, west_conf, east_conf, west_secrets, east_secrets, cleanup):
+def lab(scenario, list_only, out_dir, fmt, debug, west_conf, east_conf, west_secrets, east_secrets,
+        west_version, east_version, build_root, cleanup):
     """Reproduce an IPsec failure with two real pluto daemons in network namespaces.
 
     SCENARIO is one of --list; or give --west-conf and --east-conf to find out whether two
@@ -65,6 +73,16 @@ def lab(scenario, list_only, out_dir, fmt, debug, west_conf, east_conf, west_sec
 
     from . import runner
 
+    if build_root:
+        from . import roots
+        try:
+            root = roots.build(build_root, force=True, log=lambda msg: click.echo(f"swandoc lab: {msg}", err=True))
+        except roots.RootError as exc:
+            click.echo(f"swandoc lab: {exc}", err=True)
+            sys.exit(2)
+        click.echo(f"swandoc lab: Libreswan {build_root} root ready in {root}")
+        return
+    versions = (west_version, east_version)
     if cleanup:
         removed = runner.cleanup_stale()
         click.echo(f"swandoc lab: removed {len(removed)} stale lab namespace(s)"
@@ -81,13 +99,13 @@ def lab(scenario, list_only, out_dir, fmt, debug, west_conf, east_conf, west_sec
         if west_conf is not None:
             out_dir = out_dir or _default_out("configs")
             result = runner.run_configs(west_conf, east_conf, west_secrets, east_secrets,
-                                        out_dir=out_dir, debug=debug)
+                                        out_dir=out_dir, debug=debug, versions=versions)
         else:
             from .scenarios import BY_NAME
             if scenario not in BY_NAME:
                 raise click.UsageError(f"unknown scenario {scenario!r}; see swandoc lab --list")
             out_dir = out_dir or _default_out(scenario)
-            result = runner.run_scenario(scenario, out_dir, debug=debug)
+            result = runner.run_scenario(scenario, out_dir, debug=debug, versions=versions)
     except runner.LabError as exc:
         click.echo(f"swandoc lab: {exc}", err=True)
         sys.exit(2)

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -21,9 +22,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..bundle.redact import redact_secrets
-from . import credentials, kernel, topology
+from . import credentials, kernel, roots, topology
 from .capture import Capture
-from .daemon import Pluto, config_setup, ipsec_version
+from .daemon import Pluto, config_setup
+from .toolset import Toolset
 from .plan import Plan, from_scenario, render_conn
 from .scenarios import VIEWS
 from .scenarios import get as get_scenario
@@ -169,6 +171,8 @@ class LabRun:
     east: Pluto | None = None
     capture: Capture | None = None
     notes: list[str] = field(default_factory=list)
+    # which Libreswan each side runs ("4": the host's; "5": the Debian 13 root)
+    toolsets: dict[str, Toolset] = field(default_factory=lambda: {"west": Toolset(), "east": Toolset()})
 
     def __enter__(self) -> "LabRun":
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -227,8 +231,10 @@ class LabRun:
                                   extra=self.plan.west_setup)
         east_setup = config_setup(self.workdir / "east" / "pluto.log", debug=self.debug,
                                   extra=self.plan.east_setup)
-        self.west = Pluto("west", self.topo.west_ns, self.workdir / "west", west_setup, self.plan.west_secrets)
-        self.east = Pluto("east", self.topo.east_ns, self.workdir / "east", east_setup, self.plan.east_secrets)
+        self.west = Pluto("west", self.topo.west_ns, self.workdir / "west", west_setup, self.plan.west_secrets,
+                          toolset=self.toolsets["west"])
+        self.east = Pluto("east", self.topo.east_ns, self.workdir / "east", east_setup, self.plan.east_secrets,
+                          toolset=self.toolsets["east"])
         for daemon in (self.west, self.east):
             daemon.prepare()
         west_conn, east_conn = self._auth_material()
@@ -298,9 +304,7 @@ class LabRun:
                 return
             time.sleep(0.05)
         # Neither: ask addconn, whose error output says why (bad option, bad key ...).
-        result = subprocess.run(["ip", "netns", "exec", daemon.namespace, "ipsec", "addconn",
-                                 "--config", str(daemon.conf), "--ctlsocket", str(daemon.ctlsocket),
-                                 name], capture_output=True, text=True, timeout=30)
+        result = daemon.addconn(name)
         self.notes.append(f"{daemon.side}: connection was not loaded at start; addconn said: "
                           f"{(result.stdout + result.stderr).strip()}")
 
@@ -336,15 +340,25 @@ def _outcome_from_logs(west_log: str, east_log: str, whack_rc: int, traffic_ok: 
     return Outcome(ike, child, install_failed, traffic_ok, whack_rc)
 
 
+def _toolsets(versions: tuple[str, str]) -> dict[str, Toolset]:
+    """west's and east's Libreswan; a missing 5.x root is built here (once per machine)."""
+    try:
+        return {side: Toolset.for_version(version, log=lambda msg: print(f"swandoc lab: {msg}", file=sys.stderr))
+                for side, version in zip(("west", "east"), versions)}
+    except roots.RootError as exc:
+        raise LabError(str(exc)) from exc
+
+
 def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scenario",
-            notes: tuple[str, ...] = ()) -> LabResult:
+            notes: tuple[str, ...] = (), versions: tuple[str, str] = ("4", "4")) -> LabResult:
     require_root()
+    toolsets = _toolsets(versions)
     started = time.monotonic()
     started_wall = datetime.now(timezone.utc).isoformat(timespec="seconds")
     support = kernel.detect()
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
-    run = LabRun(plan, out_dir, debug=debug, notes=list(notes))
+    run = LabRun(plan, out_dir, debug=debug, notes=list(notes), toolsets=toolsets)
     try:
         whack_rc, traffic_ok = _run(run, support, started, timings)
     except LabError:
@@ -362,7 +376,7 @@ def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scen
     files = tuple(n for n in EVIDENCE_FILES if n == "lab.json" or (out_dir / n).exists())
     result = LabResult(plan.name, plan.description, out_dir, support.esp, support.espintcp, expected,
                        outcome, duration, files, tuple(run.notes))
-    _write_lab_json(result, plan, support, timings, started_wall, kind)
+    _write_lab_json(result, plan, support, timings, started_wall, kind, toolsets)
     return result
 
 
@@ -416,7 +430,9 @@ def _expected_by_view(plan: Plan, support: kernel.KernelSupport) -> dict[str, st
 
 
 def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport, timings: dict,
-                    started_wall: str, kind: str) -> None:
+                    started_wall: str, kind: str, toolsets: dict[str, Toolset]) -> None:
+    # Each daemon's own ``ipsec --version``, asked of the programs that really ran it.
+    versions = {side: t.version_line() for side, t in toolsets.items()}
     data = {
         "scenario": result.scenario,
         "kind": kind,
@@ -425,7 +441,10 @@ def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport
         "expected_by_view": _expected_by_view(plan, support),
         "kernel_esp": support.esp,
         "kernel": support.as_dict(),
-        "libreswan": ipsec_version(),
+        "libreswan": versions["west"] if versions["west"] == versions["east"] else
+                     f"west {versions['west']}, east {versions['east']}",
+        "libreswan_by_side": versions,
+        "libreswan_major": {side: t.version for side, t in toolsets.items()},
         "topology": plan.topology,
         "auth": plan.auth,
         "faults": [asdict(f) for f in plan.faults],
@@ -438,12 +457,15 @@ def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport
     (result.out_dir / "lab.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
-def run_scenario(name: str, out_dir: Path | str, *, debug: bool = False) -> LabResult:
-    return execute(from_scenario(get_scenario(name)), Path(out_dir), debug=debug)
+def run_scenario(name: str, out_dir: Path | str, *, debug: bool = False,
+                 versions: tuple[str, str] = ("4", "4")) -> LabResult:
+    """Run scenario *name*; *versions* are west's and east's Libreswan ("4" host, "5" Debian 13 root)."""
+    return execute(from_scenario(get_scenario(name)), Path(out_dir), debug=debug, versions=versions)
 
 
 def run_configs(west_conf: Path | str, east_conf: Path | str, west_secrets: Path | str | None = None,
-                east_secrets: Path | str | None = None, *, out_dir: Path | str, debug: bool = False) -> LabResult:
+                east_secrets: Path | str | None = None, *, out_dir: Path | str, debug: bool = False,
+                versions: tuple[str, str] = ("4", "4")) -> LabResult:
     """Run the first conn of two user-supplied ipsec.conf files against each other.
 
     Addresses and subnets are mapped onto the lab's; the mapped configs are what end up
@@ -455,4 +477,4 @@ def run_configs(west_conf: Path | str, east_conf: Path | str, west_secrets: Path
         plan, notes = plan_from_configs(read(west_conf), read(east_conf), read(west_secrets), read(east_secrets))
     except ConfigError as exc:
         raise LabError(f"cannot use these configs: {exc}") from exc
-    return execute(plan, Path(out_dir), debug=debug, kind="user-configs", notes=tuple(notes))
+    return execute(plan, Path(out_dir), debug=debug, kind="user-configs", notes=tuple(notes), versions=versions)
