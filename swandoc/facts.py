@@ -113,7 +113,7 @@ class ConnFacts:
 
 # Log events worth showing beside the packet ladder: how far each exchange got, and why it stopped.
 TIMELINE_KINDS = frozenset({"initiate", "sent", "processing", "retransmit", "timeout", "notify_received",
-                            "notify_sent", "ike_established", "child_established", "netlink_error", "icmp_error",
+                            "notify_sent", "ike_established", "child_established", "netlink_error", "child_refused", "icmp_error",
                             "auth_failed", "no_proposal", "ts_mismatch", "secret_missing", "hash_mismatch"})
 TIMELINE_MAX = 40
 

@@ -158,7 +158,9 @@ _TS_LINE = re.compile(_TS)
 # Every line that is not "timestamp + debug marker": one regex attempt per debug line, then Python sorts
 # the few candidates into logfile lines and lines in some other (or no) format.
 _CANDIDATES = re.compile(rb"\n(?!" + _TS + rb"[|\]])([^\n]*)")
-_DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND")
+# Debug-only lines that still matter: NAT detection results, and Libreswan 5.2+'s startup probe of the
+# kernel (logged at debug level only when it fails; kept apart from SA install failures by the rules).
+_DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND|netlink response for [^\n]*Probe Test")
 CHUNK = 1 << 22
 
 
@@ -257,7 +259,7 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
             _add_event(event, summary, facts)
     # One pass counts newlines: up to each candidate in the loop, and the rest here.
     counts["n"] = line + block.count(b"\n", pos)
-    # NAT detection results are debug-only (pluto-wording.md §2.9): find the few such lines directly.
+    # NAT detection results (pluto-wording.md §2.9) and the 5.x kernel probe are debug-only: find those lines directly.
     end = 0
     for hit in _DEBUG_NAT.finditer(block):
         if hit.start() < end:
