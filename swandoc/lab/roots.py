@@ -137,3 +137,23 @@ def _last_line(path: Path) -> str:
     except OSError:
         return ""
     return lines[-1] if lines else ""
+
+
+def main(argv: list[str]) -> int:
+    """``python -m swandoc.lab.roots [VERSION...]``: build each missing root (CI's setup step)."""
+    import sys
+
+    for version in argv or list(ROOTS):
+        try:
+            root = ensure(version, log=lambda msg: print(f"swandoc: {msg}", file=sys.stderr))
+        except RootError as exc:
+            print(f"swandoc: {exc}", file=sys.stderr)
+            return 2
+        print(f"Libreswan {version} root: {root} ({_ipsec_version(root)})")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

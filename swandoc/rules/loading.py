@@ -52,7 +52,9 @@ topic("no-matching-connection", "error", "The responder has no connection for th
     The responder received the initiator's first message but none of its loaded connections accepts it:
     the peer's address, IKE version or authentication method (authby=) matches no conn there.""", [
     "On the responder, compare its conn with the initiator's: right= must cover the initiator's address "
-    "(or %any), and authby= and the IKE version (keyexchange= on 5.x, ikev2= before) must agree",
+    "(or %any), and authby= must agree",
+    ("The IKE version must agree too: ikev2= (unset means IKEv2)", UP_TO_4),
+    ("The IKE version must agree too: keyexchange= (unset means IKEv2)", V5),
     "Check the conn is loaded on the responder: ipsec status | grep NAME",
 ], REF_MISMATCH, 83)
 

@@ -55,7 +55,7 @@ topic("dpd-peer-dead", "warning", "Dead peer detection declared the peer gone", 
     "(keep-alive=20 in config setup)",
     "IKEv2: liveness is dpddelay= (how often to check) with retransmit-timeout= (how long to wait); "
     "dpdtimeout= is ignored for IKEv2",
-    "IKEv1: dpddelay= and dpdtimeout= (both must be set), with dpdaction=",
+    "IKEv1: dpddelay= and dpdtimeout= (both must be set)",
 ], REF_LOGS, 60)
 
 
