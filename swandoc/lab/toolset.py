@@ -67,6 +67,18 @@ class Toolset:
         return [*prefix, "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", _ENTER_ROOT,
                 "swandoc-root", str(self.root), *(str(b) for b in binds), "--", *command]
 
+    def shell_wrapper(self, binds: tuple[Path, ...]) -> str:
+        """A ``/bin/sh`` script that runs this version's ``ipsec "$@"`` on the host (seeing *binds*).
+
+        Put as ``ipsec`` first on PATH, it makes a host look like one with this Libreswan installed:
+        the lab uses it to run ``swandoc diagnose``/``bundle`` against a 5.x pluto.
+        """
+        import shlex
+
+        return "#!/bin/sh\n# swandoc lab: Libreswan %s's ipsec\nexec %s \"$@\"\n" % (
+            # the root's own ipsec by its full path: PATH may lead back to this very wrapper
+            self.version, shlex.join(self.argv(None, binds, "/usr/sbin/ipsec")))
+
     def version_line(self) -> str:
         """First line of this version's ``ipsec --version``, e.g. "Libreswan 5.2"."""
         try:
