@@ -334,8 +334,14 @@ class LabRun:
         self._stop_daemons()
 
 
+def _without_debug(log: str) -> str:
+    """The log without plutodebug lines ("TIME: | ..."): 5.x's debug state tables say "established Child SA"."""
+    return "\n".join(line for line in log.splitlines() if ": | " not in line[:40])
+
+
 def _outcome_from_logs(west_log: str, east_log: str, whack_rc: int, traffic_ok: bool | None) -> Outcome:
     """A plain summary for lab.json; diagnosing is swandoc.analysis's job, not this."""
+    west_log, east_log = _without_debug(west_log), _without_debug(east_log)
     both = west_log + east_log
     ike = ("established IKE SA" in west_log or "ISAKMP SA established" in west_log
            or "established ISAKMP SA" in west_log or "IKE SA established" in west_log)
@@ -398,6 +404,7 @@ def _run(run: LabRun, support: kernel.KernelSupport, started: float,
         timings["negotiate"] = round(time.monotonic() - t0, 3)
         west_log_live = run.west.logfile.read_text(errors="replace") if run.west.logfile.exists() else ""
         traffic_ok = None
+        west_log_live = _without_debug(west_log_live)
         child_up = "established Child SA" in west_log_live or "IPsec SA established" in west_log_live
         if child_up and support.esp:
             traffic_ok = run.traffic_test()

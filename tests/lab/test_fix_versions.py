@@ -161,3 +161,27 @@ def test_keyexchange_is_5x_only_and_ikev2_insist_both(tmp_path_factory):
     assert not checkconfig("4", "keyexchange", "ikev2", tmp)[0]
     assert checkconfig("5", "keyexchange", "ikev2", tmp)[0]
     assert checkconfig("4", "ikev2", "insist", tmp)[0] and checkconfig("5", "ikev2", "insist", tmp)[0]
+
+
+@pytest.mark.parametrize("version", CHECKED)
+@pytest.mark.parametrize("value,expected", [("permit", "IKEv1"), ("propose", "IKEv2"), ("insist", "IKEv2")])
+def test_how_each_pluto_reads_ikev2(version, value, expected, tmp_path_factory, lab_environment):
+    """The fix texts say ikev2=permit means IKEv1 and propose/insist IKEv2, in 4.x and 5.x: measured here."""
+    from swandoc.lab import topology
+    from swandoc.lab.daemon import Pluto, config_setup
+
+    work = tmp_path_factory.mktemp(f"ikev2-{value}-{version}")
+    ns = f"{topology.NAMESPACE_PREFIX}{topology.new_run_id()}-kx"
+    topology.run_ip("netns", "add", ns)
+    daemon = Pluto("west", ns, work, config_setup(work / "pluto.log", debug=False, extra={"ikev1-policy": "accept"})
+                   + f"\nconn kx\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tauthby=secret\n\tikev2={value}\n"
+                     f"\tauto=add\n", "", toolset=toolset(version))
+    try:
+        daemon.prepare()
+        daemon.start()
+        daemon.addconn("kx")
+        log = daemon.logfile.read_text()
+    finally:
+        daemon.stop()
+        topology.delete_namespace(ns)
+    assert f"added {expected} connection" in log, log[-500:]
