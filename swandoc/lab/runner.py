@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -299,14 +300,22 @@ class LabRun:
         loaded = f'"{name}":'
         refused = f'"{name}": failed to add'
         deadline = time.monotonic() + timeout
+        status = ""
         while time.monotonic() < deadline:
-            if loaded in daemon.whack("--status"):
+            status = daemon.whack("--status")
+            # The conn appears before pluto has bound its interfaces; an initiate in between gets
+            # "need --listen before --initiate". Wait for a non-loopback interface too.
+            if loaded in status and re.search(r"interface (?!lo\b)\S+", status):
                 return
             log = daemon.logfile.read_text(errors="replace") if daemon.logfile.exists() else ""
             if refused in log:
                 self.notes.append(f"{daemon.side}: pluto refused to load the connection (see {daemon.side}.log)")
                 return
             time.sleep(0.05)
+        if loaded in status:
+            self.notes.append(f"{daemon.side}: pluto listed no interface but loopback within {timeout}s")
+            daemon.whack("--listen")
+            return
         # Neither: ask addconn, whose error output says why (bad option, bad key ...).
         result = daemon.addconn(name)
         self.notes.append(f"{daemon.side}: connection was not loaded at start; addconn said: "
