@@ -61,12 +61,31 @@ topic("child-sa-temporary-failure", "error", "The peer answered IKE_AUTH without
 
 # Values of a netlink_error signal that are not an SA failing to install: Libreswan 5's startup probe
 # (host capability, reported apart) and the clean-up of an SA or policy that never got in.
-PROBE_MARK = "Probe Test"
+# 5.2+ logs the probe as "Probe Test" (debug only); development builds before it (libreswan commit
+# 3e363aea, Feb 2025) logged "ERROR: netlink response for Add SA Support Probe: ..." at every start.
+PROBE_MARKS = ("Probe Test", "Support Probe")
 CLEANUP_MARKS = ("netlink response for Del SA", "DELPOLICY", "delete response")
 
 
+def _is_probe(value: str) -> bool:
+    return any(mark in value for mark in PROBE_MARKS)
+
+
 def _is_install_failure(value: str) -> bool:
-    return PROBE_MARK not in value and not any(mark in value for mark in CLEANUP_MARKS)
+    """An SA that reached the kernel and failed there (not the startup probe, not a clean-up).
+
+    >>> _is_install_failure('ERROR: "lab" #2: netlink response for Add SA esp.a8cbcccb@192.0.2.2: '
+    ...                     'Function not implemented (errno 38)')
+    True
+    >>> _is_install_failure("| netlink response for Add SA Probe Test")
+    False
+    >>> _is_install_failure("ERROR: netlink response for Add SA Support Probe: Function not implemented (errno 38)")
+    False
+    >>> _is_install_failure('ERROR: "lab" #2: netlink response for Del SA esp.97b20aac@192.0.2.1: '
+    ...                     'No such process (errno 3)')
+    False
+    """
+    return not _is_probe(value) and not any(mark in value for mark in CLEANUP_MARKS)
 
 
 # errno -> what it means for an SA install (pluto-wording.md §2.12 and the kernel's xfrm code)
@@ -108,7 +127,7 @@ def kernel(facts: Facts):
             continue
         lines = lines_of(s)
         install = [e for e in lines if _is_install_failure(e.text)]
-        probe = [e for e in lines if PROBE_MARK in e.text]
+        probe = [e for e in lines if _is_probe(e.text)]
         if probe:
             errnos = _errnos(e.text for e in probe)
             yield finding("kernel-probe-failed", c.name, probe,

@@ -80,11 +80,18 @@ def _probe_lines() -> list[str]:
     return block
 
 
+# Before libreswan commit 3e363aea (Feb 2025, in 5.2) a failed probe was an ERROR at every start, worded
+# by the same format string with the story "Support Probe" (line built from that source, errno 38 as here).
+ERROR_FORM = "Nov 30 06:06:18.948861: ERROR: netlink response for Add SA Support Probe: " \
+             "Function not implemented (errno 38)\n"
+
+
+@pytest.mark.parametrize("form", ["debug-5.2", "error-pre-5.2"])
 @pytest.mark.parametrize("run", [r for r in _runs() if r.endswith("-55") and "debug" not in r])
-def test_startup_probe_never_outranks_the_fault(run, tmp_path):
-    """The startup probe (seen at plutodebug=all) is a host finding ranked after the exchange's failure."""
+def test_startup_probe_never_outranks_the_fault(run, form, tmp_path):
+    """The startup probe is a host finding ranked after the exchange's failure, in either wording."""
     lab = json.load(open(fixture("lab5", run, "lab.json")))
-    probe = _probe_lines()
+    probe = _probe_lines() if form == "debug-5.2" else [ERROR_FORM]
     paths = []
     for side in ("west", "east"):
         with open(fixture("lab5", run, f"{side}.log")) as fh:
@@ -106,6 +113,7 @@ def test_probe_alone_is_a_host_finding_not_an_install_failure():
     assert "kernel-probe-failed" in by_id
     probe = by_id["kernel-probe-failed"]
     assert all("Probe Test" in e.text for e in probe.evidence)
+    assert probe.evidence[0].line and "netlink response for Add SA Probe Test" in probe.evidence[0].text
     install = by_id["kernel-sa-install-failed"]
     assert not any("Probe Test" in e.text for e in install.evidence)
     assert report.findings.index(install) < report.findings.index(probe)
