@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..facts import Facts
-from . import rule
-from .knowledge import REF_MISMATCH, finding, topic, UP_TO_4, V5
+from .registry import rule
+from .knowledge import REF_MISMATCH, UP_TO_4, V5, finding, topic
 from .support import IKEV1_AUTH_STAGES, lines_of, retransmits
 
 # Knowledge: what each id means and what to do (the project's own words).

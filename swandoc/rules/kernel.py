@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import Facts
-from . import rule
+from .registry import rule
 from .knowledge import REF_KERNEL, REF_TCP, finding, topic
 from .support import lines_of
 
@@ -88,7 +88,7 @@ def _is_install_failure(value: str) -> bool:
     return not _is_probe(value) and not any(mark in value for mark in CLEANUP_MARKS)
 
 
-# errno -> what it means for an SA install (pluto-wording.md §2.12 and the kernel's xfrm code)
+# errno -> what it means for an SA install (pluto's netlink error lines and the kernel's xfrm code)
 NETLINK_ERRNO = {
     "2": "the kernel lacks a needed module or algorithm (ENOENT)",
     "22": "the kernel rejected a parameter of the SA, often an algorithm or key length (EINVAL)",
@@ -160,14 +160,15 @@ def demote_peer_kernel_symptoms(findings: list) -> list:
     """A symptom seen in other evidence than the kernel failure is ranked below it (like TS_UNACCEPTABLE)."""
     from dataclasses import replace
 
-    kernel_sources = {e.source for f in findings if f.id == "kernel-sa-install-failed" for e in f.evidence}
+    # Ends are told apart as correlate does: by host where the evidence names one, else by input.
+    kernel_sources = {e.origin_key for f in findings if f.id == "kernel-sa-install-failed" for e in f.evidence}
     if not kernel_sources:
         return findings
     where = ", ".join(sorted(kernel_sources))
     out = []
     for f in findings:
         what = PEER_KERNEL_SYMPTOMS.get(f.id)
-        if what and not {e.source for e in f.evidence} & kernel_sources:
+        if what and not {e.origin_key for e in f.evidence} & kernel_sources:
             f = replace(f, rank=min(f.rank, 40), severity="warning",
                         title=f"The peer {what}: a symptom of its kernel failure",
                         explanation=f"The other end could not install the IPsec SA in its kernel (see "

@@ -7,8 +7,8 @@ responder explains every later symptom.
 from __future__ import annotations
 
 from ..facts import Facts
-from . import rule
-from .knowledge import REF_BASIC, REF_MISMATCH, finding, topic, UP_TO_4, V5
+from .registry import rule
+from .knowledge import REF_BASIC, REF_MISMATCH, UP_TO_4, V5, finding, topic
 from .support import IKE_INIT_STAGES, lines_of, retransmits
 
 # Knowledge: what each id means and what to do (the project's own words).

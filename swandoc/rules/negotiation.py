@@ -7,8 +7,8 @@ would make it accept (``proposals.ipsec_conf_line``).
 from __future__ import annotations
 
 from ..facts import Facts, Signal
-from . import rule
-from .knowledge import REF_MISMATCH, TOPICS, finding, topic, UP_TO_4, V5
+from .registry import rule
+from .knowledge import REF_MISMATCH, TOPICS, UP_TO_4, V5, finding, topic
 from .proposals import ipsec_conf_line
 from .support import lines_of, retransmits
 

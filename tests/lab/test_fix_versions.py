@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from swandoc.lab.toolset import Toolset
-from swandoc.rules import _load_rule_modules
+import swandoc.rules  # noqa: F401  (loads every rules module and its topics)
 from swandoc.rules.knowledge import TOPICS, step_versions
 
 pytestmark = pytest.mark.lab
@@ -37,7 +37,6 @@ SAMPLE = {"leftid": "@west", "rightid": "@east", "right": "192.0.2.2", "leftsubn
 
 
 def _steps():
-    _load_rule_modules()
     return [(t.id, n, step) for t in TOPICS.values() for n, step in enumerate(t.fix, 1)]
 
 
@@ -108,7 +107,6 @@ def checkconfig(version: str, key: str, value: str, tmp: str) -> tuple[bool, str
 
 
 def test_every_finding_has_a_fix():
-    _load_rule_modules()
     assert not [t.id for t in TOPICS.values() if not t.fix]
 
 
