@@ -69,6 +69,9 @@ class Finding:
     # Higher = more likely the root cause; used only for ordering.
     rank: int = 50
     details: tuple[tuple[str, str], ...] = ()
+    # True when no daemon ran: ``swandoc check`` foresees from the two configs what pluto would
+    # report (same id), rather than having seen it in a log, capture or probe.
+    predicted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,7 @@ class Finding:
             "fix": list(self.fix),
             "reference": self.reference,
             "details": dict(self.details),
+            "predicted": self.predicted,
         }
 
 

@@ -39,6 +39,7 @@ FINDING = {
         "reference": STR,
         "rank": {"type": "integer"},
         "details": {"type": "object", "values": STR},
+        "predicted": {"type": "boolean"},
     },
 }
 INPUT = {
