@@ -161,7 +161,11 @@ def _value(raw: str) -> tuple[str, str | None]:
         if rest and not rest.startswith("#"):
             return raw[1:end], f"text after the closing quote: {rest!r}"
         return raw[1:end], None
-    return raw.split("#", 1)[0].strip(), None
+    value = raw.split("#", 1)[0].strip()
+    if re.search(r"\s", value) and not (value.startswith("{") and value.endswith("}")):
+        # pluto's lexer ends an unquoted value at white space; the rest is read as a new keyword
+        return value, "a value with spaces must be quoted"
+    return value, None
 
 
 def parse_lines(lines: list[EvidenceLine]) -> tuple[tuple[Section, ...], tuple[tuple[EvidenceLine, str], ...]]:
