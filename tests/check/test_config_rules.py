@@ -1,0 +1,190 @@
+"""swandoc check on real configuration files: the RHEL 9 guide's examples, one-change bad variants,
+the lab's recorded config pairs (fixtures/check/README.md says where each file comes from)."""
+from __future__ import annotations
+
+import doctest
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swandoc.check import algorithms, confsource, conn, hostcheck, run_check, secrets
+from swandoc.errors import SwandocError
+
+ROOT = Path(__file__).resolve().parents[2]
+F = ROOT / "fixtures" / "check"
+LAB = ROOT / "fixtures" / "lab"
+CHECK_IDS = {"weak-psk", "ppk-not-configured", "ikev1-gcm-ike", "algorithm-not-allowed", "tcp-encap-one-sided",
+             "nic-offload-unsupported", "config-syntax-error", "obsolete-option", "crypto-policy-not-included",
+             "ike-proposal-mismatch", "child-proposal-mismatch", "ts-unacceptable", "authentication-failed",
+             "ike-version-mismatch", "ikev1-disabled", "secret-not-found", "ikev1-psk-mismatch",
+             "no-matching-connection", "pfs-mismatch", "encapsulation-mismatch", "fragmentation-mismatch",
+             "ppk-needs-ikev2", "weak-ppk", "secrets-file-error"}
+
+
+def ids(report, problems_only=True):
+    return [f.id for f in report.findings if not problems_only or f.severity != "info"]
+
+
+@pytest.mark.parametrize("module", [algorithms, confsource, hostcheck, secrets, conn])
+def test_docstring_samples(module):
+    result = doctest.testmod(module)
+    assert result.failed == 0
+
+
+@pytest.mark.parametrize("name", ["rhel9-host-to-host", "rhel9-site-to-site", "rhel9-opt-out", "rhel9-tcp-client",
+                                  "rhel9-tcp-server", "rhel9-ppk"])
+def test_the_guides_examples_are_clean(name):
+    report = run_check(str(F / f"{name}.conf"), host=False)
+    assert ids(report) == [], [f.explanation for f in report.findings]
+    assert report.exit_code == 0
+
+
+@pytest.mark.parametrize(("conf", "secrets_file", "expected", "source", "line"), [
+    ("bad/ikev1-gcm-ike.conf", None, "ikev1-gcm-ike", "bad/ikev1-gcm-ike.conf", 11),
+    ("bad/algorithm-not-allowed.conf", None, "algorithm-not-allowed", "bad/algorithm-not-allowed.conf", 11),
+    ("bad/obsolete-option.conf", None, "obsolete-option", "bad/obsolete-option.conf", 13),
+    ("bad/config-syntax-error.conf", None, "config-syntax-error", "bad/config-syntax-error.conf", 2),
+    ("rhel9-opt-out.conf", "bad/weak-psk.secrets", "weak-psk", "bad/weak-psk.secrets", 1),
+    ("rhel9-ppk.conf", "bad/ppk-not-configured.secrets", "ppk-not-configured", "rhel9-ppk.conf", 7),
+])
+def test_each_bad_file_gets_its_id_with_file_and_line(conf, secrets_file, expected, source, line):
+    report = run_check(str(F / conf), str(F / secrets_file) if secrets_file else None, host=False)
+    assert ids(report)[0] == expected, ids(report)
+    first = report.findings[0]
+    assert first.predicted is False
+    assert any(e.line == line and e.source.endswith(source) for e in first.evidence), first.evidence
+    assert report.exit_code == 1
+
+
+def test_syntax_error_names_every_bad_line():
+    report = run_check(str(F / "bad/config-syntax-error.conf"), host=False)
+    lines = {e.line for f in report.findings if f.id == "config-syntax-error" for e in f.evidence}
+    assert {2, 10} <= lines  # the unindented option, the made-up keyword auto-start
+
+
+def test_unquoted_value_with_spaces_is_a_syntax_error(tmp_path):
+    # The guide prints its RSA keys elided with spaces ("0sAQO... [...] ...=="): as is, pluto refuses it.
+    text = (F / "rhel9-host-to-host.conf").read_text().replace('"0sAQOrlo', "0sAQOrlo").replace('vuIQ=="', "vuIQ==")
+    (tmp_path / "h.conf").write_text(text)
+    report = run_check(str(tmp_path / "h.conf"), host=False)
+    assert ids(report) == ["config-syntax-error"]
+    assert [e.line for e in report.findings[0].evidence] == [7]
+
+
+def test_weak_psk_is_never_printed():
+    psk = "Tr0ub4dor&3x"
+    for fmt in ("text", "json", "html"):
+        from swandoc.report import render
+        out = render(run_check(str(F / "rhel9-opt-out.conf"), str(F / "bad/weak-psk.secrets"), host=False), fmt)
+        assert psk not in out and "Tr0ub4dor" not in out
+        assert "weak-psk" in out
+
+
+def test_the_guides_ppk_example_is_word_like():
+    report = run_check(str(F / "rhel9-ppk.conf"), str(F / "rhel9-ppk.secrets"), host=False)
+    assert ids(report) == ["weak-ppk"]
+
+
+def test_ppk_with_ikev1(tmp_path):
+    (tmp_path / "c.conf").write_text((F / "rhel9-opt-out.conf").read_text() + "  ppk=insist\n")
+    assert "ppk-needs-ikev2" in ids(run_check(str(tmp_path / "c.conf"), host=False))
+
+
+def test_fips_makes_chacha_not_allowed(tmp_path):
+    from swandoc.check.rules import End, check_end
+
+    doc = confsource.read_config(str(F / "rhel9-opt-out.conf"))
+    text = (F / "rhel9-opt-out.conf").read_text().replace("esp=aes_gcm,aes-sha2,aes-sha1", "esp=chacha20_poly1305")
+    (tmp_path / "c.conf").write_text(text)
+    doc = confsource.read_config(str(tmp_path / "c.conf"))
+    assert [f.id for f in check_end(End(doc, version=4, fips=False))] == []
+    found = check_end(End(doc, version=4, fips=True))
+    assert [f.id for f in found] == ["algorithm-not-allowed"]
+    assert "CHACHA20_POLY1305" in found[0].explanation
+
+
+def test_fips_minimum_psk_length(tmp_path):
+    from swandoc.check.rules import End, check_end
+
+    (tmp_path / "s").write_text('@west @east : PSK "aB3$dE6&gH9*jK2@mN5!pQ"\n')  # 22 bytes: fine outside FIPS
+    doc = confsource.read_config(str(F / "rhel9-ppk.conf").replace("ppk", "ppk"))
+    sec = secrets.read_secrets(str(tmp_path / "s"))
+    assert [f.id for f in check_end(End(doc, sec, version=4)) if f.id == "weak-psk"] == []
+    fips = [f for f in check_end(End(doc, sec, version=4, fips=True)) if f.id == "weak-psk"]
+    assert fips and fips[0].severity == "error"  # the IKEv2 default PRFs include SHA2-512: 32 bytes needed
+
+
+def test_crypto_policy_include_missing(tmp_path):
+    from swandoc.check.rules import End, check_end
+
+    doc = confsource.read_config(str(F / "rhel9-tcp-server.conf"))
+    assert [f.id for f in check_end(End(doc), policy_file_exists=True)] == ["crypto-policy-not-included"]
+    assert [f.id for f in check_end(End(doc), policy_file_exists=False)] == []
+    # an include whose file is not on this machine: the DEFAULT policy's proposals stand in
+    (tmp_path / "p.conf").write_text("include /nonexistent/crypto-policies/back-ends/libreswan.config\n"
+                                     + (F / "rhel9-tcp-server.conf").read_text())
+    view = conn.resolve(confsource.read_config(str(tmp_path / "p.conf")), "mytunnel")
+    assert view.policy == "DEFAULT" and view.proposal_text("ike") == "crypto-policy DEFAULT default"
+
+
+def test_tcp_encap_one_sided_pair():
+    report = run_check(str(F / "rhel9-tcp-client.conf"), peer_config=str(F / "bad/tcp-encap-one-sided-server.conf"),
+                       host=False)
+    assert ids(report) == ["tcp-encap-one-sided"]
+    f = report.findings[0]
+    assert f.predicted and {Path(e.source).name for e in f.evidence} == {"rhel9-tcp-client.conf",
+                                                                         "tcp-encap-one-sided-server.conf"}
+    assert ids(run_check(str(F / "rhel9-tcp-client.conf"), peer_config=str(F / "rhel9-tcp-server.conf"),
+                         host=False)) == []
+
+
+def test_a_clean_pair_gets_none_of_the_ids():
+    d = LAB / "healthy"
+    report = run_check(str(d / "west.conf"), str(d / "west.secrets"), peer_config=str(d / "east.conf"),
+                       peer_secrets=str(d / "east.secrets"), host=False)
+    assert not {f.id for f in report.findings} & CHECK_IDS, [f.id for f in report.findings]
+    assert report.exit_code == 0 and report.verdict == "healthy"
+
+
+def test_different_psks_compared_without_showing_either(tmp_path):
+    d = LAB / "ikev2-psk-mismatch"
+    report = run_check(str(d / "west.conf"), str(d / "west.secrets"), peer_config=str(d / "east.conf"),
+                       peer_secrets=str(d / "east.secrets"), host=False)
+    assert ids(report) == ["authentication-failed"] and report.findings[0].predicted
+    from swandoc.lab.scenarios import LAB_PSK, OTHER_PSK
+    from swandoc.report import render
+    for fmt in ("text", "json", "html"):
+        out = render(report, fmt)
+        assert LAB_PSK not in out and OTHER_PSK not in out
+    assert json.loads(render(report, "json"))["findings"][0]["predicted"] is True
+
+
+def test_unreadable_input_is_one_line_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "swandoc", "check", "--config", str(tmp_path / "nope.conf")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "nope.conf" in proc.stderr
+    with pytest.raises(SwandocError):
+        run_check(str(F / "rhel9-opt-out.conf"), conn="nosuch", host=False)
+
+
+def test_help_has_examples():
+    proc = subprocess.run([sys.executable, "-m", "swandoc", "check", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--peer-config" in proc.stdout and "Examples:" in proc.stdout
+
+
+def test_addconn_checkconfig_of_the_installed_libreswan(tmp_path):
+    """The real `ipsec addconn --checkconfig` (Libreswan 4.10 here) on a bad file: file:line in the finding."""
+    if shutil.which("ipsec") is None:
+        pytest.fail("Libreswan (ipsec) is needed: bash scripts/setup-debian --test")
+    bad = tmp_path / "bad.conf"
+    bad.write_text("config setup\n\tlogfile=/tmp/x.log\n\tfrobnicate=yes\n\nconn a\n\tleft=192.0.2.1\n\tright=192.0.2.2\n")
+    report = run_check(str(bad), host=False)
+    f = [f for f in report.findings if f.id == "config-syntax-error"][0]
+    assert "ipsec addconn --checkconfig: syntax error [frobnicate]" in f.explanation
+    assert any(e.source == str(bad) and e.line == 3 for e in f.evidence)
+    probes = dict((n, s) for n, s, _ in report.extra("probes"))
+    assert probes["ipsec addconn --checkconfig"] == "failed"
