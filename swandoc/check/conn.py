@@ -125,6 +125,12 @@ class ConnView:
             return alg.CRYPTO_POLICIES[self.policy][kind]
         return alg.default_proposals(self.version, kind, self.ike_version)
 
+    def accepts_any(self, kind: str) -> bool:
+        """An IKEv1 responder with no ike=/esp= line (and no policy) accepts any algorithm pluto knows:
+        Libreswan's IKEv1 code verifies "unconditionally" when the conn has no proposals of its own
+        (ikev1_spdb_struct.c, 4.x and 5.x); the IKEv2 defaults, by contrast, do constrain."""
+        return self.ike_version == 1 and self.proposal_line(kind) is None and not self.policy
+
     def proposal_line(self, kind: str) -> Option | None:
         return self.opt("esp") or self.opt("phase2alg") if kind == "esp" else self.opt("ike")
 

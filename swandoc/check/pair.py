@@ -99,11 +99,11 @@ def _negotiation(a_end: End, a: ConnView, b_end: End, b: ConnView) -> Iterator[F
         if refused:
             return
     # 2. IKE proposals
-    chosen = alg.agree(init.proposals("ike"), resp.proposals("ike"))
-    if chosen is None:
+    chosen = resp.accepts_any("ike") or alg.agree(init.proposals("ike"), resp.proposals("ike"))
+    if not chosen:
         yield _predicted("ike-proposal-mismatch", a, list(a.where("ike")) + list(b.where("ike")),
-                         extra=f"This end proposes {a.proposal_text('ike')}; the peer accepts "
-                               f"{b.proposal_text('ike')}. No proposal has every kind of transform in common.",
+                         extra=f"The initiator proposes {init.proposal_text('ike')}; the responder accepts "
+                               f"{resp.proposal_text('ike')}. No proposal has every kind of transform in common.",
                          details={"local_ike": _texts(a.proposals("ike")), "peer_ike": _texts(b.proposals("ike"))})
         return
     # 3. addresses: does the responder have a conn for the initiator's address?
@@ -151,10 +151,10 @@ def _negotiation(a_end: End, a: ConnView, b_end: End, b: ConnView) -> Iterator[F
             return
     # 6. Child SA proposals
     use_dh = a.ike_version == 1 and init.pfs and resp.pfs
-    if alg.agree(init.proposals("esp"), resp.proposals("esp"), use_dh=use_dh) is None:
+    if not resp.accepts_any("esp") and alg.agree(init.proposals("esp"), resp.proposals("esp"), use_dh=use_dh) is None:
         yield _predicted("child-proposal-mismatch", a, list(a.where("esp", "phase2alg")) + list(b.where("esp", "phase2alg")),
-                         extra=f"This end proposes esp={a.proposal_text('esp')}; the peer accepts "
-                               f"{b.proposal_text('esp')}.",
+                         extra=f"The initiator proposes {init.proposal_text('esp')}; the responder accepts "
+                               f"{resp.proposal_text('esp')}.",
                          details={"local_esp": _texts(a.proposals("esp")), "peer_esp": _texts(b.proposals("esp"))})
         return
     # 7. traffic selectors, mirrored

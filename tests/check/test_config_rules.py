@@ -188,3 +188,24 @@ def test_addconn_checkconfig_of_the_installed_libreswan(tmp_path):
     assert any(e.source == str(bad) and e.line == 3 for e in f.evidence)
     probes = dict((n, s) for n, s, _ in report.extra("probes"))
     assert probes["ipsec addconn --checkconfig"] == "failed"
+
+
+def _recorded_scenarios():
+    from swandoc.lab.scenarios import SCENARIOS
+    return [s for s in SCENARIOS if (LAB / s.name / "west.conf").exists()]
+
+
+@pytest.mark.parametrize("name", [s.name for s in _recorded_scenarios()])
+def test_static_check_on_the_recorded_lab_pairs(name):
+    """The same agreement as tests/lab/test_check_agreement.py, on the pairs recorded in fixtures/lab
+    (their lab.json holds what the real run's analysis put first)."""
+    from swandoc.check.agreement import DISAGREEMENTS, lab_verdict, static_first
+    from swandoc.lab.scenarios import get
+
+    s = get(name)
+    lab = lab_verdict(s.expected_for(kernel_esp=False, view="both"))
+    static = static_first(LAB / name)
+    if name in DISAGREEMENTS:
+        assert static is None and lab is not None
+    else:
+        assert static == lab, f"{name}: static {static}, lab {lab}"
