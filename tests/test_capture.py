@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from unprivileged import python_as_nobody
 
-from swandoc.logparse.packets import decode_pcap_bytes
+from swandoc.logparse.capture import decode_pcap_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable

@@ -310,9 +310,10 @@ def addconn_findings(doc_path: str, lines_by_number: dict[tuple[str, int], Evide
                      output: str) -> list[tuple[str, EvidenceLine, str]]:
     """(id, evidence, message) for what ``ipsec addconn --checkconfig`` printed.
 
-    >>> addconn_findings("a.conf", {}, "cannot load config 'a.conf': a.conf:3: syntax error [frobnicate]\\n"
-    ...                  "Warning: obsolete keyword 'forceencaps' ignored")
-    [('config-syntax-error', EvidenceLine(source='a.conf', line=3, text='syntax error [frobnicate]'), 'syntax error [frobnicate]'), ('obsolete-option', EvidenceLine(source='a.conf', line=None, text="Warning: obsolete keyword 'forceencaps' ignored"), "obsolete keyword 'forceencaps' ignored")]
+    >>> found = addconn_findings("a.conf", {}, "cannot load config 'a.conf': a.conf:3: syntax error [frobnicate]\\n"
+    ...                          "Warning: obsolete keyword 'forceencaps' ignored")
+    >>> [(id, e.source, e.line, message) for id, e, message in found]
+    [('config-syntax-error', 'a.conf', 3, 'syntax error [frobnicate]'), ('obsolete-option', 'a.conf', None, "obsolete keyword 'forceencaps' ignored")]
     """
     out = []
     for raw in output.splitlines():

@@ -17,7 +17,7 @@ import ipaddress
 from typing import Iterator
 
 from ..model import EvidenceLine, Finding
-from ..rules import logs as _runtime_topics  # noqa: F401  (the ids a running pluto would give)
+from .. import rules as _runtime_rules  # noqa: F401  (loads the ids a running pluto would give)
 from ..rules.knowledge import finding
 from . import algorithms as alg
 from . import knowledge  # noqa: F401

@@ -3,7 +3,7 @@
 Always bounded twice, by time and by packet count, so it can never run away on a busy
 gateway. The BPF filter runs in the kernel, so unrelated traffic never reaches Python. The
 result is a classic pcap (what tshark and Wireshark open everywhere) held in the Evidence;
-``swandoc.logparse.packets.decode_pcap_bytes`` turns it into packets for the rules.
+``swandoc.logparse.capture.decode_pcap_bytes`` turns it into packets for the rules.
 
 Capturing needs CAP_NET_RAW. Without it the probe returns Evidence with an ``error`` so the
 rest of the diagnosis goes on. It works inside ``ip netns exec``: the capture sees that
