@@ -7,6 +7,7 @@ file, each file once, a total size cap); parsing (:func:`parse_lines`) is pure.
 """
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import re
@@ -146,6 +147,28 @@ class _Reader:
                     self.problems.append((where, f"cannot read included {included}: "
                                                  f"{getattr(exc, 'strerror', None) or exc}"))
         self.includes.append(Include(pattern, where, matched))
+
+
+def from_combined_text(text: str, label: str, host: str | None = None) -> ConfigDoc:
+    """A ConfigDoc from the combined text :func:`swandoc.probes.config.load_config` writes (what a
+    bundle's ``ipsec_conf`` item holds): lines are cited as lines of that item.
+
+    >>> doc = from_combined_text("# swandoc: from /etc/ipsec.conf\\n# swandoc: include /etc/crypto-policies/"
+    ...     "back-ends/libreswan.config\\nconn a\\n  ike=aes_gcm-sha2\\n", "config/ipsec.conf")
+    >>> doc.includes_crypto_policy().matched, doc.conn("a").get("ike").where.line
+    (0, 4)
+    """
+    lines = [EvidenceLine(label, n, raw, host) for n, raw in enumerate(text.splitlines(), 1)]
+    read = {m.group(1) for m in re.finditer(r"^# swandoc: from (\S+)", text, re.M)}
+    includes = []
+    for where in lines:
+        m = re.match(r"^# swandoc: include\s+(\S+)", where.text)
+        if m:
+            pattern = m.group(1)
+            matched = sum(1 for path in read if fnmatch.fnmatch(path, pattern) or path == pattern)
+            includes.append(Include(pattern, where, matched))
+    sections, problems = parse_lines(lines)
+    return ConfigDoc(label, sections, tuple(includes), problems)
 
 
 # ---------------------------------------------------------------------------------------- parsing

@@ -224,18 +224,23 @@ def _sysctl(facts: HostFacts, key: str) -> EvidenceLine:
     return EvidenceLine("sysctls", None, f"{key} = {facts.sysctls.get(key)}")
 
 
+def sysctl_findings(sysctls, name: str | None, line) -> Iterator[Finding]:
+    """Redirects and larval drop, as ipsec verify checked them; *line(key)* makes the evidence line."""
+    on = [k for k in ("net.ipv4.conf.all.send_redirects", "net.ipv4.conf.default.send_redirects",
+                      "net.ipv4.conf.all.accept_redirects", "net.ipv4.conf.default.accept_redirects")
+          if sysctls.get(k) not in (None, "0")]
+    if on:
+        yield finding("icmp-redirects-enabled", name, [line(k) for k in on])
+    if sysctls.get("net.core.xfrm_larval_drop") == "0":
+        yield finding("xfrm-larval-drop-off", name, [line("net.core.xfrm_larval_drop")])
+
+
 def judge(facts: HostFacts, conns: list[ConnView], doc: ConfigDoc | None = None) -> Iterator[Finding]:
     name = conns[0].name if len(conns) == 1 else None
     if facts.xfrm is False:
         yield finding("xfrm-unavailable", name, [EvidenceLine("xfrm", None, "socket(AF_NETLINK, NETLINK_XFRM): "
                                                                "protocol not supported")])
-    on = [k for k in ("net.ipv4.conf.all.send_redirects", "net.ipv4.conf.default.send_redirects",
-                      "net.ipv4.conf.all.accept_redirects", "net.ipv4.conf.default.accept_redirects")
-          if facts.sysctls.get(k) not in (None, "0")]
-    if on:
-        yield finding("icmp-redirects-enabled", name, [_sysctl(facts, k) for k in on])
-    if facts.sysctls.get("net.core.xfrm_larval_drop") == "0":
-        yield finding("xfrm-larval-drop-off", name, [_sysctl(facts, "net.core.xfrm_larval_drop")])
+    yield from sysctl_findings(facts.sysctls, name, lambda key: _sysctl(facts, key))
     subnet_conns = [c for c in conns if c.subnets("left") or c.subnets("right")]
     if subnet_conns and facts.sysctls.get("net.ipv4.conf.all.rp_filter") == "1":
         yield finding("rp-filter-strict", subnet_conns[0].name if len(subnet_conns) == 1 else None,
