@@ -330,7 +330,7 @@ def addconn_findings(doc_path: str, lines_by_number: dict[tuple[str, int], Evide
             where = lines_by_number.get((m["file"], int(m["line"]))) or EvidenceLine(m["file"], int(m["line"]), m["msg"])
             out.append(("config-syntax-error", where, m["msg"]))
             continue
-        m = re.match(r"(?i)warning: (obsolete keyword '(?P<key>[^']+)'.*)$", line)
+        m = re.match(r"(?i)warning: ((?:ignored )?obsolete keyword '(?P<key>[^']+)'.*)$", line)
         if m:
             out.append(("obsolete-option", EvidenceLine(doc_path, None, line), m.group(1)))
             continue

@@ -209,3 +209,41 @@ def test_static_check_on_the_recorded_lab_pairs(name):
         assert static is None and lab is not None
     else:
         assert static == lab, f"{name}: static {static}, lab {lab}"
+
+
+def test_keyword_tables_match_the_installed_libreswan(tmp_path):
+    """Every keyword the 4.x table knows passes the real `ipsec addconn --checkconfig` (4.10 here) without a
+    syntax error, obsolete ones draw its warning, and words the table lacks are refused: the table is right."""
+    from swandoc.check.keywords import KEYWORDS
+
+    if shutil.which("ipsec") is None:
+        pytest.fail("Libreswan (ipsec) is needed: bash scripts/setup-debian --test")
+    version = subprocess.run(["ipsec", "--version"], capture_output=True, text=True).stdout
+    if "Libreswan 4." not in version:
+        pytest.fail(f"this test compares with the 4.x table; installed: {version.strip()}")
+    table = KEYWORDS[4]
+    assert not [w for kind in table.values() for w in kind if w.endswith("-") or w.startswith("-")]
+
+    def addconn(setup: str, conn: str) -> str:
+        f = tmp_path / "k.conf"
+        f.write_text(f"config setup\n{setup}conn a\n\tleft=192.0.2.1\n\tright=192.0.2.2\n{conn}")
+        return subprocess.run(["ipsec", "addconn", "--checkconfig", "--config", str(f)],
+                              capture_output=True, text=True).stderr
+
+    # only "syntax error [KEYWORD]" is about the keyword; a value of the wrong type is another message
+    refused = []
+    optional = table["optional"]  # compile-time features: this build may lack them
+    for word in sorted(table["setup"] - optional):
+        if f"syntax error [{word}]" in addconn(f"\t{word}=yes\n\n", ""):
+            refused.append(word)
+    for word in sorted(table["conn"] - {"also", "left", "right"} - optional):
+        if f"syntax error [{word}]" in addconn("", f"\t{word}=yes\n"):
+            refused.append(word)
+    for word in sorted(table["leftright"] - optional):
+        if f"syntax error [left{word}]" in addconn("", f"\tleft{word}=yes\n"):
+            refused.append("left" + word)
+    assert refused == []
+    for word in ("ike-frag", "sareftrack", "leftgroundhog"):
+        assert f"syntax error [{word}]" in addconn("", f"\t{word}=yes\n")
+    assert "syntax error [nat_traversal]" in addconn("\tnat_traversal=yes\n\n", "")
+    assert "obsolete keyword 'forceencaps'" in addconn("", "\tforceencaps=yes\n")
