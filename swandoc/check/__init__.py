@@ -93,6 +93,9 @@ def run_check(config: str | None = None, secrets: str | None = None, conn: str |
     """Everything ``swandoc check`` does, as a Report (see module docstring)."""
     from . import hostcheck, pair, rules
 
+    # host=None (auto): everything about this host without --config; with --config only what the
+    # conns themselves ask of it (nic-offload=yes: does the NIC offer ESP offload?). host=False: files only.
+    conn_live = host is not False
     if host is None:
         host = config is None
     version = installed_version()
@@ -117,6 +120,11 @@ def run_check(config: str | None = None, secrets: str | None = None, conn: str |
         facts = hostcheck.gather(this.doc, conns)
         probes += facts.notes
         findings += list(hostcheck.judge(facts, conns, this.doc))
+    elif conn_live:
+        facts = hostcheck.HostFacts()
+        hostcheck.gather_offload(facts, conns)
+        probes += facts.notes
+        findings += list(hostcheck.offload_findings(facts, conns))
     ends = [this]
     if peer_config:
         peer = load_end(peer_config, peer_secrets, version=version, secrets_required=peer_secrets is not None)

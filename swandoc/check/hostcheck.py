@@ -46,6 +46,7 @@ class HostFacts:
     fips_policy: bool | None = None  # /etc/crypto-policies/config says FIPS
     fips_pluto: bool | None = None
     offload: dict[str, tuple[bool | None, str]] = field(default_factory=dict)  # dev -> (ok, why)
+    offload_dev: dict[str, str] = field(default_factory=dict)  # conn name -> the device its ESP leaves by
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (probe, status, result)
 
 
@@ -85,7 +86,7 @@ def gather(doc: ConfigDoc | None, conns: list[ConnView]) -> HostFacts:
         facts.notes.append(("listening sockets", "skipped", ss.error or sst.error or "ss failed"))
     _gather_nss(facts, doc)
     _gather_fips(facts)
-    _gather_offload(facts, conns)
+    gather_offload(facts, conns)
     return facts
 
 
@@ -164,7 +165,7 @@ def _gather_fips(facts: HostFacts) -> None:
                 (False if "disabled" in text else None)
 
 
-def _gather_offload(facts: HostFacts, conns: list[ConnView]) -> None:
+def gather_offload(facts: HostFacts, conns: list[ConnView]) -> None:
     wanted = [c for c in conns if (c.value("nic-offload") or "").lower() == "yes"]
     if not wanted:
         return
@@ -177,23 +178,58 @@ def _gather_offload(facts: HostFacts, conns: list[ConnView]) -> None:
     devices: set[str] = set()
     with IPRoute() as ipr:
         for conn in wanted:
-            for side in ("left", "right"):
-                peer = conn.host(side)
-                try:
-                    routes = ipr.route("get", dst=peer) if peer and peer[0].isdigit() else []
-                except Exception:
-                    routes = []
-                for route in routes[:1]:
-                    index = route.get_attr("RTA_OIF")
-                    links = ipr.get_links(index) if index else []
-                    if links:
-                        devices.add(links[0].get_attr("IFLA_IFNAME"))
+            dev = _egress_device(ipr, conn)
+            if dev:
+                devices.add(dev)
+                facts.offload_dev[conn.name] = dev
+            else:
+                facts.notes.append(("esp offload", "skipped", f"conn {conn.name}: neither end is an address of "
+                                                             "this host, so its interface is unknown"))
     eth = Ethtool()
     try:
         for dev in sorted(devices):
             facts.offload[dev] = _offload_of(eth, dev)
+            facts.notes.append(("esp offload", "ok" if facts.offload[dev][0] else "failed", facts.offload[dev][1]))
     finally:
         eth.close()
+
+
+def _egress_device(ipr, conn: ConnView) -> str | None:
+    """The interface carrying *conn*'s ESP: the one holding this end's address, or the route to the peer."""
+    def name(index) -> str | None:
+        links = ipr.get_links(index) if index else []
+        return links[0].get_attr("IFLA_IFNAME") if links else None
+
+    def route(dst: str | None):
+        try:
+            routes = ipr.route("get", dst=dst) if dst else []
+        except Exception:
+            return None
+        return routes[0] if routes else None
+
+    hosts = {side: conn.host(side) for side in ("left", "right")}
+    for side, other in (("left", "right"), ("right", "left")):
+        address = _literal(hosts[side])
+        here = route(address) if address else None
+        if here is not None and here["type"] == 2:  # RTN_LOCAL: this end's address
+            for addr in ipr.get_addr():
+                if address in (addr.get_attr("IFA_ADDRESS"), addr.get_attr("IFA_LOCAL")):
+                    return name(addr["index"])
+        if hosts[side] == "%defaultroute":
+            peer = route(_literal(hosts[other])) if _literal(hosts[other]) else None
+            if peer is None:
+                defaults = ipr.get_default_routes()
+                peer = defaults[0] if defaults else None
+            return name(peer.get_attr("RTA_OIF")) if peer is not None else None
+    return None
+
+
+def _literal(value: str | None) -> str | None:
+    import ipaddress
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _offload_of(eth, dev: str) -> tuple[bool | None, str]:
@@ -262,10 +298,15 @@ def judge(facts: HostFacts, conns: list[ConnView], doc: ConfigDoc | None = None)
                           extra="Missing: " + ", ".join(missing) + ".")
     yield from _nss(facts, name)
     yield from _fips(facts, name)
+    yield from offload_findings(facts, conns)
+
+
+def offload_findings(facts: HostFacts, conns: list[ConnView]) -> Iterator[Finding]:
     for conn in conns:
         if (conn.value("nic-offload") or "").lower() != "yes":
             continue
-        bad = [(dev, why) for dev, (ok, why) in facts.offload.items() if ok is False]
+        dev = facts.offload_dev.get(conn.name)
+        bad = [(dev, facts.offload[dev][1])] if dev in facts.offload and facts.offload[dev][0] is False else []
         if bad:
             yield finding("nic-offload-unsupported", conn.name, list(conn.where("nic-offload")) +
                           [EvidenceLine("ethtool", None, why) for _, why in bad])

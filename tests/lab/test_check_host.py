@@ -1,0 +1,73 @@
+"""Host readiness (what ipsec verify checked) inside real network namespaces, with a real pluto 4.10.
+
+Everything happens in a namespace pair the test creates (swandoc.lab.topology); the host's own
+/etc/ipsec.* and sysctls are never touched.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from swandoc.lab import topology
+from swandoc.lab.daemon import Pluto
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def plain(lab_environment):
+    topo = topology.build("plain")
+    try:
+        yield topo
+    finally:
+        topo.delete()
+
+
+def _check(ns: str, *args: str) -> dict:
+    proc = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-m", "swandoc", "check", "--format", "json",
+                           *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _ids(report: dict) -> set[str]:
+    return {f["id"] for f in report["findings"]}
+
+
+def test_host_readiness_in_a_namespace(plain, tmp_path):
+    work = tmp_path / "west"
+    conf_text = (f"config setup\n\tnssdir={work}/nss\n\tlogfile={work}/pluto.log\n\n"
+                 f"conn t\n\tleft={plain.west_ip}\n\tright={plain.east_ip}\n\tleftid=@w\n\trightid=@e\n"
+                 f"\tauthby=secret\n\tnic-offload=yes\n")
+    pluto = Pluto("west", plain.west_ns, work, conf_text, '@w @e : PSK "host-readiness-test-psk-0123456789abcdef"\n')
+    pluto.prepare()
+    conf = str(pluto.conf)
+    topology.netns_exec(plain.west_ns, "sysctl", "-qw", "net.ipv4.conf.all.send_redirects=1",
+                        "net.core.xfrm_larval_drop=0")
+
+    before = _check(plain.west_ns, "--config", conf, "--host")
+    ids = _ids(before)
+    assert {"icmp-redirects-enabled", "xfrm-larval-drop-off", "pluto-not-running", "nic-offload-unsupported"} <= ids
+    assert "xfrm-unavailable" not in ids and "nss-db-missing" not in ids and "nss-password-problem" not in ids
+    offload = [f for f in before["findings"] if f["id"] == "nic-offload-unsupported"][0]
+    assert any("eth0" in e["text"] for e in offload["evidence"])  # the veth toward the peer
+    assert any(e["text"].strip() == "nic-offload=yes" and e["line"] == 11 for e in offload["evidence"])
+    # without --host, a --config check still asks the NIC what the conn asks of it, and nothing else
+    assert _ids(_check(plain.west_ns, "--config", conf)) & {"nic-offload-unsupported", "pluto-not-running"} \
+        == {"nic-offload-unsupported"}
+
+    pluto.start()
+    try:
+        topology.netns_exec(plain.west_ns, "sysctl", "-qw", "net.ipv4.conf.all.send_redirects=0",
+                            "net.ipv4.conf.default.send_redirects=0", "net.ipv4.conf.all.accept_redirects=0",
+                            "net.ipv4.conf.default.accept_redirects=0", "net.core.xfrm_larval_drop=1")
+        after = _check(plain.west_ns, "--config", conf, "--host")
+    finally:
+        pluto.stop()
+    ids = _ids(after)
+    assert not ids & {"pluto-not-running", "pluto-not-listening", "icmp-redirects-enabled", "xfrm-larval-drop-off"}, ids
+    probes = {p["name"]: p["status"] for p in after["probes"]}
+    assert probes["xfrm"] == "ok"
