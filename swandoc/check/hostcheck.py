@@ -96,7 +96,8 @@ def _gather_nss(facts: HostFacts, doc: ConfigDoc | None) -> None:
         "/var/lib/ipsec/nss")
     facts.nss_dir = nssdir
     facts.nss_files = tuple(f for f in ("cert9.db", "key4.db") if os.path.exists(os.path.join(nssdir, f)))
-    pwfile = "/etc/ipsec.d/nsspassword"
+    # pluto reads <ipsecdir>/nsspassword (ipsecdir= in config setup, /etc/ipsec.d by default)
+    pwfile = os.path.join((doc.setup_value("ipsecdir") if doc else None) or "/etc/ipsec.d", "nsspassword")
     if not os.path.exists(pwfile):
         facts.notes.append(("nss password file", "skipped", f"{pwfile}: none (an empty-password database needs none)"))
         facts.nss_password_works = _certutil_opens(nssdir, None) if facts.nss_files else None

@@ -71,3 +71,35 @@ def test_host_readiness_in_a_namespace(plain, tmp_path):
     assert not ids & {"pluto-not-running", "pluto-not-listening", "icmp-redirects-enabled", "xfrm-larval-drop-off"}, ids
     probes = {p["name"]: p["status"] for p in after["probes"]}
     assert probes["xfrm"] == "ok"
+
+
+def test_nss_password_file_checked_against_the_real_database(tmp_path):
+    """§4.9: a password-protected NSS database and its nsspassword file (token:password), opened by certutil."""
+    import shutil
+
+    if shutil.which("certutil") is None:
+        pytest.fail("certutil (libnss3-tools) is needed")
+    nss, ipsecdir = tmp_path / "nss", tmp_path / "ipsec.d"
+    nss.mkdir()
+    ipsecdir.mkdir()
+    pw = tmp_path / "pw"
+    pw.write_text("Sw4nd0c-nss-test-pw!\n")
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "-f", str(pw)], check=True, capture_output=True)
+    conf = tmp_path / "ipsec.conf"
+    conf.write_text(f"config setup\n\tnssdir={nss}\n\tipsecdir={ipsecdir}\n\nconn t\n\tleft=192.0.2.1\n"
+                    f"\tright=192.0.2.2\n\tauthby=secret\n")
+
+    def problem() -> list[dict]:
+        out = subprocess.run([sys.executable, "-m", "swandoc", "check", "--config", str(conf), "--host", "--format",
+                              "json"], capture_output=True, text=True, timeout=120)
+        return [f for f in json.loads(out.stdout)["findings"] if f["id"] == "nss-password-problem"]
+
+    assert problem(), "a protected database without an nsspassword file must be reported"
+    (ipsecdir / "nsspassword").write_text("NSS Certificate DB:not-the-password\n")
+    found = problem()
+    assert found and "does not open" in found[0]["explanation"]
+    assert "not-the-password" not in json.dumps(found)
+    (ipsecdir / "nsspassword").write_text("NSS Certificate DB:Sw4nd0c-nss-test-pw!\n")
+    assert problem() == []
+    (ipsecdir / "nsspassword").write_text("Some Other Token:Sw4nd0c-nss-test-pw!\n")
+    assert problem()
