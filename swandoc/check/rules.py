@@ -98,6 +98,12 @@ def algorithms(end: End, conn: ConnView) -> Iterator[Finding]:
                         alg.parse_line(line.value, "ike", end.version, 1).proposals):
             yield finding("ikev1-gcm-ike", conn.name, [line.where] + list(conn.where(conn.ike_version_key)),
                           extra=f"ike={line.value} with IKEv1.")
+        elif line is None and conn.policy:
+            # the policy file is not here to read; its ike= (AES-GCM first) is what the conn inherits
+            include = end.doc.includes_crypto_policy()
+            yield finding("ikev1-gcm-ike", conn.name, [include.where] + list(conn.where(conn.ike_version_key)),
+                          extra=f"This IKEv1 conn sets no ike= of its own and inherits the {conn.policy} crypto "
+                                f"policy's, which proposes AES-GCM for IKE.")
     reasons: list[str] = []
     lines: list[EvidenceLine] = []
     for kind in ("ike", "esp"):
@@ -205,6 +211,21 @@ def secrets_file(end: End) -> Iterator[Finding]:
                   extra=" ".join(f"{w.source}:{w.line or '-'}: {why}." for w, why in end.secrets.problems[:10]))
 
 
+def unmatched_psks(end: End, conns: list[ConnView]) -> Iterator[Finding]:
+    """PSK entries no checked conn picks (IDs written differently, %any entries): judged on their own."""
+    if end.secrets is None:
+        return
+    used = {id(end.secrets.find("PSK", c.id("left"), c.id("right"))) for c in conns}
+    for entry in end.secrets.entries:
+        if entry.kind != "PSK" or id(entry) in used:
+            continue
+        if entry.length < 20 or not entry.random_looking:
+            why = (f"it is {entry.length} characters long (at least 20 are needed, 64 recommended)"
+                   if entry.length < 20 else "it does not look random")
+            yield finding("weak-psk", None, [entry.where], extra=f"This PSK: {why}.",
+                          details={"psk_length": str(entry.length)})
+
+
 def check_end(end: End, only: str | None = None, *, policy_file_exists: bool = False) -> list[Finding]:
     """Every single-end rule over *end* (all its conns, or *only*)."""
     out = list(syntax(end)) + list(secrets_file(end))
@@ -212,5 +233,7 @@ def check_end(end: End, only: str | None = None, *, policy_file_exists: bool = F
     for conn in conns:
         for rule in (algorithms, psk_strength, ppk, auth_and_tcp):
             out.extend(rule(end, conn))
+    if only is None:
+        out.extend(unmatched_psks(end, conns))
     out.extend(crypto_policy(end, conns, policy_file_exists))
     return out

@@ -247,3 +247,18 @@ def test_keyword_tables_match_the_installed_libreswan(tmp_path):
         assert f"syntax error [{word}]" in addconn("", f"\t{word}=yes\n")
     assert "syntax error [nat_traversal]" in addconn("\tnat_traversal=yes\n\n", "")
     assert "obsolete keyword 'forceencaps'" in addconn("", "\tforceencaps=yes\n")
+
+
+def test_weak_psk_that_no_conn_reaches(tmp_path):
+    (tmp_path / "s").write_text('%any %any : PSK "short"\n')
+    report = run_check(str(F / "rhel9-opt-out.conf"), str(tmp_path / "s"), host=False)
+    assert "weak-psk" in ids(report)
+
+
+def test_ikev1_conn_inheriting_the_policys_gcm(tmp_path):
+    # §4.12: a conn that opts out with ikev2=never must bring its own ike=, or it inherits the policy's AES-GCM
+    (tmp_path / "c.conf").write_text("include /nonexistent/crypto-policies/back-ends/libreswan.config\n\n"
+                                     "conn v1\n  left=192.1.2.23\n  right=192.1.2.45\n  authby=secret\n  ikev2=never\n")
+    report = run_check(str(tmp_path / "c.conf"), host=False)
+    assert ids(report) == ["ikev1-gcm-ike"]
+    assert report.findings[0].evidence[0].line == 1
