@@ -41,6 +41,12 @@ class Parsed:
     proposals: tuple[Proposal, ...]
     unknown: tuple[str, ...]  # tokens no Libreswan release knows
     removed: tuple[str, ...]  # tokens the release named does not build by default
+    invalid: tuple[str, ...] = ()  # combinations pluto refuses (an AEAD cipher with an integrity algorithm in esp=)
+
+    @property
+    def refused(self) -> bool:
+        """pluto refuses to load a conn whose line has any of these (seen with 4.10 in the lab)."""
+        return bool(self.unknown or self.removed or self.invalid)
 
 
 AEAD = ("AES_GCM", "AES_CCM", "CHACHA20_POLY1305")
@@ -169,7 +175,7 @@ def parse_line(line: str, kind: str, version: int, ike_version: int) -> Parsed:
     (('modp1024',), ('blurb',))
     """
     d = defaults(version, kind, ike_version)
-    proposals, unknown, removed = [], [], []
+    proposals, unknown, removed, invalid = [], [], [], []
     for text in line.split(","):
         text = text.strip().rstrip("!").strip()
         if not text:
@@ -205,6 +211,8 @@ def parse_line(line: str, kind: str, version: int, ike_version: int) -> Parsed:
                     bad = True
         if bad or not encr:
             continue
+        if kind == "esp" and any(is_aead(e) for e in encr) and [i for i in integ if i != "NONE"]:
+            invalid.append(f"{text}: an AEAD cipher takes no integrity algorithm in esp= (write e.g. aes_gcm256)")
         for e in dict.fromkeys(encr):
             if kind == "ike":
                 p_prf = tuple(prf) or d.prf
@@ -213,7 +221,8 @@ def parse_line(line: str, kind: str, version: int, ike_version: int) -> Parsed:
             else:
                 p_integ = ("NONE",) if is_aead(e) else (tuple(i for i in integ if i != "NONE") or d.integ)
                 proposals.append(Proposal((e,), (), p_integ, tuple(d for d in dh if d != "NONE")))
-    return Parsed(tuple(proposals), tuple(dict.fromkeys(unknown)), tuple(dict.fromkeys(removed)))
+    return Parsed(tuple(proposals), tuple(dict.fromkeys(unknown)), tuple(dict.fromkeys(removed)),
+                  tuple(dict.fromkeys(invalid)))
 
 
 def agree(initiator: tuple[Proposal, ...], responder: tuple[Proposal, ...], *, use_dh: bool = True) -> Proposal | None:

@@ -82,6 +82,16 @@ def compare(a_end: End, a: ConnView, b_end: End, b: ConnView) -> list[Finding]:
 def _negotiation(a_end: End, a: ConnView, b_end: End, b: ConnView) -> Iterator[Finding]:
     m = orientation(a, b)
     init, resp = (a, b) if _initiator_first(a, b) else (b, a)
+    # 0. a conn pluto refuses to load never negotiates (unknown, unbuilt or invalid algorithms)
+    for c, side in ((a, "local"), (b, "peer")):
+        refused = [o for o in (c.proposal_line("ike"), c.proposal_line("esp")) if o is not None and
+                   alg.parse_line(o.value, "esp" if o.key in ("esp", "phase2alg") else "ike", c.version,
+                                  c.ike_version).refused]
+        if refused:
+            yield _predicted("connection-not-loaded", a, [o.where for o in refused], side=side,
+                             extra=f"pluto refuses to load conn {c.name} from {c.doc.path}: see "
+                                   f"algorithm-not-allowed for the line.")
+            return
     # 1. IKE version, ikev1-policy
     if a.ike_version != b.ike_version:
         yield _predicted("ike-version-mismatch", a, a.where(a.ike_version_key) + b.where(b.ike_version_key),

@@ -116,6 +116,7 @@ def algorithms(end: End, conn: ConnView) -> Iterator[Finding]:
             why.append(f"not an algorithm Libreswan knows: {', '.join(parsed.unknown)}")
         if parsed.removed:
             why.append(f"not built by Libreswan {end.version}.x: {', '.join(parsed.removed)}")
+        why.extend(parsed.invalid)
         if end.fips:
             disabled = alg.fips_disabled(parsed.proposals)
             if disabled:
