@@ -175,9 +175,10 @@ def _negotiation(a_end: End, a: ConnView, b_end: End, b: ConnView) -> Iterator[F
         narrowed = a.ike_version == 2 and resp.narrowing and (_covers(mine, theirs) or _covers(theirs, mine))
         if narrowed:
             continue
-        keys = ("subnet", "subnets", "")
-        yield _predicted("ts-unacceptable", a, list(a.where(*(side + k for k in keys))) +
-                         list(b.where(*(m[side] + k for k in keys))),
+        def lines(c: ConnView, s: str) -> list:
+            keys = ("subnet", "subnets") if c.subnets(s) else ("",)
+            return list(c.where(*(s + k for k in keys)))
+        yield _predicted("ts-unacceptable", a, lines(a, side) + lines(b, m[side]),
                          extra=f"The {side} side protects {', '.join(sorted(map(str, mine)))} here but "
                                f"{', '.join(sorted(map(str, theirs)))} on the peer.")
         return

@@ -262,3 +262,38 @@ def test_ikev1_conn_inheriting_the_policys_gcm(tmp_path):
     report = run_check(str(tmp_path / "c.conf"), host=False)
     assert ids(report) == ["ikev1-gcm-ike"]
     assert report.findings[0].evidence[0].line == 1
+
+
+MIRRORED_A = """conn a
+    left=192.0.2.1
+    leftid=@west
+    leftsubnet=10.1.0.0/24
+    right=192.0.2.2
+    rightid=@east
+    rightsubnet=10.2.0.0/24
+    authby=secret
+    auto=start
+"""
+MIRRORED_B = """conn b
+    left=192.0.2.2
+    leftid=@east
+    leftsubnet={lsub}
+    right=%any
+    rightid=@west
+    rightsubnet=10.1.0.0/24
+    authby=secret
+    auto=add
+"""
+
+
+@pytest.mark.parametrize(("lsub", "expected"), [("10.2.0.0/24", []), ("10.3.0.0/24", ["ts-unacceptable"])])
+def test_mirrored_configs_are_compared_side_for_side(tmp_path, lsub, expected):
+    """The peer writes itself as left (the usual mirror image), names its conn differently, answers %any."""
+    (tmp_path / "a.conf").write_text(MIRRORED_A)
+    (tmp_path / "b.conf").write_text(MIRRORED_B.format(lsub=lsub))
+    (tmp_path / "s").write_text('@west @east : PSK "q3Rk9vX2mP7wLz4TnB8cYh6JsD1fGa5EuKo0NiVb"\n')
+    report = run_check(str(tmp_path / "a.conf"), str(tmp_path / "s"), peer_config=str(tmp_path / "b.conf"),
+                       peer_secrets=str(tmp_path / "s"), host=False)
+    assert ids(report) == expected
+    if expected:
+        assert [(Path(e.source).name, e.line) for e in report.findings[0].evidence] == [("a.conf", 7), ("b.conf", 4)]
