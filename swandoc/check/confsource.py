@@ -57,6 +57,8 @@ class ConfigDoc:
     sections: tuple[Section, ...]
     includes: tuple[Include, ...]
     problems: tuple[tuple[EvidenceLine, str], ...]
+    # "#include /etc/crypto-policies/back-ends/libreswan.config": the policy switched off by hand (§4.12)
+    disabled_policy: tuple[EvidenceLine, ...] = ()
 
     @property
     def setup(self) -> Section | None:
@@ -105,7 +107,14 @@ def read_config(path: str) -> ConfigDoc:
     except OSError as exc:
         raise SwandocError(f"cannot read {path}: {exc.strerror or exc}") from None
     sections, more = parse_lines(lines)
-    return ConfigDoc(path, sections, tuple(includes), tuple(problems) + more)
+    return ConfigDoc(path, sections, tuple(includes), tuple(problems) + more, _disabled_policy(lines))
+
+
+_DISABLED_POLICY = re.compile(r"^\s*#+\s*include\s+\S*crypto-policies/\S*libreswan\.config\s*$")
+
+
+def _disabled_policy(lines: list[EvidenceLine]) -> tuple[EvidenceLine, ...]:
+    return tuple(w for w in lines if _DISABLED_POLICY.match(w.text))
 
 
 class _Reader:
@@ -168,7 +177,7 @@ def from_combined_text(text: str, label: str, host: str | None = None) -> Config
             matched = sum(1 for path in read if fnmatch.fnmatch(path, pattern) or path == pattern)
             includes.append(Include(pattern, where, matched))
     sections, problems = parse_lines(lines)
-    return ConfigDoc(label, sections, tuple(includes), problems)
+    return ConfigDoc(label, sections, tuple(includes), problems, _disabled_policy(lines))
 
 
 # ---------------------------------------------------------------------------------------- parsing

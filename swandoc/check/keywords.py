@@ -95,6 +95,20 @@ V5_OPTIONAL = frozenset("""
     seccomp xfrmlifetime
 """.split())
 
+# Keywords of Libreswan 3.x (the tables at v3.0 and v3.32) that 4.x and 5.x no longer know: pluto
+# refuses a file with them (syntax error), and what they meant has moved or gone.
+REMOVED_IN_4 = frozenset("""
+    cisco_unity connaddrfamily crl_strict curl_iface curl_timeout disable_port_floating
+    disablearrivalcheck force-busy force_busy force_keepalive forwardcontrol fragicmp hidetos
+    ike-frag ike_frag initial_contact interface-ip keep_alive klipsdebug labeled-ipsec labeled_ipsec
+    loopback modecfgdns1 modecfgdns2 modecfgdomain modecfgwins1 modecfgwins2 myid nat-ikeport
+    nat_ikeport nat_keepalive nat_traversal nm_configured nocrsend ocsp_enable ocsp_strict
+    ocsp_timeout ocsp_trust_name ocsp_uri oe overridemtu perpeerlog perpeerlogdir pluto plutofork
+    plutoopts plutorestartoncrash plutostderrlogtime plutowait policy_label postpluto prepluto
+    retransmits rp_filter rsasigkey2 sareftrack secctx-attr-value secctx_attr_value send_vendorid
+    sha2_truncbug strictcrlpolicy subnetwithin xauthname
+""".split())
+
 # The parser handles these itself; they are in no table.
 STRUCTURAL = frozenset({"also", "left", "right", "auto"})
 

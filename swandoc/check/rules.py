@@ -16,7 +16,7 @@ from . import algorithms as alg
 from . import knowledge  # noqa: F401  (registers the topics)
 from .confsource import ConfigDoc
 from .conn import ConnView, resolve
-from .keywords import KEYWORDS
+from .keywords import KEYWORDS, REMOVED_IN_4
 from .secrets import SecretsDoc
 
 
@@ -65,11 +65,15 @@ def _keyword_state(key: str, kind: str, version: int) -> str:
 def syntax(end: End) -> Iterator[Finding]:
     problems: list[tuple[EvidenceLine, str]] = list(end.doc.problems)
     obsolete: list[tuple[EvidenceLine, str]] = []
+    removed: list[tuple[EvidenceLine, str]] = []
     versions = (end.version,) if end.version_known else (4, 5)
     for section in end.doc.sections:
         for option in section.options:
             states = {v: _keyword_state(option.key, section.kind, v) for v in versions}
-            if all(s == "unknown" for s in states.values()):
+            if all(s == "unknown" for s in states.values()) and option.key in REMOVED_IN_4:
+                removed.append((option.where, f"{option.key}= was a Libreswan 3.x keyword; 4.x and 5.x no longer "
+                                              f"know it and refuse the file"))
+            elif all(s == "unknown" for s in states.values()):
                 where = "config setup" if section.kind == "setup" else "a conn"
                 problems.append((option.where, f"{option.key}= is not a keyword of {where} "
                                                f"in Libreswan {'/'.join(f'{v}.x' for v in versions)}"))
@@ -84,9 +88,12 @@ def syntax(end: End) -> Iterator[Finding]:
         yield finding("config-syntax-error", None, [w for w, _ in problems],
                       extra=" ".join(f"{w.source}:{w.line}: {why}." for w, why in problems[:10]),
                       details={"problems": str(len(problems))})
-    if obsolete:
-        yield finding("obsolete-option", None, [w for w, _ in obsolete],
-                      extra=" ".join(f"{w.source}:{w.line}: {why}." for w, why in obsolete[:10]))
+    if obsolete or removed:
+        found = finding("obsolete-option", None, [w for w, _ in removed + obsolete],
+                        extra=" ".join(f"{w.source}:{w.line}: {why}." for w, why in (removed + obsolete)[:10]))
+        if removed:  # not ignored with a warning: the whole file is refused
+            found = dataclasses.replace(found, severity="error", rank=96)
+        yield found
 
 
 # ------------------------------------------------------------------------ per connection
@@ -195,7 +202,10 @@ def crypto_policy(end: End, conns: list[ConnView], policy_file_exists: bool) -> 
     if not relying:
         return
     names = ", ".join(c.name for c in relying)
-    if include is None and policy_file_exists:
+    if include is None and end.doc.disabled_policy:
+        yield finding("crypto-policy-not-included", None, list(end.doc.disabled_policy) + [c.header for c in relying[:5]],
+                      extra=f"The include is commented out. Conns without their own ike=/esp=: {names}.")
+    elif include is None and policy_file_exists:
         yield finding("crypto-policy-not-included", None, [EvidenceLine(end.doc.path, None, "no line: include "
                       "/etc/crypto-policies/back-ends/libreswan.config")] + [c.header for c in relying[:5]],
                       extra=f"Conns without their own ike=/esp=: {names}.")

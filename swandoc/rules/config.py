@@ -14,9 +14,6 @@ from ..facts import HostFacts
 from ..model import Finding
 from .registry import host_rule
 
-# Findings whose evidence is this host's sysctls or config alone; others need the host itself.
-_SKIP = {"crypto-policy-not-included"}
-
 
 @host_rule
 def configuration(host: HostFacts) -> Iterator[Finding]:
@@ -32,9 +29,9 @@ def configuration(host: HostFacts) -> Iterator[Finding]:
         doc = from_combined_text(item.text(), item.label, host.name)
         end = End(doc, None, int(m.group(1)) if m else 4, False, m is not None)
         only = host.connection.name if host.connection and doc.conn(host.connection.name) else None
-        for found in check_end(end, only):
-            if found.id not in _SKIP:
-                yield found
+        # policy_file_exists=False: whether the policy back-end exists is a fact of that host, not
+        # of its config; only a commented-out include (config alone) is judged here
+        yield from check_end(end, only, policy_file_exists=False)
     if host.sysctls:
         name = host.connection.name if host.connection else None
         yield from sysctl_findings(host.sysctls, name, lambda key: host.line("sysctls", f"{key} = {host.sysctls.get(key)}"))

@@ -297,3 +297,21 @@ def test_mirrored_configs_are_compared_side_for_side(tmp_path, lsub, expected):
     assert ids(report) == expected
     if expected:
         assert [(Path(e.source).name, e.line) for e in report.findings[0].evidence] == [("a.conf", 7), ("b.conf", 4)]
+
+
+def test_libreswan_3_keywords_are_obsolete_and_refused(tmp_path):
+    (tmp_path / "c.conf").write_text("config setup\n\tnat_traversal=yes\n\tprotostack=netkey\n\n"
+                                     "conn a\n\tleft=192.0.2.1\n\tright=192.0.2.2\n")
+    report = run_check(str(tmp_path / "c.conf"), host=False)
+    obsolete = [f for f in report.findings if f.id == "obsolete-option"][0]
+    assert obsolete.severity == "error" and [e.line for e in obsolete.evidence] == [2]
+
+
+def test_crypto_policy_include_commented_out(tmp_path):
+    # §4.12: "comment out the include" disables the system policy for every conn
+    (tmp_path / "c.conf").write_text("#include /etc/crypto-policies/back-ends/libreswan.config\n\n"
+                                     "conn a\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tauthby=secret\n")
+    report = run_check(str(tmp_path / "c.conf"), host=False)
+    assert ids(report) == ["crypto-policy-not-included"] and report.findings[0].evidence[0].line == 1
+    (tmp_path / "d.conf").write_text((tmp_path / "c.conf").read_text() + "\tike=aes256-sha2\n\tesp=aes256-sha2\n")
+    assert ids(run_check(str(tmp_path / "d.conf"), host=False)) == []
