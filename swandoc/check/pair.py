@@ -68,7 +68,8 @@ def _norm_id(value: str | None) -> str | None:
     value = value.strip().strip('"')
     if value in ("%any", "%fromcert", "%none", "") or value.startswith("%"):
         return None
-    return value.lower()
+    value = value.lower()
+    return value[1:] if value.startswith("@") and not value.startswith("@#") else value
 
 
 def compare(a_end: End, a: ConnView, b_end: End, b: ConnView) -> list[Finding]:

@@ -46,18 +46,22 @@ class SecretsDoc:
     readable: bool = True
 
     def find(self, kind: str, local: str | None, remote: str | None) -> SecretEntry | None:
-        """The entry pluto would pick for (local ID, remote ID): both IDs, then one, then none."""
+        """The entry pluto would pick for (local ID, remote ID): both IDs, then one, then none.
+
+        An ID that is not known from the config alone (None: %any, %fromcert, an address learnt at
+        run time) matches any ID, so an entry is never reported missing for want of it.
+        """
+        wanted = {_norm(local), _norm(remote)} - {""}
+        unknown = local is None or remote is None
         best, score = None, -1
         for entry in self.entries:
             if entry.kind != kind:
                 continue
-            ids = {_norm(i) for i in entry.ids if i not in ("%any", "%any6")}
-            if not entry.ids:
+            ids = {_norm(i) for i in entry.ids} - {"%any", "%any6", ""}
+            if not ids:
                 s = 1
-            elif ids and ids <= {_norm(local), _norm(remote)}:
-                s = 2 + len(ids & {_norm(local), _norm(remote)})
-            elif any(i in ("%any", "%any6") for i in entry.ids) and ids <= {_norm(local), _norm(remote)}:
-                s = 2
+            elif ids <= wanted or (unknown and (len(ids) == 1 or ids & wanted)):
+                s = 2 + len(ids & wanted)
             else:
                 continue
             if s > score:
@@ -66,7 +70,9 @@ class SecretsDoc:
 
 
 def _norm(value: str | None) -> str:
-    return (value or "").strip().strip('"').lower()
+    # "@west" and "west" name the same FQDN ID; pluto only differs in whether it may resolve it
+    value = (value or "").strip().strip('"').lower()
+    return value[1:] if value.startswith("@") and not value.startswith("@#") else value
 
 
 def _random_looking(secret: str) -> bool:

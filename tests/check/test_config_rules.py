@@ -315,3 +315,18 @@ def test_crypto_policy_include_commented_out(tmp_path):
     assert ids(report) == ["crypto-policy-not-included"] and report.findings[0].evidence[0].line == 1
     (tmp_path / "d.conf").write_text((tmp_path / "c.conf").read_text() + "\tike=aes256-sha2\n\tesp=aes256-sha2\n")
     assert ids(run_check(str(tmp_path / "d.conf"), host=False)) == []
+
+
+def test_responder_for_any_peer_finds_its_psk_by_address(tmp_path):
+    """IDs left to their default (the addresses) and a responder with right=%any: pluto learns the
+    peer's ID at run time, so a PSK for the peer's address is not 'missing'."""
+    (tmp_path / "a.conf").write_text("conn a\n  left=192.0.2.1\n  right=192.0.2.2\n  authby=secret\n  auto=start\n")
+    (tmp_path / "b.conf").write_text("conn b\n  left=%any\n  right=192.0.2.2\n  authby=secret\n  auto=add\n")
+    (tmp_path / "s").write_text('192.0.2.1 192.0.2.2 : PSK "q3Rk9vX2mP7wLz4TnB8cYh6JsD1fGa5EuKo0NiVb"\n')
+    report = run_check(str(tmp_path / "a.conf"), str(tmp_path / "s"), peer_config=str(tmp_path / "b.conf"),
+                       peer_secrets=str(tmp_path / "s"), host=False)
+    assert ids(report) == []
+    (tmp_path / "t").write_text('192.0.2.9 192.0.2.2 : PSK "q3Rk9vX2mP7wLz4TnB8cYh6JsD1fGa5EuKo0NiVb"\n')
+    report = run_check(str(tmp_path / "a.conf"), str(tmp_path / "t"), peer_config=str(tmp_path / "b.conf"),
+                       peer_secrets=str(tmp_path / "s"), host=False)
+    assert ids(report) == ["secret-not-found"] and report.findings[0].side == "local"
