@@ -84,7 +84,9 @@ def _peer_conn(this_end, this_conn, peer_end, wanted: str | None):
         m = orientation(this_conn, c)
         return sum(1 for s in ("left", "right") for k in ("", "id", "subnet")
                    if this_conn.value(s + k) and this_conn.value(s + k) == c.value(m[s] + k))
-    return max(candidates, key=score)
+    best = max(candidates, key=score)
+    # nothing in common (no address, ID or subnet): not this conn's other end, unless it is the only one
+    return best if score(best) > 0 or len(candidates) == 1 else None
 
 
 def run_check(config: str | None = None, secrets: str | None = None, conn: str | None = None,
@@ -135,9 +137,14 @@ def run_check(config: str | None = None, secrets: str | None = None, conn: str |
         for c in conns:
             other = _peer_conn(this, c, peer, peer_conn)
             if other is None:
-                findings.append(replace(finding("no-matching-connection", c.name, [EvidenceLine(peer_config, None,
-                                        "no conn in the peer's config")]), predicted=True))
+                if conn or len(conns) == 1:
+                    findings.append(replace(finding("no-matching-connection", c.name, [c.header, EvidenceLine(
+                        peer_config, None, "no conn with this conn's name, addresses, IDs or subnets")]),
+                        predicted=True))
+                else:
+                    probes.append(("pair", "skipped", f"conn {c.name}: no conn of {peer_config} matches it"))
                 continue
+            probes.append(("pair", "ok", f"conn {c.name} compared with the peer's conn {other.name}"))
             findings += pair.compare(this, c, peer, other)
     return _report(findings, probes, _sources(ends))
 

@@ -255,7 +255,7 @@ def parse_lines(lines: list[EvidenceLine]) -> tuple[tuple[Section, ...], tuple[t
         value, problem = _value(raw_value)
         if problem:
             problems.append((where, problem))
-        if any(o.key == key for o in options):
+        if key != "also" and any(o.key == key for o in options):  # several also= lines are fine
             problems.append((where, f"{key}= given twice in the same section"))
             continue
         options.append(Option(key, value, where))
