@@ -91,7 +91,7 @@ def _peer_conn(this_end, this_conn, peer_end, wanted: str | None):
 
 def run_check(config: str | None = None, secrets: str | None = None, conn: str | None = None,
               peer_config: str | None = None, peer_secrets: str | None = None, *, host: bool | None = None,
-              peer_conn: str | None = None) -> Report:
+              peer_conn: str | None = None, version: int | None = None, peer_version: int | None = None) -> Report:
     """Everything ``swandoc check`` does, as a Report (see module docstring)."""
     from . import hostcheck, pair, rules
 
@@ -100,7 +100,7 @@ def run_check(config: str | None = None, secrets: str | None = None, conn: str |
     conn_live = host is not False
     if host is None:
         host = config is None
-    version = installed_version()
+    version = version or installed_version()
     config = config or DEFAULT_CONFIG
     if secrets is None and os.path.abspath(config) == DEFAULT_CONFIG:
         secrets = DEFAULT_SECRETS
@@ -129,7 +129,8 @@ def run_check(config: str | None = None, secrets: str | None = None, conn: str |
         findings += list(hostcheck.offload_findings(facts, conns))
     ends = [this]
     if peer_config:
-        peer = load_end(peer_config, peer_secrets, version=version, secrets_required=peer_secrets is not None)
+        peer = load_end(peer_config, peer_secrets, version=peer_version or version,
+                        secrets_required=peer_secrets is not None)
         ends.append(peer)
         probes.append(("peer config", "ok", f"{peer_config}: {len(peer.doc.conn_names())} conns"))
         findings += [replace(f, side="peer", title=f.title + " (peer's config)")

@@ -20,9 +20,14 @@ from ..clitools import emit, format_option, output_option
 @click.option("--host/--no-host", "host", default=None,
               help="Also check this host (XFRM, sysctls, pluto, NSS, FIPS, ESP offload). "
                    "Default: on without --config, off with it.")
+@click.option("--libreswan", "version", type=click.Choice(["4", "5"]), default=None,
+              help="Judge this end as Libreswan 4.x or 5.x (keywords, default proposals). Default: the installed one.")
+@click.option("--peer-libreswan", "peer_version", type=click.Choice(["4", "5"]), default=None,
+              help="The peer's Libreswan major version. Default: the same as this end.")
 @format_option
 @output_option
-def check(config, secrets, conn, peer_config, peer_secrets, peer_conn, host, fmt, output) -> None:
+def check(config, secrets, conn, peer_config, peer_secrets, peer_conn, host, version, peer_version, fmt,
+          output) -> None:
     """Check configuration files and this host before bringing a tunnel up (what ipsec verify did).
 
     Needs neither root nor a running pluto: files are checked offline; with --host (the default
@@ -37,6 +42,7 @@ def check(config, secrets, conn, peer_config, peer_secrets, peer_conn, host, fmt
       swandoc check --config site.conf --conn office  # one file, offline
       swandoc check --config west.conf --secrets west.secrets \\
                     --peer-config east.conf --peer-secrets east.secrets
+      swandoc check --config mine.conf --peer-config theirs.conf --peer-libreswan 5
       swandoc check --format json -o check.json
 
     Exit status: 0 no problem found, 1 problems found, 2 usage error or unreadable input.
@@ -44,6 +50,8 @@ def check(config, secrets, conn, peer_config, peer_secrets, peer_conn, host, fmt
     from . import run_check
     from ..report import render
 
-    report = run_check(config, secrets, conn, peer_config, peer_secrets, host=host, peer_conn=peer_conn)
+    report = run_check(config, secrets, conn, peer_config, peer_secrets, host=host, peer_conn=peer_conn,
+                       version=int(version) if version else None,
+                       peer_version=int(peer_version) if peer_version else None)
     emit(render(report, fmt), output)
     sys.exit(report.exit_code)

@@ -330,3 +330,34 @@ def test_responder_for_any_peer_finds_its_psk_by_address(tmp_path):
     report = run_check(str(tmp_path / "a.conf"), str(tmp_path / "t"), peer_config=str(tmp_path / "b.conf"),
                        peer_secrets=str(tmp_path / "s"), host=False)
     assert ids(report) == ["secret-not-found"] and report.findings[0].side == "local"
+
+
+def test_each_versions_default_proposals(tmp_path):
+    """5.x adds CHACHA20_POLY1305 to the IKEv2 defaults; 4.x does not know to propose it."""
+    (tmp_path / "a.conf").write_text("conn a\n  left=192.0.2.1\n  right=192.0.2.2\n  authby=secret\n"
+                                     "  ike=chacha20_poly1305-sha2_512-dh19\n  auto=start\n")
+    (tmp_path / "b.conf").write_text("conn a\n  left=192.0.2.1\n  right=192.0.2.2\n  authby=secret\n  auto=add\n")
+    common = dict(peer_config=str(tmp_path / "b.conf"), host=False, version=4)
+    assert ids(run_check(str(tmp_path / "a.conf"), peer_version=4, **common)) == ["ike-proposal-mismatch"]
+    assert ids(run_check(str(tmp_path / "a.conf"), peer_version=5, **common)) == []
+
+
+def test_the_crypto_policy_file_when_it_is_there(tmp_path):
+    """The include read like any file: its conn %default gives the conn its ike=/esp= (DEFAULT policy lines,
+    in ipsec.conf syntax as ipsec status shows them resolved in Libreswan's addconn-23 test)."""
+    groups = "dh19+dh14+dh31+dh21+dh20+dh15+dh16+dh18"
+    (tmp_path / "libreswan.config").write_text(
+        "conn %default\n\tikev2=insist\n\tpfs=yes\n"
+        f"\tike=aes_gcm256-sha2_512+sha2_256-{groups},chacha20_poly1305-sha2_512+sha2_256-{groups},"
+        f"aes256-sha2_512+sha2_256-{groups},aes_gcm128-sha2_512+sha2_256-{groups},aes128-sha2_256-{groups}\n"
+        "\tesp=aes_gcm256,chacha20_poly1305,aes256-sha2_512+sha1+sha2_256,aes_gcm128,aes128-sha1+sha2_256\n")
+    (tmp_path / "a.conf").write_text(f"include {tmp_path}/libreswan.config\n\nconn a\n  left=192.0.2.1\n"
+                                     "  right=192.0.2.2\n  authby=secret\n  auto=start\n")
+    (tmp_path / "b.conf").write_text("conn a\n  left=192.0.2.1\n  right=192.0.2.2\n  authby=secret\n"
+                                     "  ike=aes128-sha1-modp2048\n  auto=add\n")
+    report = run_check(str(tmp_path / "a.conf"), peer_config=str(tmp_path / "b.conf"), host=False, version=4)
+    assert ids(report) == ["ike-proposal-mismatch"]
+    assert any(e.source.endswith("libreswan.config") for e in report.findings[0].evidence)
+    (tmp_path / "b.conf").write_text((tmp_path / "b.conf").read_text().replace("aes128-sha1-modp2048",
+                                                                              "aes128-sha2_256-dh19"))
+    assert ids(run_check(str(tmp_path / "a.conf"), peer_config=str(tmp_path / "b.conf"), host=False)) == []
