@@ -102,10 +102,13 @@ def run_check(config: str | None = None, secrets: str | None = None, conn: str |
         host = config is None
     version = version or installed_version()
     config = config or DEFAULT_CONFIG
+    secrets_given = secrets is not None
     if secrets is None and os.path.abspath(config) == DEFAULT_CONFIG:
         secrets = DEFAULT_SECRETS
     fips = _read_flag("/proc/sys/crypto/fips_enabled") if host else False
-    this = load_end(config, secrets, version=version, fips=fips, secrets_required=False)
+    # a --secrets FILE that cannot be read is bad input (exit 2); the default one unreadable to a
+    # non-root user is only a check that could not run
+    this = load_end(config, secrets, version=version, fips=fips, secrets_required=secrets_given)
     probes: list[tuple[str, str, str]] = [("config", "ok", f"{config}: {len(this.doc.conn_names())} conns")]
     if this.secrets is not None:
         state = "ok" if this.secrets.readable else ("skipped" if os.geteuid() != 0 else "failed")

@@ -19,7 +19,7 @@ from ..clitools import emit, format_option, output_option
 @click.option("--peer-conn", metavar="NAME", help="The conn's name on the peer, if it differs.")
 @click.option("--host/--no-host", "host", default=None,
               help="Also check this host (XFRM, sysctls, pluto, NSS, FIPS, ESP offload). "
-                   "Default: on without --config, off with it.")
+                   "Default: on without --config; with --config only the NIC of a nic-offload=yes conn.")
 @click.option("--libreswan", "version", type=click.Choice(["4", "5"]), default=None,
               help="Judge this end as Libreswan 4.x or 5.x (keywords, default proposals). Default: the installed one.")
 @click.option("--peer-libreswan", "peer_version", type=click.Choice(["4", "5"]), default=None,
@@ -49,6 +49,9 @@ def check(config, secrets, conn, peer_config, peer_secrets, peer_conn, host, ver
     """
     from . import run_check
     from ..report import render
+
+    if (peer_secrets or peer_conn or peer_version) and not peer_config:
+        raise click.UsageError("--peer-secrets, --peer-conn and --peer-libreswan need --peer-config")
 
     report = run_check(config, secrets, conn, peer_config, peer_secrets, host=host, peer_conn=peer_conn,
                        version=int(version) if version else None,

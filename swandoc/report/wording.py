@@ -58,7 +58,7 @@ def verdict_sentence(report: Report) -> str:
         more = f" ({_plural(len(problems), 'problem')} in all)" if len(problems) > 1 else ""
         return f"Most likely cause{where}: {first.title}{more}."
     if report.verdict == "healthy" and report.command == "check":
-        return "The configuration and this host passed every check swandoc ran."
+        return "Every check swandoc ran passed (the probe list says what was checked)."
     if report.verdict == "healthy":
         conns = sorted({f.connection for f in report.findings if f.id == "tunnel-up" and f.connection})
         if conns:

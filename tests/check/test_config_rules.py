@@ -361,3 +361,12 @@ def test_the_crypto_policy_file_when_it_is_there(tmp_path):
     (tmp_path / "b.conf").write_text((tmp_path / "b.conf").read_text().replace("aes128-sha1-modp2048",
                                                                               "aes128-sha2_256-dh19"))
     assert ids(run_check(str(tmp_path / "a.conf"), peer_config=str(tmp_path / "b.conf"), host=False)) == []
+
+
+@pytest.mark.parametrize("args", [["--config", "rhel9-opt-out.conf", "--secrets", "/nonexistent.secrets"],
+                                  ["--peer-secrets", "x.secrets"],
+                                  ["--config", "rhel9-opt-out.conf", "--peer-config", "/nonexistent.conf"],
+                                  ["--config", "."]])
+def test_bad_arguments_exit_2_in_one_line(args):
+    proc = subprocess.run([sys.executable, "-m", "swandoc", "check", *args], capture_output=True, text=True, cwd=F)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
