@@ -95,15 +95,6 @@ topic("null-auth", "info", "NULL authentication: encryption without knowing who 
     "If the peer is known, authenticate it: authby=secret (with a strong PSK) or certificates (authby=rsasig)",
 ], REF_AUTH, 15)
 
-topic("tcp-encap-one-sided", "error", "IKE over TCP is configured on one end only", "both", """
-    With enable-tcp=yes the initiator opens TCP to the responder's tcp-remoteport; the responder
-    only answers if its config setup has listen-tcp=yes and it listens on that port (Libreswan
-    listens on TCP 4500). Otherwise the TCP connection is refused: with enable-tcp=yes the tunnel
-    never comes up, with enable-tcp=fallback it only works while UDP does.""", [
-    "On the responder: listen-tcp=yes in config setup, then systemctl restart ipsec",
-    "On the initiator: enable-tcp=yes (or fallback) and tcp-remoteport=4500 in the conn",
-], REF_TCP, 80)
-
 topic("tcp-encap-always", "info", "IKE and ESP always go over TCP (enable-tcp=yes)", "local", """
     TCP encapsulation costs performance; the documentation advises using it as the main transport
     only where UDP is blocked for good, and enable-tcp=fallback otherwise.""", [

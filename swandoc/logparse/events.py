@@ -164,6 +164,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|cannot initiate connection without knowing peer IP address|could not route|cannot route "),
     # -- TCP encapsulation (RFC 8229) needs the kernel's espintcp ULP --
     ("tcp_encap_failed", ("TCP_ULP",), r"TCP_ULP.*failed"),
+    # the responder refused IKE's TCP connection: nothing listens there (no listen-tcp=yes, other port)
+    ("tcp_connect_refused", ("TCP: connect",), r"TCP: connect\(\d+\) failed: Connection refused"),
     # -- what pluto loaded: connection versions and its interfaces (used to explain silence) --
     ("conn_added", ("added IKEv",), r"^added (?P<detail>IKEv1|IKEv2) connection"),
     ("iface_added", ("adding ",), r"^adding (?:UDP|TCP) interface (?P<detail>\S+ \S+)"),

@@ -32,6 +32,16 @@ topic("tcp-encap-unsupported", "error", "The kernel cannot do IKE/ESP over TCP (
 ], REF_TCP, 91)
 
 
+topic("tcp-encap-one-sided", "error", "IKE over TCP is configured on one end only", "both", """
+    With enable-tcp=yes the initiator opens TCP to the responder's tcp-remoteport; the responder
+    only answers if its config setup has listen-tcp=yes and it listens on that port (Libreswan
+    listens on TCP 4500). Otherwise the TCP connection is refused: with enable-tcp=yes the tunnel
+    never comes up, with enable-tcp=fallback it only works while UDP does.""", [
+    "On the responder: listen-tcp=yes in config setup, then systemctl restart ipsec",
+    "On the initiator: enable-tcp=yes (or fallback) and tcp-remoteport=4500 in the conn",
+], REF_TCP, 80)
+
+
 # errno -> what it means for an SA install (pluto's netlink error lines and the kernel's xfrm code)
 NETLINK_ERRNO = {
     "2": "the kernel lacks a needed module or algorithm (ENOENT)",
@@ -50,6 +60,10 @@ def tcp_encapsulation(facts: Facts):
         s = c.get("tcp_encap_failed")
         if s:
             yield finding("tcp-encap-unsupported", c.name, lines_of(s))
+        refused = c.get("tcp_connect_refused")
+        if refused:
+            yield finding("tcp-encap-one-sided", c.name, lines_of(refused),
+                          extra="Here the peer refused the TCP connection: nothing listens on that port.")
 
 
 @rule

@@ -63,6 +63,9 @@ PAIRS = {
     # ... while an IKEv1 initiator proposes its default (4.x: AES_CBC with SHA1 only)
     "ikev1-default-vs-esp-sha2": (V1, V1 + "    esp=aes256-sha2_256\n"),
     "authby-secret-vs-rsasig": ("", "    authby=rsasig\n"),
+    # IKE over TCP (RFC 8229) toward a responder without listen-tcp=yes: refused; with fallback, UDP still works
+    "tcp-one-sided": ("    enable-tcp=yes\n    tcp-remoteport=4500\n", ""),
+    "tcp-fallback-one-sided": ("    enable-tcp=fallback\n    tcp-remoteport=4500\n", ""),
     # lines pluto refuses: the conn is never loaded
     "esp-aead-with-integrity": ("    esp=aes_gcm256-sha2_256\n", ""),
     "ike-dh2-not-built": ("    ike=aes-sha2;modp1024\n", ""),
