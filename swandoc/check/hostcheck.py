@@ -359,8 +359,10 @@ def addconn_findings(doc_path: str, lines_by_number: dict[tuple[str, int], Evide
 
     >>> found = addconn_findings("a.conf", {}, "cannot load config 'a.conf': a.conf:3: syntax error [frobnicate]\\n"
     ...                          "Warning: obsolete keyword 'forceencaps' ignored")
+    >>> found += addconn_findings("a.conf", {}, "ipsec addconn: a.conf:6: warning: obsolete keyword ignored: "
+    ...     "dpdaction=yes\\nFATAL ERROR: ipsec addconn: a.conf:2: unrecognized keyword 'frobnicate'")  # 5.x
     >>> [(id, e.source, e.line, message) for id, e, message in found]
-    [('config-syntax-error', 'a.conf', 3, 'syntax error [frobnicate]'), ('obsolete-option', 'a.conf', None, "obsolete keyword 'forceencaps' ignored")]
+    [('config-syntax-error', 'a.conf', 3, 'syntax error [frobnicate]'), ('obsolete-option', 'a.conf', None, "obsolete keyword 'forceencaps' ignored"), ('obsolete-option', 'a.conf', 6, 'warning: obsolete keyword ignored: dpdaction=yes'), ('config-syntax-error', 'a.conf', 2, "unrecognized keyword 'frobnicate'")]
     """
     out = []
     for raw in output.splitlines():
@@ -368,6 +370,10 @@ def addconn_findings(doc_path: str, lines_by_number: dict[tuple[str, int], Evide
         if not line:
             continue
         m = re.search(r"(?P<file>[^\s':]+):(?P<line>\d+): (?P<msg>.*)$", line)
+        if m and re.match(r"warning: obsolete keyword", m["msg"]):  # 5.x: FILE:LINE: warning: obsolete keyword ...
+            where = lines_by_number.get((m["file"], int(m["line"]))) or EvidenceLine(m["file"], int(m["line"]), m["msg"])
+            out.append(("obsolete-option", where, m["msg"]))
+            continue
         if m:
             where = lines_by_number.get((m["file"], int(m["line"]))) or EvidenceLine(m["file"], int(m["line"]), m["msg"])
             out.append(("config-syntax-error", where, m["msg"]))
