@@ -153,6 +153,32 @@ def run_check(config: str | None = None, secrets: str | None = None, conn: str |
     return _report(findings, probes, _sources(ends))
 
 
+# What diagnose already judges from its own probes (and rules/config.py from its sysctls).
+_DIAGNOSE_HAS = {"pluto-not-running", "pluto-not-listening", "rp-filter-strict", "icmp-redirects-enabled",
+                 "xfrm-larval-drop-off"}
+
+
+def add_live_readiness(report: Report, config: str, conn: str | None) -> Report:
+    """``diagnose``'s report with check's live host readiness added: XFRM, NSS and its password,
+    FIPS, ESP offload, ``ipsec addconn --checkconfig``. Read-only, like every probe."""
+    from . import hostcheck
+
+    try:
+        end = load_end(config, None, version=installed_version(), fips=_read_flag("/proc/sys/crypto/fips_enabled"))
+        conns = [c for c in end.conns(None) if not conn or c.name == conn]
+    except SwandocError as exc:
+        return replace(report, extras=report.extras + (("check", str(exc)),))
+    probes: list = []
+    facts = hostcheck.gather(end.doc, conns)
+    found = [f for f in hostcheck.judge(facts, conns, end.doc) if f.id not in _DIAGNOSE_HAS]
+    found += [f for f in _addconn(config, end, probes) if f.id not in {x.id for x in report.findings}]
+    extras = tuple((k, tuple(v) + tuple(facts.notes) + tuple(probes)) if k == "probes" else (k, v)
+                   for k, v in report.extras)
+    findings = _merge(list(report.findings) + found)
+    verdict = "problems" if any(f.severity != "info" for f in findings) else report.verdict
+    return replace(report, findings=tuple(findings), verdict=verdict, extras=extras)
+
+
 def _read_flag(path: str) -> bool:
     try:
         with open(path) as fh:

@@ -90,14 +90,25 @@ def gather(doc: ConfigDoc | None, conns: list[ConnView]) -> HostFacts:
     return facts
 
 
+def _pluto_option(facts: HostFacts, option: str) -> str | None:
+    """An option the running pluto was started with (``--nssdir DIR``): it wins over the config."""
+    for process in facts.pluto:
+        if process.same_netns:
+            m = re.search(rf"(?:^|\s){re.escape(option)}[= ](\S+)", process.cmdline)
+            if m:
+                return m.group(1)
+    return None
+
+
 def _gather_nss(facts: HostFacts, doc: ConfigDoc | None) -> None:
-    nssdir = (doc.setup_value("nssdir") if doc else None) or next(
+    nssdir = _pluto_option(facts, "--nssdir") or (doc.setup_value("nssdir") if doc else None) or next(
         (d for d in ("/var/lib/ipsec/nss", "/etc/ipsec.d") if os.path.exists(os.path.join(d, "cert9.db"))),
         "/var/lib/ipsec/nss")
     facts.nss_dir = nssdir
     facts.nss_files = tuple(f for f in ("cert9.db", "key4.db") if os.path.exists(os.path.join(nssdir, f)))
     # pluto reads <ipsecdir>/nsspassword (ipsecdir= in config setup, /etc/ipsec.d by default)
-    pwfile = os.path.join((doc.setup_value("ipsecdir") if doc else None) or "/etc/ipsec.d", "nsspassword")
+    ipsecdir = _pluto_option(facts, "--ipsecdir") or (doc.setup_value("ipsecdir") if doc else None) or "/etc/ipsec.d"
+    pwfile = os.path.join(ipsecdir, "nsspassword")
     if not os.path.exists(pwfile):
         facts.notes.append(("nss password file", "skipped", f"{pwfile}: none (an empty-password database needs none)"))
         facts.nss_password_works = _certutil_opens(nssdir, None) if facts.nss_files else None

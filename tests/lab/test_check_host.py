@@ -61,6 +61,14 @@ def test_host_readiness_in_a_namespace(plain, tmp_path):
 
     pluto.start()
     try:
+        # the same checks inside diagnose (live): check's readiness rows and its nic-offload finding
+        diag = subprocess.run(["ip", "netns", "exec", plain.west_ns, sys.executable, "-m", "swandoc", "diagnose", "t",
+                               "--config", conf, "--ctl-socket", str(pluto.ctlsocket), "--log", str(pluto.logfile),
+                               "--no-capture", "--format", "json"], capture_output=True, text=True, timeout=300)
+        assert diag.returncode in (0, 1), diag.stderr
+        diag_report = json.loads(diag.stdout)
+        assert {"nic-offload-unsupported", "icmp-redirects-enabled", "xfrm-larval-drop-off"} <= _ids(diag_report)
+        assert {"xfrm", "ipsec addconn --checkconfig"} <= {p["name"] for p in diag_report["probes"]}
         topology.netns_exec(plain.west_ns, "sysctl", "-qw", "net.ipv4.conf.all.send_redirects=0",
                             "net.ipv4.conf.default.send_redirects=0", "net.ipv4.conf.all.accept_redirects=0",
                             "net.ipv4.conf.default.accept_redirects=0", "net.core.xfrm_larval_drop=1")
