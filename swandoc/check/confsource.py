@@ -237,7 +237,7 @@ def parse_lines(lines: list[EvidenceLine]) -> tuple[tuple[Section, ...], tuple[t
             elif words[0] == "version" and len(words) == 2:
                 pass
             elif words[0] in ("conn", "config"):
-                problems.append((where, f"a section line must be 'conn NAME' or 'config setup'"))
+                problems.append((where, "a section line must be 'conn NAME' or 'config setup'"))
             else:
                 problems.append((where, "a line outside any section (not indented)"))
             continue
