@@ -99,7 +99,7 @@ def run_check(config: str | None = None, secrets: str | None = None, conn: str |
     # conns themselves ask of it (nic-offload=yes: does the NIC offer ESP offload?). host=False: files only.
     conn_live = host is not False
     if host is None:
-        host = config is None
+        host = config is None or os.path.abspath(config) == DEFAULT_CONFIG
     version = version or installed_version()
     config = config or DEFAULT_CONFIG
     secrets_given = secrets is not None
