@@ -5,7 +5,7 @@ Findings that ``check`` predicts for two ends reuse the runtime ids and their to
 """
 from __future__ import annotations
 
-from ..rules.knowledge import DOC, REF_AUTH, REF_BASIC, REF_MISMATCH, REF_TCP, topic
+from ..rules.knowledge import DOC, REF_AUTH, REF_BASIC, REF_MISMATCH, REF_TCP, UP_TO_4, V5, topic
 
 REF_FIPS = f"{DOC} §4.8 Deploying a FIPS-compliant IPsec VPN"
 REF_NSS = f"{DOC} §4.9 Protecting the IPsec NSS database by a password"
@@ -20,9 +20,11 @@ topic("config-syntax-error", "error", "The configuration has lines pluto's parse
     know, an option outside a section or without '=', an unterminated quote, a key given twice, an
     also= naming no conn. Depending on the mistake pluto refuses the whole file or just the
     connection, so nothing or not everything loads.""", [
-    "Correct the line shown (keywords are indented under 'conn NAME' or 'config setup', written key=value)",
+    "Correct the line shown (keywords are indented under 'conn NAME' or 'config setup', each written as the "
+    "keyword, an equals sign and its value)",
     "Let Libreswan check the file itself: ipsec addconn --checkconfig --config /etc/ipsec.conf",
-    "Then reload: ipsec auto --add CONN (or systemctl restart ipsec)",
+    ("Then reload: ipsec auto --add CONN (or systemctl restart ipsec)", UP_TO_4),
+    ("Then reload: ipsec add CONN (or systemctl restart ipsec)", V5),
 ], REF_BASIC, 97)
 
 topic("obsolete-option", "warning", "The configuration uses an option this Libreswan ignores or renamed", "local", """
@@ -43,7 +45,8 @@ topic("algorithm-not-allowed", "error", "An ike=/esp= algorithm cannot be used h
 topic("ikev1-gcm-ike", "error", "AES-GCM is used for IKE with IKEv1, which IKEv1 cannot do", "local", """
     AES-GCM is available for ESP and for IKEv2, but not for the IKEv1 key exchange: pluto will not
     load an IKEv1 connection whose ike= line asks for it.""", [
-    "Move the connection to IKEv2 (ikev2=insist in 4.x, keyexchange=ikev2 in 5.x), or",
+    ("Move the connection to IKEv2: ikev2=insist in the conn, or", UP_TO_4),
+    ("Move the connection to IKEv2: keyexchange=ikev2 in the conn, or", V5),
     "for IKEv1 use a CBC cipher with an integrity algorithm in ike=, e.g. ike=aes256-sha2_256;modp2048 "
     "(AES-GCM stays fine in esp=)",
 ], REF_POLICY, 90)
@@ -65,7 +68,9 @@ topic("weak-psk", "warning", "A pre-shared key is too short or not random", "loc
     mode pluto also refuses a PSK shorter than half the output of the PRF in use (16 bytes for
     SHA2-256, 32 for SHA2-512), and the authentication fails.""", [
     "Make a new random key, e.g.: openssl rand -base64 48",
-    "Put it on both ends in ipsec.secrets: @left-id @right-id : PSK \"<new key>\" and reload: ipsec auto --rereadsecrets",
+    "Put it on both ends in ipsec.secrets: @left-id @right-id : PSK \"<new key>\"",
+    ("Reload the secrets on both ends: ipsec auto --rereadsecrets", UP_TO_4),
+    ("Reload the secrets on both ends: ipsec rereadsecrets", V5),
 ], REF_AUTH, 45)
 
 topic("ppk-not-configured", "error", "ppk= is set but the secrets file has no PPK for these IDs", "local", """
@@ -73,13 +78,15 @@ topic("ppk-not-configured", "error", "ppk= is set but the secrets file has no PP
     one), but ipsec.secrets has no PPKS entry for its IDs. With ppk=insist the connection cannot
     come up; with ppk=yes it comes up without the quantum protection the admin asked for.""", [
     "Add the same PPK on both ends: @left-id @right-id : PPKS \"ppk-id\" \"<long random string>\"",
-    "Reload the secrets: ipsec auto --rereadsecrets",
+    ("Reload the secrets: ipsec auto --rereadsecrets", UP_TO_4),
+    ("Reload the secrets: ipsec rereadsecrets", V5),
 ], REF_AUTH, 70)
 
 topic("ppk-needs-ikev2", "error", "ppk= is set on an IKEv1 connection", "local", """
     Postquantum preshared keys are an IKEv2 feature (IKEv1 with PSK mixes the key into its keys by
     design); pluto ignores or refuses ppk= on an IKEv1 connection.""", [
-    "Use IKEv2 for this connection (ikev2=insist / keyexchange=ikev2), or drop ppk=",
+    ("Use IKEv2 for this connection: ikev2=insist (or remove the ppk option)", UP_TO_4),
+    ("Use IKEv2 for this connection: keyexchange=ikev2 (or remove the ppk option)", V5),
 ], REF_AUTH, 60)
 
 topic("weak-ppk", "warning", "A postquantum preshared key (PPK) is short or not random", "local", """
@@ -162,7 +169,8 @@ topic("secrets-file-error", "error", "ipsec.secrets cannot be read or has lines 
     "Fix the line shown: each entry is 'ID ID : TYPE secret', secrets quoted, 0x hex or 0s base64; "
     "a continuation line must be indented",
     "The file belongs to root, mode 0600: chmod 600 /etc/ipsec.secrets",
-    "Reload: ipsec auto --rereadsecrets",
+    ("Reload: ipsec auto --rereadsecrets", UP_TO_4),
+    ("Reload: ipsec rereadsecrets", V5),
 ], REF_AUTH, 72)
 
 topic("nss-db-missing", "error", "The NSS database pluto uses is not initialised", "local", """
