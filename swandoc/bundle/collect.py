@@ -41,6 +41,7 @@ class Options:
     capture: float = 0.0
     timeout: float = DEFAULT_TIMEOUT
     nss_dir: str | None = None
+    policies_dir: str | None = None  # None: ipsec.d/policies beside the config
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
     if nss is not None:
         items.append(nss)
     items.extend(extra)
+    if not any(i.name == "ipsec_policies" for i in extra):
+        from ..probes.policies import policies_dir_for, read_policies
+        items.append(read_policies(options.policies_dir or policies_dir_for(options.config)))
     have = {i.name for i in items}
     # our censored secrets and the caller's items win over collected ones of the same name
     items.extend(item for item in collected if item.name not in have)

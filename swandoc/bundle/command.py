@@ -15,6 +15,8 @@ from ..errors import SwandocError
               help="ipsec.conf to collect (with its include files).")
 @click.option("--secrets", "secrets", default="/etc/ipsec.secrets", show_default=True, metavar="FILE",
               help="ipsec.secrets to collect, censored.")
+@click.option("--policies-dir", metavar="DIR",
+              help="Mesh policy groups to collect (default: ipsec.d/policies beside --config).")
 @click.option("--ctl-socket", metavar="PATH", help="pluto control socket (default: ipsec whack's own).")
 @click.option("--log", metavar="FILE", help="pluto log file instead of the journal.")
 @click.option("--since", default="24h", show_default=True, help="How much of the journal to take (e.g. 2h, 3d).")
@@ -25,7 +27,7 @@ from ..errors import SwandocError
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10, show_default=True,
               help="Seconds allowed per command before it is cut off.")
 @click.option("-o", "--output", metavar="FILE", help="Archive to write (default swandoc-HOST-DATE.tar.xz).")
-def bundle(config, secrets, ctl_socket, log, since, conn, capture, obfuscate, timeout, output):
+def bundle(config, secrets, policies_dir, ctl_socket, log, since, conn, capture, obfuscate, timeout, output):
     """Collect a support bundle (tar.xz) with every secret removed.
 
     Read it anywhere with `swandoc analyze FILE`. Collects what it can without root and
@@ -36,7 +38,7 @@ def bundle(config, secrets, ctl_socket, log, since, conn, capture, obfuscate, ti
     if since and not since.strip():
         raise SwandocError("--since needs a value such as 24h")
     options = Options(config=config, secrets=secrets, ctl_socket=ctl_socket, log=log, since=since, conn=conn,
-                      capture=capture, timeout=timeout)
+                      capture=capture, timeout=timeout, policies_dir=policies_dir)
     result = build_bundle(options, output=output, obfuscate=obfuscate, progress=lambda m: click.echo(m, err=True))
     manifest = result.manifest
     click.echo(f"wrote {result.path}: {len(manifest['items'])} items, {len(manifest['missing'])} not collected, "
