@@ -44,24 +44,41 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
 @click.option("--conn", metavar="NAME", help="Only report on this connection.")
 @format_option
 @output_option
 @click.option("--html", "html_path", metavar="FILE", help="Also write the HTML report to FILE.")
-def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None, html_path: str | None) -> None:
+@click.option("--name-from-file", is_flag=True,
+              help="Fleet: name each bundle's host after its file (gw-a.tar.xz -> gw-a), as Ansible fetched it.")
+@click.option("--failures", "failures_path", metavar="FILE",
+              help="Fleet: JSON {host: reason} of hosts that gave no bundle (the playbook writes it).")
+@click.option("--unreachable", "unreachable", multiple=True, metavar="NAME[=REASON]",
+              help="Fleet: a host that gave no bundle (repeatable).")
+def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None, html_path: str | None,
+            name_from_file: bool, failures_path: str | None, unreachable: tuple[str, ...]) -> None:
     """Diagnose pluto logs, journal exports, whack output, pcaps and support bundles offline.
 
     Give several files at once (both ends of a tunnel, rotated .gz/.xz logs); '-' reads stdin.
-    Exit status: 0 no problem found, 1 problems found, 2 usage error or unreadable input.
+    Several bundles (one per host) are diagnosed as one network: hosts, tunnels paired end to
+    end, mesh policy conflicts. Exit status: 0 no problem found, 1 problems found, 2 usage error
+    or unreadable input.
     """
-    from .analysis import analyze_paths
-    from .report import render
+    from .fleet.command import fleet_requested, run_fleet
 
-    report = analyze_paths(paths, conn=conn)
-    emit(render(report, fmt), output)
+    if fleet_requested(paths, name_from_file, failures_path, unreachable):
+        report, render_fn = run_fleet(paths, conn, name_from_file, failures_path, unreachable)
+    else:
+        if not paths:
+            raise click.UsageError("give at least one PATH")
+        from .analysis import analyze_paths
+        from .report import render
+
+        report = analyze_paths(paths, conn=conn)
+        render_fn = render
+    emit(render_fn(report, fmt), output)
     if html_path:
-        emit(render(report, "html"), html_path)
+        emit(render_fn(report, "html"), html_path)
     sys.exit(report.exit_code)
 
 

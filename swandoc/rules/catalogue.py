@@ -7,6 +7,7 @@ A test checks the file matches, so the documentation cannot drift from what swan
 from __future__ import annotations
 
 from . import _load_rule_modules
+from . import fleet, mesh  # noqa: F401  (fleet-only knowledge: analysed over many bundles)
 from .knowledge import TOPICS
 
 SIDES = {"local": "this end", "peer": "the peer", "path": "the path between", "both": "either end",

@@ -1,0 +1,165 @@
+"""Many bundles -> one network: hosts, tunnels paired end to end, mesh conflicts, one Report.
+
+``analyze_fleet`` reads the bundles one after another (:func:`swandoc.fleet.hosts.analyze_bundle`
+keeps a small summary per host and drops the rest), pairs every tunnel's two ends
+(:mod:`swandoc.fleet.pairing`), decides per tunnel its status, its most likely root cause over
+*both* ends' findings and which end to fix, and runs the mesh rules over all nodes. The result is
+an ordinary :class:`~swandoc.model.Report` whose extras ``fleet_hosts`` and ``fleet_tunnels`` the
+renderers add as ``hosts`` and ``tunnels``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from .. import __version__
+from ..errors import InputError
+from ..model import SEVERITIES, Finding, Report
+from .hosts import HostResult, analyze_bundle, host_of, missing_host, name_from_path
+from .pairing import Pairing, pair_ends
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    id: str
+    hosts: tuple[str, str | None]
+    connections: tuple[str, str | None]
+    status: str  # up, failing, inconclusive
+    paired: bool
+    pairing: tuple[str, ...]  # what matched the two ends
+    findings: tuple[Finding, ...]  # both ends', root cause first
+    root_cause: Finding | None
+    fix_end: str | None  # a host name, "both", "path", or None
+
+    def as_dict(self, index: dict[int, int]) -> dict:
+        rc = self.root_cause
+        return {
+            "id": self.id,
+            "hosts": list(self.hosts),
+            "connections": list(self.connections),
+            "status": self.status,
+            "paired": self.paired,
+            "pairing": list(self.pairing),
+            "finding_ids": list(dict.fromkeys(f.id for f in self.findings)),
+            "findings": [index[id(f)] for f in self.findings if id(f) in index],
+            "root_cause": None if rc is None else {"id": rc.id, "host": host_of(rc), "title": rc.title},
+            "fix_end": self.fix_end,
+        }
+
+
+def _matches(f: Finding, conn: str) -> bool:
+    """A finding about *conn* (also an instance of it, ``conn[3]``)."""
+    return f.connection is not None and (f.connection == conn or f.connection.startswith(conn + "["))
+
+
+def _fix_end(f: Finding | None, here: str, there: str | None) -> str | None:
+    if f is None:
+        return None
+    if f.side == "local":
+        return here
+    if f.side == "peer":
+        return there
+    return {"both": "both", "path": "path"}.get(f.side)
+
+
+def _order(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-f.rank, SEVERITIES.index(f.severity), f.id))
+
+
+def build_tunnel(n: int, p: Pairing, by_host: dict[str, HostResult]) -> Tunnel:
+    from ..rules import correlate
+
+    ends = [(p.a.host, p.a.conn)] + ([(p.b.host, p.b.conn)] if p.b else [])
+    mine: list[Finding] = []
+    for host, conn in ends:
+        for f in by_host[host].findings:
+            # the tunnel's own findings, and host-wide problems (pluto down) that break it too
+            if _matches(f, conn) or (f.connection is None and f.severity != "info"):
+                mine.append(f)
+    findings = _order(correlate(mine))
+    problems = [f for f in findings if f.severity != "info"]
+    if problems:
+        status = "failing"
+    elif any(f.id == "tunnel-up" for f in findings):
+        status = "up"
+    else:
+        status = "inconclusive"
+    root = problems[0] if problems else None
+    fix = None
+    if root is not None:
+        here = host_of(root)
+        there = next((h for h, _ in ends if h != here), None)
+        fix = _fix_end(root, here, there)
+    return Tunnel(id=f"t{n}", hosts=(p.a.host, p.b.host if p.b else None),
+                  connections=(p.a.conn, p.b.conn if p.b else None), status=status, paired=p.b is not None,
+                  pairing=p.reasons, findings=tuple(findings), root_cause=root, fix_end=fix)
+
+
+def read_failures(path: str) -> dict[str, str]:
+    """The playbook's failures.json: ``{"host": "why it has no bundle"}``."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the failures file ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: not a JSON object of host -> reason ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise InputError(f"{path}: not a JSON object of host -> reason")
+    return data
+
+
+def analyze_fleet(paths: Sequence[str], *, name_from_file: bool = False, failures: dict[str, str] | None = None,
+                  progress: Callable[[str], None] = lambda m: None) -> Report:
+    hosts: list[HostResult] = []
+    seen: dict[str, int] = {}
+    for path in paths:
+        progress(f"reading {path}")
+        result = analyze_bundle(path, name_from_path(path) if name_from_file else None)
+        if result.name in seen:  # two bundles of one host name: keep both, apart
+            seen[result.name] += 1
+            result = _renamed(result, f"{result.name}#{seen[result.name]}")
+        seen.setdefault(result.name, 1)
+        hosts.append(result)
+    for name, reason in (failures or {}).items():
+        if name not in seen:
+            hosts.append(missing_host(name, reason))
+    return fleet_report(hosts)
+
+
+def _renamed(h: HostResult, name: str) -> HostResult:
+    from dataclasses import replace
+    from .hosts import label
+    return replace(h, name=name, findings=tuple(label(f, name) for f in h.findings),
+                   ends=tuple(replace(e, host=name) for e in h.ends),
+                   mesh=replace(h.mesh, name=name) if h.mesh else None)
+
+
+def fleet_report(hosts: Sequence[HostResult]) -> Report:
+    from ..rules import fleet as _fleet_knowledge  # noqa: F401
+    from ..rules.mesh import mesh_findings
+
+    by_host = {h.name: h for h in hosts}
+    pairs = pair_ends([e for h in hosts for e in h.ends])
+    tunnels = [build_tunnel(n, p, by_host) for n, p in enumerate(pairs, 1)]
+    mesh = list(mesh_findings([h.mesh for h in hosts if h.mesh is not None]))
+    findings = _order([f for h in hosts for f in h.findings] + mesh)
+    findings += [_no_bundle(h) for h in hosts if h.status != "analyzed"]
+    problems = [f for f in findings if f.severity != "info"]
+    verdict = "problems" if problems else ("healthy" if tunnels and all(t.status == "up" for t in tunnels)
+                                           else "inconclusive")
+    return Report(tool_version=__version__, command="analyze",
+                  generated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                  verdict=verdict, findings=tuple(findings),
+                  sources=tuple(s for h in hosts for s in h.sources),
+                  extras=(("fleet_hosts", tuple(hosts)), ("fleet_tunnels", tuple(tunnels)),
+                          ("fleet_mesh", tuple(mesh))))
+
+
+def _no_bundle(h: HostResult) -> Finding:
+    from ..model import EvidenceLine
+    from ..rules.knowledge import finding
+    return finding("host-without-bundle", None, [EvidenceLine(f"{h.name}:ansible", None, h.reason or "no bundle")],
+                   title=f"No bundle from {h.name}", details={"host": h.name})
