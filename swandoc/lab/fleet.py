@@ -378,3 +378,21 @@ def _require() -> None:
     if missing:
         raise LabError(f"the lab fleet needs these tools installed: {', '.join(missing)} "
                        "(scripts/setup-debian --test installs them)")
+
+
+def make_fixtures(out_dir: Path) -> subprocess.CompletedProcess:
+    """Run the fleet and the playbook; keep the bundles (fixtures/fleet is made this way)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with FleetLab() as lab:
+        fetch = lab.workdir / "fetch"
+        result = lab.run_playbook(fetch)
+        for bundle in sorted(fetch.glob("*.tar.xz")):
+            shutil.copyfile(bundle, out_dir / bundle.name)
+        shutil.copyfile(fetch / "failures.json", out_dir / "failures.json")
+    return result
+
+
+if __name__ == "__main__":  # python -m swandoc.lab.fleet OUT_DIR
+    done = make_fixtures(Path(sys.argv[1]))
+    print(done.stdout[-2000:], done.stderr[-2000:], f"ansible-playbook exit status {done.returncode}")
