@@ -105,10 +105,10 @@ def matrix(report: Report) -> tuple[list[str], dict[tuple[str, str], dict[str, A
 
     def put(a: str, b: str, status: str, target: str, label: str) -> None:
         for key in ((a, b), (b, a)):
-            cell = cells.setdefault(key, {"status": status, "target": target, "labels": []})
-            cell["labels"].append(label)
+            cell = cells.setdefault(key, {"status": status, "links": []})
+            cell["links"].append({"status": status, "target": target, "label": label})
             if CELL_ORDER.index(status) < CELL_ORDER.index(cell["status"]):
-                cell["status"], cell["target"] = status, target
+                cell["status"] = status
 
     for t in tunnels_list(report):
         a, b = t["hosts"]
