@@ -120,6 +120,12 @@ def score(a: TunnelEnd, b: TunnelEnd) -> tuple[int, tuple[str, ...]]:
     return points, tuple(reasons)
 
 
+def _points_back(e: TunnelEnd, other: TunnelEnd, by_address, by_id) -> bool:
+    """Would *e*'s own lookup find *other*? (then the pair is scored from *e*'s side)"""
+    return _norm_ip(e.remote) in {_norm_ip(x) for x in other.local_addresses} or \
+        (bool(_id(e.remote_id)) and _id(e.remote_id) == _id(other.local_id))
+
+
 def pair_ends(ends: Sequence[TunnelEnd]) -> list[Pairing]:
     """Best pairs first (greedy on score: each end in at most one tunnel); the rest one-sided.
 
@@ -129,12 +135,24 @@ def pair_ends(ends: Sequence[TunnelEnd]) -> list[Pairing]:
     >>> [(p.a.host, p.b.host if p.b else None) for p in pair_ends(ends)]
     [('a', 'b'), ('c', None)]
     """
+    # Only ends that share an address or an ID can pair (score() needs one or the other), so look
+    # those up instead of scoring every pair: a large fleet has tens of thousands of ends.
+    by_address: dict[str, list[int]] = {}
+    by_id: dict[str, list[int]] = {}
+    for i, e in enumerate(ends):
+        for addr in {_norm_ip(x) for x in e.local_addresses} - {None}:
+            by_address.setdefault(addr, []).append(i)
+        if _id(e.local_id):
+            by_id.setdefault(_id(e.local_id), []).append(i)
     candidates = []
     for i, a in enumerate(ends):
-        for j in range(i + 1, len(ends)):
-            points, reasons = score(a, ends[j])
+        others = set(by_address.get(_norm_ip(a.remote) or "", ())) | set(by_id.get(_id(a.remote_id) or "", ()))
+        for j in sorted(others):
+            if j == i or (j < i and _points_back(ends[j], a, by_address, by_id)):
+                continue  # scored from the other side already
+            points, reasons = score(a, ends[j]) if i < j else score(ends[j], a)
             if points:
-                candidates.append((points, i, j, reasons))
+                candidates.append((points, min(i, j), max(i, j), reasons))
     candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
     used: set[int] = set()
     pairs: list[tuple[int, Pairing]] = []

@@ -56,7 +56,8 @@ def mesh_findings(nodes: Sequence[MeshNode]) -> Iterator[Finding]:
         evidence = [_decision_line(c.a, c.b, c.b_address, c.a_decision),
                     _decision_line(c.b, c.a, c.a_address, c.b_decision)]
         a_mode, b_mode = c.a_decision.mode or "clear (no group)", c.b_decision.mode or "clear (no group)"
-        yield finding("mesh-policy-conflict", f"{c.a}<->{c.b}", evidence,
+        # not about one conn: the hosts are in the title and details["hosts"]
+        yield finding("mesh-policy-conflict", None, evidence,
                       title=f"Mesh nodes {c.a} and {c.b} {WORDS[c.outcome]}",
                       extra=f"{c.a} treats {c.b} ({c.b_address}) as {a_mode}; {c.b} treats {c.a} "
                             f"({c.a_address}) as {b_mode}.",

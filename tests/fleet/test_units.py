@@ -91,3 +91,14 @@ def test_responder_with_any_pairs_with_an_initiator_behind_nat():
 def test_ends_on_one_host_never_pair():
     ends = [TunnelEnd("a", "x", ("192.0.2.1",), "192.0.2.1"), TunnelEnd("a", "y", ("192.0.2.1",), "192.0.2.1")]
     assert all(p.b is None for p in pair_ends(ends))
+
+
+def test_ten_thousand_ends_pair_by_lookup_not_by_scoring_every_pair():
+    ends = []
+    for n in range(5000):
+        a, b = f"10.{n // 250}.{n % 250}.1", f"10.{n // 250}.{n % 250}.2"
+        ends += [TunnelEnd(f"h{n}a", "x", (a,), b, f"@a{n}", f"@b{n}"),
+                 TunnelEnd(f"h{n}b", "y", (b,), a, f"@b{n}", f"@a{n}")]
+    pairs = pair_ends(ends)
+    assert len(pairs) == 5000
+    assert all(p.b is not None and p.a.host[:-1] == p.b.host[:-1] for p in pairs)
