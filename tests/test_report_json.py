@@ -84,7 +84,7 @@ TUNNEL = {"type": "object", "properties": {
     "pairing": {"type": "array", "items": STR}, "finding_ids": {"type": "array", "items": STR},
     "findings": {"type": "array", "items": INT},
     "root_cause": {"type": ["object", "null"], "properties": {"id": STR, "host": STR_OR_NULL, "title": STR}},
-    "fix_end": STR_OR_NULL}}
+    "fix_end": STR_OR_NULL, "evidence": {"type": "array", "items": EVIDENCE_LINE}}}
 MESH_PAIR = {"type": "object", "properties": {
     "hosts": {"type": "array", "items": STR}, "outcome": {"enum": ["no-traffic", "blocked", "clear-fallback"]},
     "finding": {"type": ["integer", "null"], "minimum": 0}}}

@@ -46,7 +46,19 @@ class Tunnel:
             "findings": [index[id(f)] for f in self.findings if id(f) in index],
             "root_cause": None if rc is None else {"id": rc.id, "host": host_of(rc), "title": rc.title},
             "fix_end": self.fix_end,
+            "evidence": [e.as_dict() for e in self.evidence()],
         }
+
+    def evidence(self, per_end: int = 4) -> tuple:
+        """The root cause's lines, then what the other end saw (its most telling finding's lines)."""
+        if self.root_cause is None:
+            return ()
+        here = host_of(self.root_cause)
+        lines = list(self.root_cause.evidence[:per_end])
+        other = next((f for f in self.findings if host_of(f) not in (here, None)), None)
+        if other is not None:
+            lines += [e for e in other.evidence[:per_end] if e not in lines]
+        return tuple(lines)
 
 
 def _matches(f: Finding, conn: str) -> bool:

@@ -37,6 +37,7 @@ def check_fleet_report(doc: dict) -> None:
         # evidence from both ends: the tunnel's findings come from both hosts
         hosts_seen = {doc["findings"][i]["details"]["host"] for i in t["findings"]}
         assert hosts_seen == set(pair), (t, hosts_seen)
+        assert {e["source"].split(":", 1)[0] for e in t["evidence"]} == set(pair), t["evidence"]
     assert {frozenset(m["hosts"]): m["outcome"] for m in doc["mesh"]} == EXPECTED_MESH
     for m in doc["mesh"]:
         f = doc["findings"][m["finding"]]
