@@ -48,7 +48,8 @@ def test_playbook_over_ssh_against_the_lab_fleet(tmp_path):
 
 
 def test_playbook_on_the_local_connection(tmp_path):
-    """Two inventory hosts on ansible_connection=local: both bundled, fetched, one report naming both."""
+    """Two inventory hosts on ansible_connection=local: both bundled, fetched, one report naming both;
+    a third whose swandoc cannot run is listed with the reason, not dropped."""
     _require("ansible-playbook")
     conf = tmp_path / "ipsec.conf"
     conf.write_text("config setup\n\tlogfile=%s\nconn to-b\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tauto=add\n"
@@ -57,7 +58,7 @@ def test_playbook_on_the_local_connection(tmp_path):
     args = ["--config", str(conf), "--secrets", str(tmp_path / "no-secrets"), "--log", str(tmp_path / "pluto.log"),
             "--ctl-socket", str(tmp_path / "no-pluto.ctl"), "--timeout", "5"]
     inventory = tmp_path / "inventory.yml"
-    inventory.write_text(json.dumps({"all": {"hosts": {"node1": {}, "node2": {}}, "vars": {
+    inventory.write_text(json.dumps({"all": {"hosts": {"node1": {}, "node2": {}, "broken": {"swandoc_bin": str(tmp_path / "no-swandoc")}}, "vars": {
         "ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
         "swandoc_bin": default_swandoc_bin(), "swandoc_bundle_args": args, "swandoc_become": False,
         "ansible_remote_tmp": str(tmp_path / "remote-tmp")}}}))
@@ -66,7 +67,9 @@ def test_playbook_on_the_local_connection(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert sorted(p.name for p in fetch.glob("*.tar.xz")) == ["node1.tar.xz", "node2.tar.xz"]
     doc = json.loads((fetch / "fleet.json").read_text())
-    assert [h["name"] for h in doc["hosts"]] == ["node1", "node2"]
-    assert all(h["status"] == "analyzed" for h in doc["hosts"])
-    assert json.loads((fetch / "failures.json").read_text()) == {}
+    assert [(h["name"], h["status"]) for h in doc["hosts"]] == [("node1", "analyzed"), ("node2", "analyzed"),
+                                                                ("broken", "no-bundle")]
+    failures = json.loads((fetch / "failures.json").read_text())
+    assert list(failures) == ["broken"] and "swandoc bundle" in failures["broken"] and "no-swandoc" in failures["broken"]
+    assert any(f["id"] == "host-without-bundle" and f["details"]["host"] == "broken" for f in doc["findings"])
     assert (fetch / "fleet.html").exists()
