@@ -74,7 +74,8 @@ def collect_options(options: Options):
     return CollectOptions(conn=options.conn, config=options.config, ctl_socket=options.ctl_socket, log=options.log,
                           since=_since(options.since), capture=bool(options.capture),
                           duration=options.capture or 10.0, initiate=False, countdown=False,
-                          timeout=options.timeout, nss_dir=options.nss_dir)
+                          timeout=options.timeout, nss_dir=options.nss_dir,
+                          policies_dir=options.policies_dir)
 
 
 def _collect(options: Options, progress: Callable[[str], None]) -> tuple[list[Evidence], str | None]:
@@ -118,9 +119,6 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
     if nss is not None:
         items.append(nss)
     items.extend(extra)
-    if not any(i.name == "ipsec_policies" for i in extra):
-        from ..probes.policies import policies_dir_for, read_policies
-        items.append(read_policies(options.policies_dir or policies_dir_for(options.config)))
     have = {i.name for i in items}
     # our censored secrets and the caller's items win over collected ones of the same name
     items.extend(item for item in collected if item.name not in have)

@@ -102,3 +102,24 @@ def test_ten_thousand_ends_pair_by_lookup_not_by_scoring_every_pair():
     pairs = pair_ends(ends)
     assert len(pairs) == 5000
     assert all(p.b is not None and p.a.host[:-1] == p.b.host[:-1] for p in pairs)
+
+
+def test_policies_are_read_per_file_with_their_origin(tmp_path):
+    from swandoc.fleet.policies import parse_policy_files
+    from swandoc.probes.policies import policies_dir_for, read_policies
+
+    conf = tmp_path / "ipsec.conf"
+    groups = tmp_path / "ipsec.d" / "policies"
+    groups.mkdir(parents=True)
+    (groups / "private").write_text("# all nodes\n10.15.0.0/16\n")
+    (groups / "clear").write_text("10.15.1.2/32")  # no final newline
+    (groups / "elsewhere").symlink_to("/etc/passwd")  # never followed
+    assert policies_dir_for(str(conf)) == str(groups)
+    item = read_policies(str(groups))
+    assert item.available and b"root:" not in item.content
+    lines, bad = parse_policy_files(item.text())
+    assert [(p.group, p.prefix, p.line, p.source) for p in lines] == [
+        ("clear", "10.15.1.2/32", 1, str(groups / "clear")), ("private", "10.15.0.0/16", 2, str(groups / "private"))]
+    assert bad == []
+    missing = read_policies(str(tmp_path / "none"))
+    assert not missing.available and "does not exist" in missing.error
