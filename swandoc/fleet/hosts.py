@@ -4,19 +4,19 @@ Bundles are read one at a time and each one's Facts are dropped once the host is
 (:class:`HostResult`: findings, tunnel ends, mesh node), so memory is bounded by the largest
 bundle, not by the size of the fleet.
 
-Every finding and evidence line is labelled with the host it came from: the finding's
-``details["host"]`` and a ``HOST:`` prefix on each evidence line's source, so a tunnel's two ends
-stay apart in one report.
+Every finding is labelled with the host it came from (``details["host"]``; its evidence lines
+carry the host too, ``EvidenceLine.host``), so a tunnel's two ends stay apart in one report.
 """
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Collection
 
 from ..errors import SwandocError
-from ..model import EvidenceLine, Finding, SourceSummary
+from ..model import Finding, SourceSummary
+from ..probes.config import resolve_conn
+from ..probes.netinfo import local_addresses
 from .pairing import TunnelEnd
 from .policies import MeshNode, group_conns_of, is_group_conn, parse_policy_files
 
@@ -52,21 +52,9 @@ def name_from_path(path: str) -> str:
     return base
 
 
-_BUNDLE_NOTE = re.compile(r"^bundle from (.+?) made ")
-
-
-def _bundle_host(sources: Sequence[SourceSummary]) -> str | None:
-    for s in sources:
-        for note in s.notes:
-            m = _BUNDLE_NOTE.match(note)
-            if m and m.group(1) != "?":
-                return m.group(1)
-    return None
-
-
 def label(f: Finding, host: str) -> Finding:
-    """The finding as one host's: evidence sources prefixed with the host, details['host'] set."""
-    evidence = tuple(EvidenceLine(f"{host}:{e.source}", e.line, e.text) for e in f.evidence)
+    """The finding as one host's: ``details["host"]`` set, every evidence line naming a host."""
+    evidence = tuple(e if e.host else replace(e, host=host) for e in f.evidence)
     details = tuple((k, v) for k, v in f.details if k != "host") + (("host", host),)
     return replace(f, evidence=evidence, details=details)
 
@@ -75,52 +63,62 @@ def host_of(f: Finding) -> str | None:
     return dict(f.details).get("host")
 
 
-def _local_addresses(facts) -> frozenset[str]:
-    from ..probes.netinfo import local_addresses
-    item = facts.evidence.get("addresses")
-    return local_addresses(item.text() if item is not None and item.available else None)
+def _unique(name: str, path: str, taken: Collection[str]) -> str:
+    """As ``Facts.host_name`` does for two bundles of one host name: the second adds its file."""
+    if name not in taken:
+        return name
+    return f"{name} ({os.path.basename(path.rstrip('/'))})"
 
 
-def analyze_bundle(path: str, name: str | None = None) -> HostResult:
-    """Read one bundle, run every rule once per connection it defines, keep the summary only."""
+def analyze_bundle(path: str, name: str | None = None, taken: Collection[str] = ()) -> HostResult:
+    """Read one bundle, run every rule once per connection it defines, keep the summary only.
+
+    *name* (the inventory name) replaces the host name the bundle recorded, on every item's
+    origin, so findings, evidence lines and the input summary all use it; *taken* are the names
+    of hosts already read (a repeated name gets its file name added).
+    """
     from ..facts import Facts
-    from ..inputs import load_input
-    from ..probes import config as confmod
+    from ..inputs import evidence_for_path
+    from ..parse import parse_evidence
     from ..rules import run_rules
 
+    items = evidence_for_path(path)
+    bundle_host = next((i.where.host for i in items if i.where.host), None)
+    name = _unique(name or bundle_host or name_from_path(path), path, taken)
+    items = [replace(i, where=replace(i.where, host=name)) for i in items]
     facts = Facts()
-    load_input(path, facts)
-    bundle_host = _bundle_host(facts.sources)
-    name = name or bundle_host or name_from_path(path)
+    parse_evidence(items, facts)
+    host = facts.hosts.get(name)
+    if host is None:
+        raise SwandocError(f"{path}: not a swandoc bundle (a fleet analysis reads one bundle per host)")
     version = next((s.version for s in facts.sources if s.version), None)
-    local = _local_addresses(facts)
-    cfg = facts.parsed.get("ipsec_conf")
+    addresses = host.evidence.get("addresses")
+    local = local_addresses(addresses.text() if addresses is not None and addresses.available else None)
     conns = []
-    if cfg is not None:
-        for conn_name in cfg.conn_names():
+    if host.config is not None:
+        for conn_name in host.config.conn_names():
             try:
-                conns.append(confmod.resolve_conn(cfg, conn_name, local))
+                conns.append(resolve_conn(host.config, conn_name, local))
             except SwandocError:
                 continue
-    # Rules once for the host as a whole, then once per conn so the host rules (firewall, sockets,
-    # routes) that need a connection run for each; one finding per (id, connection) in the end.
+    # Rules once for the host as a whole, then once per conn with that conn as the host's
+    # connection, so the host rules (firewall, sockets, routes) run for each; one finding per
+    # (id, connection) in the end.
     findings: dict[tuple[str, str | None], Finding] = {}
     for f in run_rules(facts):
         findings.setdefault((f.id, f.connection), f)
     tunnels = [c for c in conns if not is_group_conn(dict(c.options)) and c.auto != "ignore"]
     for conn in tunnels:
         facts.focus = conn.name
-        facts.parsed["connection"] = conn
+        facts.hosts[name] = replace(host, connection=conn)
         for f in run_rules(facts):
-            if f.id == "conn-not-in-input":
-                continue  # the conn is in the config; the log just never named it
-            findings.setdefault((f.id, f.connection), f)
-    facts.focus = None
+            if f.id != "conn-not-in-input":  # the conn is in the config; the log just never named it
+                findings.setdefault((f.id, f.connection), f)
     ordered = sorted(findings.values(), key=lambda f: -f.rank)
-    ends = tuple(_end(name, c, local) for c in tunnels)
-    mesh = _mesh_node(name, facts, conns, local)
     return HostResult(name=name, bundle=path, bundle_host=bundle_host, status="analyzed", version=version,
-                      findings=tuple(label(f, name) for f in ordered), ends=ends, mesh=mesh,
+                      findings=tuple(label(f, name) for f in ordered),
+                      ends=tuple(_end(name, c, local) for c in tunnels),
+                      mesh=_mesh_node(name, host.evidence.get("ipsec_policies"), conns, local),
                       addresses=tuple(sorted(local)), sources=tuple(facts.sources))
 
 
@@ -133,9 +131,8 @@ def _end(host: str, conn, local: frozenset[str]) -> TunnelEnd:
                      local_subnets=conn.local_subnets, remote_subnets=conn.remote_subnets)
 
 
-def _mesh_node(name: str, facts, conns, local: frozenset[str]) -> MeshNode | None:
+def _mesh_node(name: str, item, conns, local: frozenset[str]) -> MeshNode | None:
     groups = group_conns_of((c.name, dict(c.options)) for c in conns)
-    item = facts.evidence.get("ipsec_policies")
     policies = []
     if item is not None and item.available:
         policies, _bad = parse_policy_files(item.text())

@@ -80,7 +80,9 @@ def _order(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.rank, SEVERITIES.index(f.severity), f.id))
 
 
-def build_tunnel(n: int, p: Pairing, by_host: dict[str, HostResult]) -> Tunnel:
+def build_tunnel(n: int, p: Pairing, by_host: dict[str, HostResult], changed: dict[int, Finding]) -> Tunnel:
+    """The tunnel of pairing *p*; findings that its other end explains are put in *changed*
+    (old finding's id -> the corrected one) for the report's list."""
     from ..rules import correlate
 
     ends = [(p.a.host, p.a.conn)] + ([(p.b.host, p.b.conn)] if p.b else [])
@@ -90,7 +92,9 @@ def build_tunnel(n: int, p: Pairing, by_host: dict[str, HostResult]) -> Tunnel:
             # the tunnel's own findings, and host-wide problems (pluto down) that break it too
             if _matches(f, conn) or (f.connection is None and f.severity != "info"):
                 mine.append(f)
-    findings = _order(correlate(mine))
+    corrected = correlate(mine)  # same order as *mine*: one end's failure explains the other's symptom
+    changed.update((id(old), new) for old, new in zip(mine, corrected) if new is not old)
+    findings = _order(corrected)
     problems = [f for f in findings if f.severity != "info"]
     if problems:
         status = "failing"
@@ -126,27 +130,15 @@ def read_failures(path: str) -> dict[str, str]:
 def analyze_fleet(paths: Sequence[str], *, name_from_file: bool = False, failures: dict[str, str] | None = None,
                   progress: Callable[[str], None] = lambda m: None) -> Report:
     hosts: list[HostResult] = []
-    seen: dict[str, int] = {}
     for path in paths:
         progress(f"reading {path}")
-        result = analyze_bundle(path, name_from_path(path) if name_from_file else None)
-        if result.name in seen:  # two bundles of one host name: keep both, apart
-            seen[result.name] += 1
-            result = _renamed(result, f"{result.name}#{seen[result.name]}")
-        seen.setdefault(result.name, 1)
-        hosts.append(result)
+        hosts.append(analyze_bundle(path, name_from_path(path) if name_from_file else None,
+                                    taken={h.name for h in hosts}))
+    seen = {h.name for h in hosts}
     for name, reason in (failures or {}).items():
         if name not in seen:
             hosts.append(missing_host(name, reason))
     return fleet_report(hosts)
-
-
-def _renamed(h: HostResult, name: str) -> HostResult:
-    from dataclasses import replace
-    from .hosts import label
-    return replace(h, name=name, findings=tuple(label(f, name) for f in h.findings),
-                   ends=tuple(replace(e, host=name) for e in h.ends),
-                   mesh=replace(h.mesh, name=name) if h.mesh else None)
 
 
 def fleet_report(hosts: Sequence[HostResult]) -> Report:
@@ -155,9 +147,10 @@ def fleet_report(hosts: Sequence[HostResult]) -> Report:
 
     by_host = {h.name: h for h in hosts}
     pairs = pair_ends([e for h in hosts for e in h.ends])
-    tunnels = [build_tunnel(n, p, by_host) for n, p in enumerate(pairs, 1)]
+    changed: dict[int, Finding] = {}
+    tunnels = [build_tunnel(n, p, by_host, changed) for n, p in enumerate(pairs, 1)]
     mesh = list(mesh_findings([h.mesh for h in hosts if h.mesh is not None]))
-    findings = _order([f for h in hosts for f in h.findings] + mesh)
+    findings = _order([changed.get(id(f), f) for h in hosts for f in h.findings] + mesh)
     findings += [_no_bundle(h) for h in hosts if h.status != "analyzed"]
     problems = [f for f in findings if f.severity != "info"]
     verdict = "problems" if problems else ("healthy" if tunnels and all(t.status == "up" for t in tunnels)
@@ -173,5 +166,5 @@ def fleet_report(hosts: Sequence[HostResult]) -> Report:
 def _no_bundle(h: HostResult) -> Finding:
     from ..model import EvidenceLine
     from ..rules.knowledge import finding
-    return finding("host-without-bundle", None, [EvidenceLine(f"{h.name}:ansible", None, h.reason or "no bundle")],
+    return finding("host-without-bundle", None, [EvidenceLine("failures", None, h.reason or "no bundle", h.name)],
                    title=f"No bundle from {h.name}", details={"host": h.name})

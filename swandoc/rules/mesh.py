@@ -46,9 +46,9 @@ WORDS = {
 
 def _decision_line(node: str, other: str, address: str, d: Decision) -> EvidenceLine:
     if d.line is None:
-        return EvidenceLine(f"{node}:policies", None,
-                            f"{node} has no policy group covering {other} ({address}): traffic goes in clear")
-    return EvidenceLine(f"{node}:{d.line.source}", d.line.line, d.line.text)
+        return EvidenceLine("ipsec_policies", None,
+                            f"{node} has no policy group covering {other} ({address}): traffic goes in clear", node)
+    return EvidenceLine(d.line.source, d.line.line, d.line.text, node)
 
 
 def mesh_findings(nodes: Sequence[MeshNode]) -> Iterator[Finding]:
@@ -70,6 +70,6 @@ def mesh_findings(nodes: Sequence[MeshNode]) -> Iterator[Finding]:
             text = "; ".join(f"{k}={mine if mine is not None else '(unset)'} here, "
                              f"{theirs if theirs is not None else '(unset)'} on the others" for k, mine, theirs in d.differs)
         yield finding("mesh-group-conn-differs", d.group,
-                      [EvidenceLine(f"{d.node}:ipsec_conf", None, f"conn {d.group}: {text}")],
+                      [EvidenceLine("ipsec_conf", None, f"conn {d.group}: {text}", d.node)],
                       title=f"{d.node}'s group conn {d.group} differs from the rest of the mesh",
                       details={"host": d.node, "group": d.group})
