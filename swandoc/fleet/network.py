@@ -142,7 +142,6 @@ def analyze_fleet(paths: Sequence[str], *, name_from_file: bool = False, failure
 
 
 def fleet_report(hosts: Sequence[HostResult]) -> Report:
-    from ..rules import fleet as _fleet_knowledge  # noqa: F401
     from ..rules.mesh import mesh_findings
 
     by_host = {h.name: h for h in hosts}
