@@ -38,7 +38,7 @@ from pathlib import Path
 
 from . import topology
 from .daemon import Pluto, config_setup, kill_group
-from .runner import LabError, _environment_error, cleanup_stale
+from .runner import LabError, _environment_error, _signals_raise_interrupt, _uninterruptible, cleanup_stale
 from .scenarios import LAB_PSK
 
 LAN_PREFIX = "192.0.2"
@@ -178,7 +178,8 @@ class FleetLab:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.teardown()
+        with _uninterruptible():  # a second Ctrl-C must not leave namespaces or daemons behind
+            self.teardown()
 
     # -- building -------------------------------------------------------------------
 
@@ -384,7 +385,7 @@ def make_fixtures(out_dir: Path) -> subprocess.CompletedProcess:
     """Run the fleet and the playbook; keep the bundles (fixtures/fleet is made this way)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with FleetLab() as lab:
+    with _signals_raise_interrupt(), FleetLab() as lab:  # SIGTERM tears down like Ctrl-C
         fetch = lab.workdir / "fetch"
         result = lab.run_playbook(fetch)
         for bundle in sorted(fetch.glob("*.tar.xz")):
