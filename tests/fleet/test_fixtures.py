@@ -113,3 +113,14 @@ def test_bad_fleet_input_is_one_line_exit_2(tmp_path):
     assert run.returncode == 2 and "not a swandoc bundle" in run.stderr
     run = _cli("--unreachable", "gw-z=down")  # every host failed: still a report, naming it
     assert run.returncode == 1 and "gw-z" in run.stdout
+
+
+def test_two_bundles_without_options_are_a_fleet_too():
+    run = _cli("--format", "json", BUNDLES[0], BUNDLES[1])
+    assert run.returncode == 1, run.stderr
+    doc = json.loads(run.stdout)
+    assert len(doc["hosts"]) == 2 and all(h["bundle_host"] for h in doc["hosts"])
+    paired = [t for t in doc["tunnels"] if t["paired"]]
+    assert len(paired) == 1 and paired[0]["root_cause"]["id"] == "local-firewall-blocks-ike"
+    one = _cli("--format", "json", BUNDLES[0])  # one bundle: the ordinary report
+    assert "hosts" not in json.loads(one.stdout)
