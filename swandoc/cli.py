@@ -52,7 +52,7 @@ def main() -> None:
 @click.option("--name-from-file", is_flag=True,
               help="Fleet: name each bundle's host after its file (gw-a.tar.xz -> gw-a), as Ansible fetched it.")
 @click.option("--failures", "failures_path", metavar="FILE",
-              help="Fleet: JSON {host: reason} of hosts that gave no bundle (the playbook writes it).")
+              help="Fleet: JSON {host: reason or {reason, address}} of hosts that gave no bundle (the playbook writes it).")
 @click.option("--unreachable", "unreachable", multiple=True, metavar="NAME[=REASON]",
               help="Fleet: a host that gave no bundle (repeatable).")
 def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None, html_path: str | None,

@@ -23,7 +23,7 @@ def fleet_requested(paths: Sequence[str], name_from_file: bool, failures: str | 
 
 def run_fleet(paths: Sequence[str], conn: str | None, name_from_file: bool, failures_path: str | None,
               unreachable: Sequence[str]) -> tuple[Report, Callable[[Report, str], str]]:
-    from .network import analyze_fleet, read_failures
+    from .network import Failure, analyze_fleet, read_failures
     from .render import render_fleet
 
     if conn:
@@ -33,7 +33,7 @@ def run_fleet(paths: Sequence[str], conn: str | None, name_from_file: bool, fail
         name, _, reason = item.partition("=")
         if not name.strip():
             raise click.UsageError(f"--unreachable {item!r}: give NAME or NAME=REASON")
-        failures[name.strip()] = reason.strip() or "unreachable"
+        failures[name.strip()] = Failure(reason.strip() or "unreachable")
     from ..bundle.reader import is_bundle
     for p in paths:
         if not os.path.exists(p):

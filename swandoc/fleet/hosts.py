@@ -144,5 +144,6 @@ def _mesh_node(name: str, item, conns, local: frozenset[str]) -> MeshNode | None
     return MeshNode(name, addresses, tuple(policies), groups)
 
 
-def missing_host(name: str, reason: str) -> HostResult:
-    return HostResult(name=name, bundle=None, bundle_host=None, status="no-bundle", reason=reason)
+def missing_host(name: str, reason: str, address: str | None = None) -> HostResult:
+    return HostResult(name=name, bundle=None, bundle_host=None, status="no-bundle", reason=reason,
+                      addresses=(address,) if address else ())

@@ -80,12 +80,14 @@ def _order(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.rank, SEVERITIES.index(f.severity), f.id))
 
 
-def build_tunnel(n: int, p: Pairing, by_host: dict[str, HostResult], changed: dict[int, Finding]) -> Tunnel:
+def build_tunnel(n: int, p: Pairing, by_host: dict[str, HostResult], changed: dict[int, Finding],
+                 silent: dict[str, str] | None = None) -> Tunnel:
     """The tunnel of pairing *p*; findings that its other end explains are put in *changed*
     (old finding's id -> the corrected one) for the report's list."""
     from ..rules import correlate
 
     ends = [(p.a.host, p.a.conn)] + ([(p.b.host, p.b.conn)] if p.b else [])
+    peer = p.b.host if p.b else (silent or {}).get(p.a.remote or "")  # a host with no bundle, by address
     mine: list[Finding] = []
     for host, conn in ends:
         for f in by_host[host].findings:
@@ -106,15 +108,24 @@ def build_tunnel(n: int, p: Pairing, by_host: dict[str, HostResult], changed: di
     fix = None
     if root is not None:
         here = host_of(root)
-        there = next((h for h, _ in ends if h != here), None)
+        there = next((h for h, _ in ends if h != here), peer if peer != here else None)
         fix = _fix_end(root, here, there)
-    return Tunnel(id=f"t{n}", hosts=(p.a.host, p.b.host if p.b else None),
+    pairing = p.reasons if p.b or not peer else (f"the peer's address is {peer}'s, which gave no bundle",)
+    return Tunnel(id=f"t{n}", hosts=(p.a.host, peer),
                   connections=(p.a.conn, p.b.conn if p.b else None), status=status, paired=p.b is not None,
-                  pairing=p.reasons, findings=tuple(findings), root_cause=root, fix_end=fix)
+                  pairing=pairing, findings=tuple(findings), root_cause=root, fix_end=fix)
 
 
-def read_failures(path: str) -> dict[str, str]:
-    """The playbook's failures.json: ``{"host": "why it has no bundle"}``."""
+@dataclass(frozen=True)
+class Failure:
+    """A host that gave no bundle: why, and its address where the inventory knows it."""
+
+    reason: str
+    address: str | None = None
+
+
+def read_failures(path: str) -> dict[str, Failure]:
+    """The playbook's failures.json: ``{"host": {"reason": "...", "address": "..."}}`` (or just the reason)."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -122,12 +133,22 @@ def read_failures(path: str) -> dict[str, str]:
         raise InputError(f"{path}: cannot read the failures file ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise InputError(f"{path}: not a JSON object of host -> reason ({exc})") from None
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise InputError(f"{path}: not a JSON object of host -> reason")
-    return data
+    out: dict[str, Failure] = {}
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if isinstance(value, str):
+                out[name] = Failure(value)
+            elif isinstance(value, dict) and isinstance(value.get("reason"), str) and \
+                    isinstance(value.get("address"), (str, type(None))):
+                out[name] = Failure(value["reason"], value.get("address") or None)
+            else:
+                break
+        else:
+            return out
+    raise InputError(f"{path}: not a JSON object of host -> reason (or {{reason, address}})")
 
 
-def analyze_fleet(paths: Sequence[str], *, name_from_file: bool = False, failures: dict[str, str] | None = None,
+def analyze_fleet(paths: Sequence[str], *, name_from_file: bool = False, failures: dict[str, Failure] | None = None,
                   progress: Callable[[str], None] = lambda m: None) -> Report:
     hosts: list[HostResult] = []
     for path in paths:
@@ -135,9 +156,9 @@ def analyze_fleet(paths: Sequence[str], *, name_from_file: bool = False, failure
         hosts.append(analyze_bundle(path, name_from_path(path) if name_from_file else None,
                                     taken={h.name for h in hosts}))
     seen = {h.name for h in hosts}
-    for name, reason in (failures or {}).items():
+    for name, failure in (failures or {}).items():
         if name not in seen:
-            hosts.append(missing_host(name, reason))
+            hosts.append(missing_host(name, failure.reason, failure.address))
     return fleet_report(hosts)
 
 
@@ -146,8 +167,10 @@ def fleet_report(hosts: Sequence[HostResult]) -> Report:
 
     by_host = {h.name: h for h in hosts}
     pairs = pair_ends([e for h in hosts for e in h.ends])
+    # An end whose peer is a host that gave no bundle still names that host (its inventory address).
+    silent = {a: h.name for h in hosts if h.status != "analyzed" for a in h.addresses}
     changed: dict[int, Finding] = {}
-    tunnels = [build_tunnel(n, p, by_host, changed) for n, p in enumerate(pairs, 1)]
+    tunnels = [build_tunnel(n, p, by_host, changed, silent) for n, p in enumerate(pairs, 1)]
     mesh = list(mesh_findings([h.mesh for h in hosts if h.mesh is not None]))
     findings = _order([changed.get(id(f), f) for h in hosts for f in h.findings] + mesh)
     findings += [_no_bundle(h) for h in hosts if h.status != "analyzed"]

@@ -83,6 +83,8 @@ def render_fleet_text(report: Report) -> str:
         lines.append(f"  host {h['name']}: {state}")
     for t in tunnels_list(report):
         b = t["hosts"][1] or "(outside the fleet)"
+        if t["hosts"][1] and not t["paired"]:
+            b += " (no bundle)"
         rc = t["root_cause"]
         cause = f"{rc['id']} at {rc['host']}, fix: {t['fix_end'] or '?'}" if rc else "no problem seen"
         lines.append(f"  tunnel {t['hosts'][0]} <-> {b} ({t['connections'][0]} / {t['connections'][1] or '-'}): "

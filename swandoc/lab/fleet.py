@@ -14,6 +14,7 @@ Layout (documentation addresses only; every packet stays inside the namespaces m
 
 * site-to-site ``gw-a``↔``gw-b`` (conns named differently on each end): gw-b's firewall drops IKE.
 * site-to-site ``gw-c``↔``gw-d``: gw-d's secrets file has no PSK for the pair's IDs.
+* ``gw-a`` also has a tunnel to ``gw-e``, the inventory host where nothing answers.
 * a mesh of all four (reference §4.6, ``authby=null`` so no certificates are needed) whose
   policy files conflict: gw-c puts gw-a in ``clear`` while gw-a requires IPsec; gw-d puts gw-b in
   ``clear`` while gw-b prefers IPsec (silent clear); gw-c blocks gw-d; and gw-d's
@@ -91,7 +92,8 @@ def _addr(n: int) -> str:
 
 
 NODES = (
-    NodePlan("gw-a", _addr(11), sites=(SiteEnd("site-ab", "gw-b", "203.0.113.0/28", "203.0.113.16/28", True),),
+    NodePlan("gw-a", _addr(11), sites=(SiteEnd("site-ab", "gw-b", "203.0.113.0/28", "203.0.113.16/28", True),
+                                       SiteEnd("to-e", UNREACHABLE[0], "203.0.113.0/28", "203.0.113.64/28", True)),
              policies={"private": [MESH_RANGE]}),
     NodePlan("gw-b", _addr(12), sites=(SiteEnd("ab-link", "gw-a", "203.0.113.16/28", "203.0.113.0/28"),),
              policies={"private-or-clear": [MESH_RANGE]},
@@ -103,11 +105,13 @@ NODES = (
              mesh_overrides={"private-or-clear": {"negotiationshunt": "drop"}},
              secrets_ids={"to-c": "@somebody @else"}),
 )
-# What the fleet report must say (the tests check it): tunnel -> (status, root cause id, end to fix)
+# What the fleet report must say (the tests check it): tunnel -> (root cause id, host it is seen on, end to fix)
 EXPECTED_TUNNELS = {
-    frozenset({"gw-a", "gw-b"}): ("local-firewall-blocks-ike", "gw-b"),
-    frozenset({"gw-c", "gw-d"}): ("secret-not-found", "gw-d"),
+    frozenset({"gw-a", "gw-b"}): ("local-firewall-blocks-ike", "gw-b", "gw-b"),
+    frozenset({"gw-c", "gw-d"}): ("secret-not-found", "gw-d", "gw-d"),
 }
+# the tunnel to the host that gave no bundle: only gw-a's end, which sees no answer from gw-e
+EXPECTED_ONE_SIDED = {frozenset({"gw-a", UNREACHABLE[0]}): ("peer-unreachable", "gw-a", UNREACHABLE[0])}
 EXPECTED_MESH = {frozenset({"gw-a", "gw-c"}): "no-traffic", frozenset({"gw-b", "gw-d"}): "clear-fallback",
                  frozenset({"gw-c", "gw-d"}): "blocked"}
 
@@ -118,15 +122,15 @@ def _conn_text(name: str, options: dict[str, str]) -> str:
 
 def node_config(plan: NodePlan, logfile: Path) -> tuple[str, str]:
     """ipsec.conf and ipsec.secrets of one node (left is always this node)."""
-    by_name = {n.name: n for n in NODES}
+    addresses = {n.name: n.address for n in NODES}
+    addresses[UNREACHABLE[0]] = UNREACHABLE[1]
     text = config_setup(logfile, debug=False) + "\n"
     secrets = "# swandoc lab fleet: throwaway secrets made for this run only.\n"
     for site in plan.sites:
-        peer = by_name[site.peer]
-        text += _conn_text(site.conn, {"left": plan.address, "right": peer.address, "leftid": f"@{plan.name}",
-                                       "rightid": f"@{peer.name}", "leftsubnet": site.subnet,
+        text += _conn_text(site.conn, {"left": plan.address, "right": addresses[site.peer],
+                                       "leftid": f"@{plan.name}", "rightid": f"@{site.peer}", "leftsubnet": site.subnet,
                                        "rightsubnet": site.peer_subnet, **SITE_OPTIONS})
-        ids = plan.secrets_ids.get(site.conn, f"@{plan.name} @{peer.name}")
+        ids = plan.secrets_ids.get(site.conn, f"@{plan.name} @{site.peer}")
         secrets += f'{ids} : PSK "{LAB_PSK}"\n'
     for group, options in MESH_CONNS.items():
         text += _conn_text(group, {"left": plan.address, **options, **plan.mesh_overrides.get(group, {})})

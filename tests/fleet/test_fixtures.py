@@ -14,7 +14,7 @@ import pytest
 
 from swandoc.fleet.network import analyze_fleet, read_failures
 from swandoc.fleet.render import fleet_dict, render_fleet_html
-from swandoc.lab.fleet import EXPECTED_MESH, EXPECTED_TUNNELS, NODES, UNREACHABLE
+from swandoc.lab.fleet import EXPECTED_MESH, EXPECTED_ONE_SIDED, EXPECTED_TUNNELS, NODES, UNREACHABLE
 from swandoc.lab.scenarios import LAB_PSK
 
 FLEET = Path(__file__).resolve().parents[2] / "fixtures" / "fleet"
@@ -29,11 +29,13 @@ def check_fleet_report(doc: dict) -> None:
     assert [h["name"] for h in missing] == [UNREACHABLE[0]] and "unreachable" in missing[0]["reason"]
     paired = {frozenset(t["hosts"]): t for t in doc["tunnels"] if t["paired"]}
     assert set(paired) == set(EXPECTED_TUNNELS), doc["tunnels"]
-    assert not [t for t in doc["tunnels"] if not t["paired"]]
-    for pair, (cause, fix_at) in EXPECTED_TUNNELS.items():
-        t = paired[pair]
+    one_sided = {frozenset(t["hosts"]): t for t in doc["tunnels"] if not t["paired"]}
+    assert set(one_sided) == set(EXPECTED_ONE_SIDED), doc["tunnels"]
+    for pair, (cause, seen_at, fix_at) in {**EXPECTED_TUNNELS, **EXPECTED_ONE_SIDED}.items():
+        t = paired.get(pair) or one_sided[pair]
         assert t["status"] == "failing"
-        assert t["root_cause"]["id"] == cause and t["root_cause"]["host"] == fix_at and t["fix_end"] == fix_at, t
+        assert (t["root_cause"]["id"], t["root_cause"]["host"], t["fix_end"]) == (cause, seen_at, fix_at), t
+    for pair, t in paired.items():
         # evidence from both ends: the tunnel's findings come from both hosts
         hosts_seen = {doc["findings"][i]["details"]["host"] for i in t["findings"]}
         assert hosts_seen == set(pair), (t, hosts_seen)
@@ -76,6 +78,7 @@ def test_without_inventory_names_hosts_are_named_from_their_bundles(tmp_path):
     assert len(set(names)) == 4 and names[0] == doc["hosts"][0]["bundle_host"]
     assert names[1] == f"{names[0]} (gw-b.tar.xz)"  # as Facts.host_name keeps two hosts of one name apart
     assert len([t for t in doc["tunnels"] if t["paired"]]) == 2
+    assert [t["hosts"][1] for t in doc["tunnels"] if not t["paired"]] == [None]  # no inventory: no name for it
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -99,7 +102,9 @@ def test_cli_writes_json_and_html_and_exits_1(tmp_path):
         assert f'href="#tunnel-{t["id"]}"' in page and f'id="tunnel-{t["id"]}"' in page
         for i in t["findings"]:
             assert f'href="#finding-{i + 1}"' in page
-    assert re.search(r'class="cell-failing"><a href="#tunnel-t2"[^>]*>failing</a><a href="#finding-\d+"[^>]*>blocked</a>', page)
+    cd = next(t["id"] for t in doc["tunnels"] if set(t["hosts"]) == {"gw-c", "gw-d"})
+    assert re.search(rf'class="cell-failing"><a href="#tunnel-{cd}"[^>]*>failing</a><a href="#finding-\d+"[^>]*>blocked</a>',
+                     page)  # the gw-c/gw-d cell: the failing tunnel and the mesh block, each a link
 
 
 def test_bad_fleet_input_is_one_line_exit_2(tmp_path):
