@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, Sequence
+import sys
+from typing import Sequence
 
 import click
 
@@ -22,9 +23,8 @@ def fleet_requested(paths: Sequence[str], name_from_file: bool, failures: str | 
 
 
 def run_fleet(paths: Sequence[str], conn: str | None, name_from_file: bool, failures_path: str | None,
-              unreachable: Sequence[str]) -> tuple[Report, Callable[[Report, str], str]]:
+              unreachable: Sequence[str]) -> Report:
     from .network import Failure, analyze_fleet, read_failures
-    from .render import render_fleet
 
     if conn:
         raise click.UsageError("--conn does not apply to a fleet (several bundles): each tunnel is reported")
@@ -40,4 +40,18 @@ def run_fleet(paths: Sequence[str], conn: str | None, name_from_file: bool, fail
             raise SwandocError(f"{p}: no such file")
         if not is_bundle(p):
             raise SwandocError(f"{p}: not a swandoc bundle (a fleet analysis reads one bundle per host)")
-    return analyze_fleet(paths, name_from_file=name_from_file, failures=failures), render_fleet
+    return analyze_fleet(paths, name_from_file=name_from_file, failures=failures)
+
+
+def emit_fleet(report: Report, fmt: str, output: str | None, html_path: str | None = None) -> int:
+    """As ``clitools.emit_report``, with the fleet's parts (hosts, tunnels, matrix) in each format."""
+    from ..clitools import colourize, emit, use_colour
+    from .render import render_fleet
+
+    text = render_fleet(report, fmt)
+    if fmt == "text" and (not output or output == "-") and use_colour(sys.stdout):
+        text = colourize(text)
+    emit(text, output)
+    if html_path:
+        emit(render_fleet(report, "html"), html_path)
+    return report.exit_code

@@ -100,6 +100,26 @@ KNOWN_MISSES: dict[str, str] = {
         'cause missing from catalogue: pluto-crashed; format not read: syslog with only kernel ring-buffer lines',
     '046-no-matching-psk-whack-3x.log':
         "wording unknown: 'No matching PSK found for connection' / 'Failed to find our PreShared Key' in whack output - swandoc reports NO finding at all (silent)",
+    '047-secrets-record-boundary-nm-l2tp-whack.log':
+        "wording unknown: secrets-file parse error ('... .secrets\" line 1: expected record boundary in key') means no PSK was loaded; format not read: bare whack '002/003' replies with blank lines between - swandoc reports NO finding at all (silent)",
+    '048-psk-mismatch-malformed-payload-bare.log':
+        "format not read: a single bare message line ('probable authentication failure (mismatch of preshared secrets?): malformed payload in packet'); reported as input-not-understood",
+    '049-nss-abi-abort-networkmanager-journal-3.32.log':
+        "cause missing from catalogue: pluto-crashed (audit 'ANOM_ABEND ... comm=\"pluto\" ... sig=6'); format not read: NetworkManager[PID]: whack lines and libipsecconf lines in the journal - swandoc reports NO finding at all (silent)",
+    '050-esp-sha2-512-unsupported-conn-not-added-rpi.log':
+        "wording unknown: 3.x 'Failed to add connection \"X\", esp=\"...\" is invalid: ESP integrity algorithm ... is not supported' - swandoc reports NO finding at all (silent)",
+    '051-unoriented-journal-nethserver-3.23.log':
+        "cause missing from catalogue: connection-unoriented ('We cannot identify ourselves with either end of this connection' in the journal) - swandoc reports NO finding at all (silent)",
+    '052-pluto-not-running-whack-4.6.log':
+        "format not read: a shell prompt plus whack's 'Pluto is not running (no \"/run/pluto/pluto.ctl\")' without any pluto line; only unparsed-lines is reported",
+    '053-pfs-no-with-esp-dh-conn-not-added-wrapped-3.25.log':
+        "format not read: a bare 'Failed to add connection ... is invalid' message wrapped mid-word onto two lines; reported as input-not-understood",
+    '054-xfrm-stat-missing-fatal-5.2.log':
+        "cause missing from catalogue: kernel-ipsec-unsupported (proposed); wording unknown: 5.x 'FATAL ERROR: no XFRM kernel support detected, missing /proc/net/xfrm_stat' - swandoc reports NO finding at all (silent)",
+    '055-unbound-libevent-abort-openwrt-3.32.log':
+        "cause missing from catalogue: pluto-crashed ('ABORT: ASSERTION FAILED' then the shell's 'Aborted'); format not read: pluto stderr with logfile-style timestamps; only unparsed-lines is reported",
+    '056-getentropy-old-kernel-fatal-assertion-5x.log':
+        "cause missing from catalogue: pluto-crashed (5.x 'FATAL: ASSERTION FAILED', 'Aborted'); format not read: libunbound's bracketed-epoch line and pluto stderr; only unparsed-lines is reported",
 }
 
 
