@@ -16,6 +16,7 @@ import sys
 from typing import Callable
 
 from ..model import LogEvent
+from . import catalogue
 
 # --- the object prefix: '"conn"[1] 192.0.2.2 #15: ', '"conn": ', 'packet from 192.0.2.2:500: '
 _PREFIX = re.compile(
@@ -237,7 +238,7 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
         return _debug_event(body, source=source, line=line, text=text, time=time)
     needles = _NEEDLE_RE.findall(body)
     if not needles:
-        return None
+        return _trouble(body, source=source, line=line, text=text, time=time)
     m = _PREFIX.match(body)
     msg = body[m.end():]
     error = bool(m.group("error"))
@@ -255,7 +256,24 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
         hit = pattern.search(msg)
         if hit:
             return _build(kind, hit, m, msg, source=source, line=line, text=text, time=time, error=error)
-    return None
+    return _trouble(body, source=source, line=line, text=text, time=time)
+
+
+def _trouble(body: str, *, source: str, line: int, text: str, time: str | None) -> LogEvent | None:
+    """A message no pattern understands but that reads like trouble: kept as a 'trouble' event, so the
+    report shows it (unrecognised-trouble) instead of dropping it, unless the catalogue ignores it."""
+    if not catalogue.TROUBLE.search(body):
+        return None
+    m = _PREFIX.match(body)
+    msg = body[m.end():]
+    if catalogue.is_ignored(msg):
+        return None
+    conn = m.group("conn")
+    serial = m.group("serial")
+    return LogEvent(kind="trouble", source=source, line=line, text=text, time=time,
+                    conn=sys.intern(conn) if conn else None, instance=m.group("inst") or None,
+                    peer=m.group("peer") or m.group("from"), serial=int(serial) if serial else None,
+                    detail=msg.strip()[:200])
 
 
 

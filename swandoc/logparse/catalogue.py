@@ -1,0 +1,128 @@
+"""The catalogue of pluto's trouble messages, per version, and what swandoc makes of each.
+
+``messages.json`` beside this module is written by ``scripts/extract-pluto-messages`` from the
+Libreswan sources at several tags (3.x, 4.x, 5.x). Each entry is one message: a stable ``key``,
+an ``example`` line as pluto prints it (sample values from the documentation ranges), the
+``template`` (the same line with ``…`` where pluto fills in a value), the ``versions`` it appears
+in, and either the ``event`` kind :func:`swandoc.logparse.events.parse_message` turns it into or
+``ignored`` with the reason swandoc deliberately draws no conclusion from it.
+
+At run time only the ignored templates are used: a line that looks like trouble but that no
+pattern turns into an event is reported as unrecognised trouble, unless it is a message the
+catalogue knowingly ignores.
+
+>>> key_of('no suitable connection for peer "%s"')
+'no-suitable-connection-for-peer-2a0a9b'
+>>> template_of('retransmission %d of %s')
+'retransmission … of …'
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PATH = Path(__file__).with_name("messages.json")
+_DIRECTIVE = re.compile(r"%[-+ #0]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?:hh|h|ll|l|j|z|t|L)?[diouxXeEfgGcsp]")
+GAP = "…"
+
+# What "looks like trouble" in a pluto message: the extractor keeps source messages with these words,
+# and the parser reports a line with them that no pattern understands (unless ignored below).
+TROUBLE = re.compile(
+    r"fail|reject|refus|\bno\b.*\bfound|not found|cannot|can't|could not|couldn't|unable|ERROR|ASSERTION|"
+    r"EXPECTATION|retransmi|timeout|timed out|time out|invalid|bogus|mismatch|unacceptable|NO_PROPOSAL|"
+    r"AUTHENTICATION_FAILED|TS_UNACCEPTABLE|INVALID_|no suitable|no acceptable|no connection|not allowed|"
+    r"denied|abort|dead|unsupported|not supported|malformed|missing|does not match|do not match|wrong|"
+    r"terminat|expired|revoked|dropping|discarding|ignoring|giving up|too many|exceed", re.I)
+
+# Families of trouble-worded messages swandoc deliberately draws no conclusion from, and why.
+# Everything else that looks like trouble is either a specific event or shown as unrecognised trouble.
+IGNORE_FAMILIES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), why) for p, why in [
+    (r"IMPAIR|impair", "test-suite impairment: only set by Libreswan's own tests"),
+    (r"suppressing retransmit", "routine: pluto stops its own retransmits while it waits for another exchange"),
+    (r"opportunis|\bOE\b|private-or-clear|clear-or-private", "opportunistic encryption: peers without IPsec "
+     "are expected and not a configured tunnel failing"),
+    (r"^ignoring (?:CERTREQ|IPSECKEY|malformed CISCO|supplied|unknown|Vendor)|^ignoring Delete SA payload|"
+     r"bogus responder CP ignored|next payload chain|^warning: Delete SA payload",
+     "optional payload the peer sent that pluto skips; the exchange carries on"),
+    (r"\$PLUTO_|pluto --config|^option --|impair option|chdir\(.*dumpdir|^\w+: warning: chdir",
+     "pluto's own command-line or environment at start-up; the service manager shows these"),
+    (r"read\(whackfd\)|whack", "chatter on the whack control socket (a command's session ended)"),
+    (r"cached .* public key .* expired|has expired and has been deleted", "routine expiry of a cached DNS key"),
+    (r"terminating SAs using this connection|^terminating ", "routine: a connection being replaced or deleted"),
+]]
+
+
+def template_of(fmt: str) -> str:
+    """A format string with every conversion replaced by one gap marker, whitespace collapsed."""
+    text = _DIRECTIVE.sub(GAP, fmt).replace("%%", "%")
+    return " ".join(text.split())
+
+
+def key_of(fmt: str) -> str:
+    """A stable, readable key: the first words of the message and a short digest of its template."""
+    template = template_of(fmt)
+    words = re.findall(r"[a-z0-9]+", template.lower())[:6]
+    digest = hashlib.sha1(template.encode()).hexdigest()[:6]
+    return "-".join(words + [digest])
+
+
+def version_order(label: str) -> tuple:
+    """'openswan-2.6' < '3.25' < '3.32' < '4.6' < '5.2'."""
+    family, _, number = label.rpartition("-")
+    return (0 if family else 1,) + tuple(int(p) if p.isdigit() else 0 for p in number.split("."))
+
+
+def load_entries(path: Path = PATH) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))["messages"]
+
+
+def save_entries(entries: list[dict[str, Any]], path: Path = PATH) -> None:
+    doc = {"about": "pluto's trouble messages per Libreswan version and what swandoc makes of each; "
+                    "written by scripts/extract-pluto-messages, mapping reviewed by hand (see catalogue.py)",
+           "messages": entries}
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def current_event(example: str) -> str | None:
+    """The event kind swandoc makes of an example line today (used when a new message is extracted)."""
+    from .events import parse_message
+    event = parse_message(example, source="catalogue", line=1, text=example, time=None)
+    return event.kind if event else None
+
+
+def initial_mapping(example: str) -> dict[str, str]:
+    """What a newly extracted message maps to: today's event, or an ignore family's reason."""
+    event = current_event(example)
+    if event in (None, "trouble"):
+        for pattern, why in IGNORE_FAMILIES:
+            if pattern.search(example):
+                return {"ignored": why}
+    return {"event": event or "unmapped"}
+
+
+@lru_cache(maxsize=1)
+def _ignored_regex() -> re.Pattern[str] | None:
+    alternatives = []
+    for entry in load_entries():
+        if "ignored" in entry and len(entry["template"].replace(GAP, "").strip()) >= 8:
+            pieces = [re.escape(p) for p in entry["template"].split(GAP)]
+            alternatives.append(".*?".join(pieces))
+    if not alternatives:
+        return None
+    return re.compile("|".join(sorted(alternatives, key=len, reverse=True)))
+
+
+def is_ignored(message: str) -> bool:
+    """Is this message (prefix removed) one the catalogue knowingly ignores?
+
+    >>> is_ignored("IKE SA authentication request rejected by peer: AUTHENTICATION_FAILED")
+    False
+    """
+    regex = _ignored_regex()
+    return bool(regex and regex.search(message))
