@@ -12,7 +12,7 @@ pattern turns into an event is reported as unrecognised trouble, unless it is a 
 catalogue knowingly ignores.
 
 >>> key_of('no suitable connection for peer "%s"')
-'no-suitable-connection-for-peer-2a0a9b'
+'no-suitable-connection-for-peer-acc0a3'
 >>> template_of('retransmission %d of %s')
 'retransmission … of …'
 """

@@ -22,7 +22,8 @@ from . import catalogue
 _PREFIX = re.compile(
     r'(?P<error>ERROR: )?'
     r'(?:"(?P<conn>[^"]*)"(?P<inst>(?:\[\d+\])*)(?: (?P<peer>[^\s#"][^\s]*?))?(?: #(?P<serial>\d+))?: '
-    r"|(?:packet|connection) from (?P<from>\S+?): )?"
+    r"|(?:packet|connection) from (?P<from>\S+?): "
+    r"|#(?P<serial_only>\d+): )?"  # a state without its connection name (5.x helper lines, trimmed pastes)
 )
 
 
@@ -269,7 +270,7 @@ def _trouble(body: str, *, source: str, line: int, text: str, time: str | None) 
     if catalogue.is_ignored(msg):
         return None
     conn = m.group("conn")
-    serial = m.group("serial")
+    serial = m.group("serial") or m.group("serial_only")
     return LogEvent(kind="trouble", source=source, line=line, text=text, time=time,
                     conn=sys.intern(conn) if conn else None, instance=m.group("inst") or None,
                     peer=m.group("peer") or m.group("from"), serial=int(serial) if serial else None,
@@ -313,7 +314,7 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
         conn = sys.intern(conn)  # the same few names on every line: keep one copy
     if kind == "unknown_conn":
         conn = groups.get("name") or conn
-    serial = prefix.group("serial")
+    serial = prefix.group("serial") or prefix.group("serial_only")
     return LogEvent(
         kind=kind,
         source=source,
