@@ -53,6 +53,8 @@ IGNORE_FAMILIES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), why)
     (r"read\(whackfd\)|whack", "chatter on the whack control socket (a command's session ended)"),
     (r"cached .* public key .* expired|has expired and has been deleted", "routine expiry of a cached DNS key"),
     (r"terminating SAs using this connection|^terminating ", "routine: a connection being replaced or deleted"),
+    (r"seccomp security (?:for helper )?not supported|seccomp security was tolerant",
+     "start-up notice: this kernel or build has no seccomp filtering; pluto runs normally without it"),
 ]]
 
 
@@ -123,6 +125,10 @@ def is_ignored(message: str) -> bool:
 
     >>> is_ignored("IKE SA authentication request rejected by peer: AUTHENTICATION_FAILED")
     False
+    >>> is_ignored("whack error: Broken pipe (errno 32)")
+    True
     """
     regex = _ignored_regex()
-    return bool(regex and regex.search(message))
+    if regex and regex.search(message):
+        return True
+    return any(pattern.search(message) for pattern, _ in IGNORE_FAMILIES)

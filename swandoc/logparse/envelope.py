@@ -47,9 +47,14 @@ _SYSLOG_RE = re.compile(
     r"(?P<body>.*)",
     re.S,
 )
-# The same with the time or the host cut off by whoever pasted it: 'vpn1 pluto[1683]: ...', 'pluto[1683]: ...'.
+# The same with the time, the host or the program name cut off by whoever pasted it:
+# 'vpn1 pluto[1683]: ...', 'pluto[1683]: ...', 'pluto[X]: ...' (PID masked), 'Jul  4 08:35:05 [2814]: ...'.
 _PARTIAL_SYSLOG_RE = re.compile(
-    rf"(?:(?P<time>{_TIME}) )?(?:(?P<host>[\w.-]+) )?(?P<ident>[A-Za-z_][\w.-]*)\[\d+\]: (?P<body>.*)", re.S)
+    rf"(?:(?P<time>{_TIME}) )?(?:(?P<host>[\w.-]+) )?(?P<ident>[A-Za-z_][\w.-]*)?\[\w+\]: (?P<body>.*)", re.S)
+# Only the program name: 'ipsec__plutorun: !pluto failure!: ...', 'systemd: ipsec.service: ...' (some syslogs).
+_IDENT_ONLY_RE = re.compile(r"(?P<ident>[A-Za-z_][\w.-]*): (?P<body>.*)", re.S)
+# Quoted in a mail or forum reply ('> '), or indented in a paste: taken off before anything else.
+_QUOTE_RE = re.compile(r"(?:\s*>)+ ?|\s+")
 _WHACK_RE = re.compile(r"(\d{3}|\d[vV]\d) (.*)", re.S)
 
 # Programs whose syslog lines carry pluto's own messages (Libreswan 3.x-5.x and Openswan 2.6 helpers).
@@ -60,6 +65,9 @@ PLUTO_IDENTS = frozenset({"pluto", "ipsec", "ipsec_starter", "whack", "addconn",
 # NetworkManager-l2tp): only what is recognisably pluto's is taken from them.
 RELAY_IDENTS = frozenset({"NetworkManager", "nm-libreswan-service", "nm-libreswan-helper", "nm-l2tp-service",
                           "charon-nm"})
+# Other programs' lines that are about pluto: systemd and the kernel reporting its death, a core dump.
+WITNESS_IDENTS = frozenset({"systemd", "kernel", "systemd-coredump", "abrt-hook-ccpp", "abrtd", "audit"})
+_ABOUT_PLUTO = re.compile(r"ipsec\.service|\bpluto\b")
 # What a relayed line looks like when it is pluto's (whack codes are handled separately).
 _RELAYED = re.compile(r'(?:"[^"]*"[\[\]\d]* |#\d+: |packet from |whack: |whack error|ERROR: |ASSERTION|'
                       r"ipsec_setup: |pluto(?:\[\d+\])?: |FATAL|initiating |Pluto is not running)")
@@ -106,10 +114,15 @@ def strip_envelope(line: str) -> Envelope | None:
     m = _LOGFILE_RE.match(line)
     if m:
         return Envelope(LOGFILE, m.group(1), m.group(2))
+    quote = _QUOTE_RE.match(line)
+    if quote and not _PROPOSAL_LINE.match(line) and line[quote.end():]:
+        inner = strip_envelope(line[quote.end():])
+        if inner is not None:
+            return inner
     m = _WHACK_RE.match(line)
     if m:
         return Envelope(WHACK, None, m.group(2))
-    m = _SYSLOG_RE.match(line) or _PARTIAL_SYSLOG_RE.match(line)
+    m = _PARTIAL_SYSLOG_RE.match(line) or _SYSLOG_RE.match(line)
     if m:
         body = from_program(m.group("ident"), m.group("body"))
         if body is None:
@@ -117,7 +130,23 @@ def strip_envelope(line: str) -> Envelope | None:
         return Envelope(SYSLOG, m.group("time"), body)
     if _BODY_START.match(line):
         return Envelope(BARE, None, line)
+    m = _IDENT_ONLY_RE.match(line)
+    if m and (m.group("ident") in PLUTO_IDENTS or m.group("ident") in WITNESS_IDENTS):
+        body = from_program(m.group("ident"), m.group("body"))
+        return Envelope(SYSLOG, None, body) if body is not None else None
+    if _known_message(line):  # a bare message a human would recognise as pluto's
+        return Envelope(BARE, None, line)
     return None
+
+
+# pluto's proposal list at conn add is indented: '   1:IKE=AES_GCM_C_256-...' keeps its indent.
+_PROPOSAL_LINE = re.compile(r"\s+\d+:(?:IKE|ESP|AH)=")
+
+
+def _known_message(line: str) -> bool:
+    from .events import parse_message  # events needs nothing from here; imported late to keep this module light
+    event = parse_message(line, source="", line=0, text=line, time=None)
+    return event is not None and event.kind != "trouble"
 
 
 def from_program(ident: str | None, message: str) -> str | None:
@@ -128,8 +157,10 @@ def from_program(ident: str | None, message: str) -> str | None:
     >>> from_program("NetworkManager", '002 "vpn" #2: x'), from_program("NetworkManager", "whack: Pluto is not running")
     ('"vpn" #2: x', 'whack: Pluto is not running')
     """
-    if ident in PLUTO_IDENTS:
+    if ident in PLUTO_IDENTS or ident is None:
         return message
+    if ident in WITNESS_IDENTS:
+        return message if _ABOUT_PLUTO.search(message) else None
     if ident in RELAY_IDENTS:
         inner = _WHACK_RE.match(message)
         if inner:
@@ -145,5 +176,5 @@ def is_other_program(line: str) -> bool:
     >>> is_other_program("Jun  2 20:35:41 vpn1 sshd[2001]: Accepted publickey for root")
     True
     """
-    m = _SYSLOG_RE.match(line) or _PARTIAL_SYSLOG_RE.match(line)
+    m = _PARTIAL_SYSLOG_RE.match(line) or _SYSLOG_RE.match(line)
     return bool(m and from_program(m.group("ident"), m.group("body")) is None)

@@ -77,6 +77,19 @@ _NOTIFY = r"(?P<notify>(?:v2N_|v1N_)?[A-Z][A-Z0-9_]{3,})"
 # (state, exchange, notify, detail); a pattern without a detail group keeps the whole message.
 # No pattern starts with ".*": under re.search that is quadratic in the line length.
 _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compile(p)) for k, n, p in [
+    # -- pluto itself died: an assertion, a signal, systemd or the kernel reporting it (any version) --
+    ("crashed", ("ASSERTION FAILED", "pluto failure", "segfault", "code=killed", "code=dumped", "/ABRT", "/SEGV",
+                 "dumped core", "core dumped", "terminated by signal"),
+     r"ASSERTION FAILED|!pluto failure!.*exited with error status \d+(?: \(signal \d+\))?"
+     r"|pluto\[\w+\]: segfault|segfault at .* in (?:lib\S+|pluto)\[|code=(?:killed|dumped), status=\d+/\w+"
+     r"|status=\d+/(?:ABRT|SEGV|BUS|ILL|FPE)|\(pluto\) of user \d+ dumped core|pluto.*(?:terminated by signal|core dumped)"),
+    # -- pluto is not running, or could not start (whack cannot reach it; a FATAL start-up error) --
+    ("daemon_down", ("not running", "is Pluto running", "pluto.ctl", "FATAL", "lock dir"),
+     r"Pluto is not running|is Pluto running\?|connect\(\) for \S*pluto\.ctl\S* failed"
+     r"|^(?:pluto: )?FATAL(?: ERROR)?: |unable to create lock dir"),
+    # -- the configuration file does not parse (addconn / ipsec / libipsecconf) --
+    ("config_error", ("cannot load config", "syntax error"),
+     r"cannot load config '[^']*': (?P<detail>.*)|\S+:\d+: syntax error"),
     # -- retransmissions and timeouts (§2.1) --
     ("retransmit", ("retransmission",), r"(?P<state>[A-Z][A-Z0-9_]+): retransmission; will wait"),   # 3.x-5.3
     ("retransmit", ("retransmitting",), r"retransmitting (?P<story>.+?) (?:request|response); will wait"),  # 5.4
@@ -89,6 +102,17 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     # -- INVALID_KE (§2.6), before the generic notify patterns --
     ("invalid_ke", ("INVALID_KE_PAYLOAD",), r"(?:[Rr]eceived|[Dd]iscarding) unauthenticated INVALID_KE_PAYLOAD response"
                                             r"|initiator guessed wrong keying material group"),
+    # -- IKEv1 XAUTH user authentication (server and client side, 3.x-5.x; PAM) --
+    ("xauth_failed", ("XAUTH", "PAM: authentication"),
+     r"XAUTH: User .*: Authentication Failed|XAUTH: authentication for \S+ failed|XAUTH status: FAIL"
+     r"|XAUTH: unable to open password file|XAUTH (?:password|username) prompt failed"
+     r"|XAUTH: aborting entire IKE Exchange|PAM: authentication of user .*FAILED|XAUTH: .*(?:[Ff]ailed|rejected)"),
+    # -- the peer's identity is not the one the conn expects (IKEv1 wording names the version) --
+    ("id_mismatch", ("peer to have ID", "mismatched on first", "does not match peer ID", "matching peer id",
+                     "not specified on the certificate"),
+     r"we require (?:(?P<version>IKEv[12]) )?peer to have ID '[^']*', but peer declares '[^']*'"
+     r"|Peer ID '[^']*' (?:mismatched on first found connection|is not specified on the certificate)"
+     r"|SubjectAltName does not match peer ID|no connections matching peer id"),
     # -- what the peer told us (§2.2-2.4) --
     ("notify_received", ("rejected by peer",), r"IKE SA authentication request rejected by peer: " + _NOTIFY),
     ("notify_received", ("incomplete IKE_AUTH",), r"IKE SA authentication failed, incomplete IKE_AUTH response "
@@ -107,7 +131,9 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("notify_received", ("failed with error notification",),
      r"(?P<exchange>CREATE_CHILD_SA|\S+) failed with error notification " + _NOTIFY),
     ("notify_received", ("state transition",), r"state transition '(?P<detail>[^']*)' failed with " + _NOTIFY),
-    ("notify_received", ("informational payload",), r"ignoring (?:unsecured |secured )?informational payload " + _NOTIFY),
+    ("notify_received", ("informational payload",),
+     r"ignoring (?:unsecured |secured )?informational payload,? (?:type )?" + _NOTIFY),  # 2.6: ', type N'
+    ("notify_received", ("Received notify", "received notify"), r"[Rr]eceived notify(?: payload)?:? " + _NOTIFY),
     ("notify_received", ("ignored notification payload",), r"received and ignored notification payload: " + _NOTIFY),
     ("notify_received", ("received",), r"received (?:v2 |IKEv2 )?(?:unauthenticated )?(?:notification|Notify Payload) "
                                        + _NOTIFY),
@@ -130,8 +156,10 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|rejecting responder TSi/TSr Traffic Selector"
      r"|[Rr]eceived TSi payload does not contain|rekey: received Traffic Selectors does not contain"),
     # -- secrets / keys not found (before the generic authentication failures) --
-    ("secret_missing", ("PSK", "preshared", "private key", "public key", "secret"),
+    ("secret_missing", ("PSK", "preshared", "PreShared", "private key", "public key", "secret"),
      r"authentication failed: no PSK found for|Can't authenticate: no preshared key found"
+     r"|No matching PSK found|cannot find PSK|Failed to find our PreShared Key|private key (?:for connection )?not found"
+     r"|[Pp]rivate key not found|No \S+ private key found|Can't find the (?:certificate or )?private key"
      r"|unable to locate my private key|no (?:RSA|ECDSA) public key known for"
      r"|private key matching .* not found|no suitable secret|(?:\bno|could not find) (?:PSK|secret|private key)"
      r"|failed to find .*(?:private key|secret)"),
@@ -152,18 +180,26 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"ERROR: asynchronous network error report on (?P<iface>\S+) \([^)]*\)(?: for message to [^,]*)?, "
      r"complainant (?P<complainant>\S+): (?P<detail>[^\[]+?) \[errno (?P<errno>\d+), origin (?P<origin>[^\]]*)\]"),
     # -- nobody on the peer's side wants this IKE SA (§2.7) --
-    ("no_connection", ("no suitable connection", "no connection has been authorized"),
+    ("no_connection", ("no suitable connection", "connection has been authorized"),
      r"no suitable connection found with (?P<version>IKEv2) policy"
-     r"|initial (?:Main|Aggressive) Mode (?:message|packet).* but no connection has been authorized"),
+     r"|initial (?:Main|Aggressive) Mode (?:message|packet).* but no (?:matching )?connection has been authorized"),
+    # -- a responder answering the same first message again and again (its answers do not get back) --
+    ("duplicate_request", ("duplicate",),
+     r"received duplicate .* retransmitting response|retransmitting in response to duplicate"
+     r"|discarding duplicate packet"),
+    ("responding", ("responding to Main Mode", "responding to Aggressive Mode"),
+     r"responding to (?P<detail>Main|Aggressive) Mode"),
     # -- IKEv1 refused by policy (ikev1-policy=drop|reject) --
     ("ikev1_refused", ("IKEv1",), r"IKEv1 (?:packet|message|connection|support).*(?:disabled|not allowed|dropped"
                                   r"|rejected|ignored)|(?:rejecting|dropping) IKEv1|does not allow IKEv1"),
     # -- the connection is not there (§2.7) --
     ("unknown_conn", ("named",), r'no connection (?:or alias )?named "(?P<name>[^"]*)"'),
-    ("add_failed", ("failed to add",), r"failed to add connection"),
-    ("orient_failed", ("identify ourselves", "without knowing peer", "route"),
-     r"we cannot identify ourselves with either end of this connection"
-     r"|cannot initiate connection without knowing peer IP address|could not route|cannot route "),
+    ("add_failed", ("failed to add", "ailed to add", "not found in NSS", "not found in the NSS"),
+     r"[Ff]ailed to add (?:IKEv[12] )?connection|certificate .*not found in (?:the )?NSS (?:DB|database)"),
+    # -- neither end of the conn is an address of this host --
+    ("unoriented", ("identify ourselves",), r"[Ww]e cannot identify ourselves with either end of this connection"),
+    ("orient_failed", ("without knowing peer", "route"),
+     r"cannot initiate connection without knowing peer IP address|could not route|cannot route "),
     # -- TCP encapsulation (RFC 8229) needs the kernel's espintcp ULP --
     ("tcp_encap_failed", ("TCP_ULP",), r"TCP_ULP.*failed"),
     # -- what pluto loaded: connection versions and its interfaces (used to explain silence) --
@@ -297,6 +333,8 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
     elif kind == "no_proposal":
         # Remote proposals for an IKE SA say "IKE:"; for a Child SA "ESP:"/"AH:"; IKEv1 wording names the phase.
         exchange = "IKE" if ("IKE:" in msg or "Oakley" in msg) else "CHILD"
+    elif kind == "id_mismatch":
+        exchange = groups.get("version")
     elif kind == "no_connection":
         exchange = "IKEv2" if groups.get("version") else "IKEv1"
     elif kind == "sent":
@@ -338,6 +376,8 @@ def _notify_exchange(exchange: str | None, state: str | None, msg: str) -> str |
     if exchange:
         exchange = exchange.removeprefix("ISAKMP_v2_")
         return exchange if exchange in ("IKE_SA_INIT", "IKE_AUTH", "CREATE_CHILD_SA", "INFORMATIONAL") else None
+    if (state or "").startswith("QUICK_") or re.search(r"\bESP\b|PROTO_IPSEC_(?:ESP|AH)|Quick Mode", msg):
+        return "QUICK_MODE"  # IKEv1 phase 2: the Child SA
     if state in ("IKE_SA_INIT_I", "IKE_SA_INIT_R"):
         return "IKE_SA_INIT"
     if state in ("IKE_AUTH_I", "IKE_AUTH_R") or "authentication request rejected" in msg \

@@ -22,7 +22,7 @@ def rule(fn: Rule) -> Rule:
 
 def _load_rule_modules() -> None:
     # Imported for their @rule registrations.
-    from . import loading, kernel, negotiation, auth, reachability, outcome, packets, host  # noqa: F401
+    from . import daemon, loading, kernel, negotiation, auth, reachability, outcome, trouble, packets, host  # noqa: F401
 
 
 def run_rules(facts: Facts) -> list[Finding]:

@@ -51,9 +51,14 @@ def proposal_mismatch(facts: Facts):
     for c in facts.connections():
         ike_ev: list[Signal] = []
         child_ev: list[Signal] = []
-        for s in c.notified("notify_received", "NO_PROPOSAL_CHOSEN") + c.notified("notify_sent", "NO_PROPOSAL_CHOSEN"):
+        sent = c.notified("notify_sent", "NO_PROPOSAL_CHOSEN")
+        if c.has("no_connection"):
+            # A responder that found no connection answers NO_PROPOSAL_CHOSEN: that answer is about the
+            # missing connection (no-matching-connection), not about algorithms.
+            sent = []
+        for s in c.notified("notify_received", "NO_PROPOSAL_CHOSEN") + sent:
             exchange = (s.qualifier or "").partition("@")[2]
-            if exchange in ("IKE_AUTH", "CREATE_CHILD_SA"):
+            if exchange in ("IKE_AUTH", "CREATE_CHILD_SA", "QUICK_MODE"):
                 child_ev.append(s)
             elif exchange == "IKE_SA_INIT":
                 ike_ev.append(s)

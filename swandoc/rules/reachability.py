@@ -84,6 +84,28 @@ def retransmissions(facts: Facts):
                                 "blocking UDP 4500 looks exactly the same from here.")
 
 
+# A responder that answered the same first message this many times, with nothing after, is not heard.
+REPEATS = 3
+
+
+@rule
+def answers_not_arriving(facts: Facts):
+    """Responder side: the initiator keeps sending its first message, so our answers never reach it."""
+    for c in facts.connections():
+        if c.has("ike_established") or c.has("no_proposal") or c.has("notify_sent") or c.has("no_connection"):
+            continue
+        r1 = c.get("state", "MAIN_R1") or c.get("state", "AGGR_R1")
+        later = any((s.qualifier or "").startswith(("MAIN_R2", "MAIN_R3", "AGGR_R2", "QUICK_")) for s in c.all("state"))
+        repeated = [s for s in (c.get("responding"), r1, c.get("duplicate_request")) if s and s.count >= REPEATS]
+        if repeated and not later:
+            n = max(s.count for s in repeated)
+            yield finding("ike-no-response", c.name, lines_of(*repeated)[:6], side="path", rank=71,
+                          extra=f"Seen from the responder: the initiator sent its first message {n} times and this "
+                                f"end answered each time, but the exchange never moved on. The answers do not get "
+                                f"back to the initiator: a firewall or NAT on the return path (UDP 500/4500 from "
+                                f"this host to the peer) drops them, or this host routes them out the wrong way.")
+
+
 @rule
 def dead_peer(facts: Facts):
     for c in facts.connections():

@@ -23,6 +23,23 @@ def lines_of(*signals: Signal | None) -> list[EvidenceLine]:
     return out
 
 
+IKEV1_STAGE_PREFIXES = ("MAIN_", "AGGR_", "QUICK_", "XAUTH_", "MODE_CFG_")
+
+
+def is_ikev1(c: ConnFacts, signal: Signal | None = None) -> bool:
+    """Does this connection's evidence say IKEv1 (the signal's own wording first, then states, then the conn)?"""
+    if signal is not None and signal.first is not None:
+        text = signal.first.detail or ""
+        if signal.first.exchange == "IKEv1" or text.startswith("we require peer") or "IKEv1" in text:
+            return True
+        if signal.first.exchange == "IKEv2" or "IKEv2" in text:
+            return False
+    states = [s.qualifier or "" for k in ("state", "retransmit", "timeout") for s in c.all(k)]
+    if any(q.startswith(IKEV1_STAGE_PREFIXES) for q in states) or c.has("responding"):
+        return True
+    return any(s.qualifier == "IKEv1" for s in c.all("conn_added"))
+
+
 def retransmits(c: ConnFacts, stages: tuple[str, ...]) -> list[Signal]:
     return [s for s in c.all("retransmit") + c.all("timeout") if s.qualifier in stages]
 

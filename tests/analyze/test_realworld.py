@@ -27,42 +27,7 @@ INPUT_NOTES = {"unparsed-lines", "connections-pooled", "xfrm-stats-unavailable"}
 
 # file -> why swandoc misses it today (format not read / wording unknown / cause missing from the
 # catalogue / interpretation). Delete a line when the entry passes; strict xfail makes that visible.
-KNOWN_MISSES: dict[str, str] = {
-    '001-psk-mismatch-bare-message.log':
-        'format not read: a bare message line without timestamp or pluto prefix',
-    '002-unoriented-whack-3.27.log':
-        "cause missing from catalogue: connection-unoriented ('We cannot identify ourselves with either end'); nothing is reported at all",
-    '003-unoriented-openswan-whack.log':
-        'cause missing from catalogue: connection-unoriented (Openswan 2.6 whack wording)',
-    '004-assertion-at-startup-3.21.log':
-        'cause missing from catalogue: pluto-crashed (ABORT: ASSERTION FAILED)',
-    '005-segfault-plutorun-3.16.log':
-        'cause missing from catalogue: pluto-crashed; format not read: ipsec__plutorun and kernel segfault lines',
-    '006-systemd-abrt-4.7.log':
-        'cause missing from catalogue: pluto-crashed; format not read: systemd lines without timestamp',
-    '007-assertion-pid-only-4.7.log':
-        "cause missing from catalogue: pluto-crashed; format not read: '[PID]:' with the program name stripped",
-    '008-assertion-plutorun-4.6.log':
-        "cause missing from catalogue: pluto-crashed; format not read: 'pluto[X]:' with no timestamp",
-    '009-no-lock-dir-stderr.log':
-        "format not read: pluto's own stderr ('pluto: FATAL: ...'); wording unknown: lock dir failure",
-    '010-cert-not-in-nss-debian-3.27.log':
-        "interpretation: the conn did not load (certificate not in NSS DB), so 'no suitable connection' + NO_PROPOSAL_CHOSEN is not a proposal mismatch",
-    '011-oakley-refused-bare.log':
-        'format not read: bare message lines without any prefix',
-    '014-id-mismatch-old-wording-bare.log':
-        "format not read: bare message line; wording unknown: pre-3.16 'we require peer to have ID'; cause missing from catalogue: ikev1-id-mismatch",
-    '016-responder-repeats-mr1-firewall.log':
-        'interpretation: a responder that keeps restarting Main Mode R1 is not being answered (ike-no-response on the path back)',
-    '018-ike-auth-no-proposal-email-quote.log':
-        "format not read: whack line quoted in an e-mail reply ('> ' prefix, wrapped)",
-    '020-config-syntax-polish-month.log':
-        'format not read: journal line with a non-English month and ipsec[PID] program; cause missing from catalogue: config-syntax-error (proposed)',
-    '021-config-syntax-addconn-nethserver.log':
-        "cause missing from catalogue: config-syntax-error (proposed); format not read: 'addconn:' program prefix",
-    '022-id-mismatch-fqdn-indented.log':
-        'format not read: indented bare message lines; cause missing from catalogue: ikev1-id-mismatch',
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 def load_corpus() -> list[dict]:

@@ -1,0 +1,74 @@
+"""Log rules: is pluto itself healthy (running, not crashing, its configuration readable)?
+
+These rank above every negotiation finding: a pluto that aborted, never started or cannot read
+ipsec.conf explains whatever the tunnel did afterwards (why before what).
+"""
+from __future__ import annotations
+
+from ..facts import Facts
+from . import rule
+from .knowledge import REF_BASIC, REF_LOGS, finding, topic
+from .support import lines_of
+
+# Knowledge: what each id means and what to do (the project's own words).
+
+topic("pluto-crashed", "critical", "pluto crashed (a Libreswan bug)", "local", """
+    The IKE daemon itself died: an internal consistency check failed (ABORT: ASSERTION FAILED), it
+    was killed by a signal (segmentation fault, abort), dumped core, or systemd had to restart it.
+    That is a bug in Libreswan, not a configuration mistake, even when a particular configuration or
+    a peer's packet triggers it. Every SA it held is gone, and whatever the logs show after the crash
+    (a tunnel down, whack unable to connect) is a consequence.""", [
+    "Note the exact version: ipsec --version, and the package (rpm -q libreswan or dpkg -l libreswan); "
+    "check the Libreswan release notes for a fix and upgrade if a newer release has one",
+    "Collect for the bug report: the ABORT / ASSERTION FAILED or signal line with the log lines before it, "
+    "the core dump (coredumpctl list pluto; coredumpctl dump pluto -o pluto.core, or the dumpdir, "
+    "/run/pluto by default), and ipsec --version",
+    "If it can be reproduced, add a log with plutodebug=all and logfile=/var/log/pluto.log in config setup, "
+    "and the connections involved without their secrets (swandoc bundle writes them redacted)",
+    "Report it at https://github.com/libreswan/libreswan/issues (or to your distribution's bug tracker) "
+    "with what you collected",
+], REF_LOGS, 101)  # above pluto-not-running (100): the crash is why it is not running
+
+# pluto-not-running's knowledge lives with the live probe that finds it too (host.py); the log rule below
+# reports the same id from whack's or pluto's own words.
+
+topic("config-syntax-error", "error", "ipsec.conf does not parse", "local", """
+    The configuration could not be read, so none of the connections in it were loaded. The message
+    names the file, the line and the keyword: a typo, a line that is not indented under its conn, or
+    a keyword this Libreswan version does not know (for example one introduced in a later release,
+    such as ikev1-policy=, which is 5.x only).""", [
+    "Open the file at the line named in the evidence and correct it; conn parameters must be indented",
+    "Check the keyword against man ipsec.conf of the installed version (ipsec --version)",
+    "Check the whole file before restarting: ipsec addconn --checkconfig (3.x/4.x) or "
+    "ipsec addconn --config /etc/ipsec.conf --checkconfig, then ipsec auto --add NAME",
+], REF_BASIC, 96)
+
+
+@rule
+def crashed(facts: Facts):
+    signals = [s for c in facts.connections() for s in c.all("crashed")]
+    if not signals:
+        return
+    versions = sorted({s.version for s in facts.sources if s.version})
+    known = (f"The log names Libreswan {', '.join(versions)}: give that version in the report."
+             if versions else "The log does not name the version: run ipsec --version on that host.")
+    yield finding("pluto-crashed", None, lines_of(*signals)[:8], extra=known,
+                  details={"libreswan version": ", ".join(versions)} if versions else None)
+
+
+@rule
+def not_running(facts: Facts):
+    signals = [s for c in facts.connections() for s in c.all("daemon_down")]
+    if signals:
+        yield finding("pluto-not-running", None, lines_of(*signals)[:6],
+                      extra="Here the log says so: whack could not reach pluto's control socket, or pluto "
+                            "stopped at start-up with a FATAL error (the evidence names what it could not do).")
+
+
+@rule
+def config_syntax(facts: Facts):
+    signals = [s for c in facts.connections() for s in c.all("config_error")]
+    if signals:
+        said = next((v for s in signals for v in s.values), None)
+        yield finding("config-syntax-error", None, lines_of(*signals)[:6],
+                      extra=f"The parser said: {said}." if said else None)
