@@ -36,12 +36,13 @@ TROUBLE = re.compile(
     r"EXPECTATION|retransmi|timeout|timed out|time out|invalid|bogus|mismatch|unacceptable|NO_PROPOSAL|"
     r"AUTHENTICATION_FAILED|TS_UNACCEPTABLE|INVALID_|no suitable|no acceptable|no connection|not allowed|"
     r"denied|abort|dead|unsupported|not supported|malformed|missing|does not match|do not match|wrong|"
-    r"terminat|expired|revoked|dropping|discarding|ignoring|giving up|too many|exceed", re.I)
+    r"terminat|expired|revoked|dropping|discarding|ignoring|giving up|too many|exceed|we require|peer declares|"
+    r"not running|FATAL|segfault|signal \d|core dumped|dumped core|not usable|syntax error", re.I)
 
 # Families of trouble-worded messages swandoc deliberately draws no conclusion from, and why.
 # Everything else that looks like trouble is either a specific event or shown as unrecognised trouble.
 IGNORE_FAMILIES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), why) for p, why in [
-    (r"IMPAIR|impair", "test-suite impairment: only set by Libreswan's own tests"),
+    (r"IMPAIR|impair|^blocking retransmit", "test-suite impairment: only set by Libreswan's own tests"),
     (r"suppressing retransmit", "routine: pluto stops its own retransmits while it waits for another exchange"),
     (r"opportunis|\bOE\b|private-or-clear|clear-or-private", "opportunistic encryption: peers without IPsec "
      "are expected and not a configured tunnel failing"),
@@ -85,10 +86,14 @@ def load_entries(path: Path = PATH) -> list[dict[str, Any]]:
 
 
 def save_entries(entries: list[dict[str, Any]], path: Path = PATH) -> None:
-    doc = {"about": "pluto's trouble messages per Libreswan version and what swandoc makes of each; "
-                    "written by scripts/extract-pluto-messages, mapping reviewed by hand (see catalogue.py)",
+    doc = {"about": "pluto's trouble messages per Libreswan/Openswan version and what swandoc makes of each: "
+                    "'event' is the kind swandoc's parser turns the example into ('trouble' = shown to the user as "
+                    "unrecognised-trouble), 'ignored' the reason it deliberately draws no conclusion; written by "
+                    "scripts/extract-pluto-messages (see swandoc/logparse/catalogue.py)",
            "messages": entries}
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # One message per line: the file diffs line by line when a new tag is extracted.
+    body = ",\n".join(" " + json.dumps(e, ensure_ascii=False, sort_keys=True) for e in entries)
+    path.write_text(f'{{"about": {json.dumps(doc["about"])},\n"messages": [\n{body}\n]}}\n', encoding="utf-8")
 
 
 def current_event(example: str) -> str | None:

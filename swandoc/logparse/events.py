@@ -96,6 +96,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("timeout", ("timeout exceeded", "max number of retransmissions"),
      r"(?P<state>[A-Z][A-Z0-9_]+): (?:max number of retransmissions \(\d+\) reached after [\d.]+ seconds?"
      r"|[\d.]+ seconds? timeout exceeded after \d+ retransmits)\.?\s*(?P<detail>.*)"),
+    ("timeout", ("max number of retransmissions",),  # Openswan 2.6 / early 3.x: the state comes after
+     r"max number of retransmissions \(\d+\) reached (?P<state>STATE_[A-Z0-9_]+)"),
     # -- dead peer detection (§2.8) --
     ("dpd", ("DPD", "liveness"), r"(?:DPD|liveness) action - |liveness_check - peer .* has not responded"
                                  r"|DPD: No response from peer - declaring peer dead"),
@@ -113,12 +115,15 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"we require (?:(?P<version>IKEv[12]) )?peer to have ID '[^']*', but peer declares '[^']*'"
      r"|Peer ID '[^']*' (?:mismatched on first found connection|is not specified on the certificate)"
      r"|SubjectAltName does not match peer ID|no connections matching peer id"),
+    ("id_mismatch", ("no suitable connection for peer",),  # Openswan 2.6 Main Mode ID check (IKEv1 only)
+     r"no suitable connection for peer '"),
     # -- what the peer told us (§2.2-2.4) --
-    ("notify_received", ("rejected by peer",), r"IKE SA authentication request rejected by peer: " + _NOTIFY),
+    ("notify_received", ("authentication request rejected",),
+     r"IKE SA authentication request rejected(?: by peer)?: " + _NOTIFY),  # 3.25: without 'by peer'
     ("notify_received", ("incomplete IKE_AUTH",), r"IKE SA authentication failed, incomplete IKE_AUTH response "
-                                                  r"contains the Child SA error notification " + _NOTIFY),
+                                                  r"contains the (?:Child SA error|status) notification " + _NOTIFY),
     ("notify_received", ("message containing",),
-     r"(?:dropping )?unexpected (?P<exchange>\S+) message containing " + _NOTIFY + " notification"),
+     r"(?:dropping )?unexpected (?P<exchange>\S+) message containing " + _NOTIFY + r"(?:\.\.\.)? notification"),
     ("notify_received", ("response containing",),
      r"ignoring (?P<exchange>\S+) response containing " + _NOTIFY + " notification"),
     ("notify_received", ("received unauthenticated",),
@@ -146,6 +151,12 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("no_proposal", ("Oakley Transform",), r"Oakley Transform (?P<detail>\[[^\]]*\]) refused"),     # IKEv1 responder
     ("no_proposal", ("no acceptable Oakley",), r"no acceptable Oakley Transform"),
     ("no_proposal", ("no acceptable Proposal",), r"no acceptable Proposal in IPsec SA"),
+    ("no_proposal", ("OAKLEY proposal refused", "in Oakley Transform"),
+     r"OAKLEY proposal refused: (?P<detail>.*)|missing mandatory attribute\(s\) .* in Oakley Transform"),
+    ("no_proposal", ("IPsec Transform refused", "transform rejected", "we require PFS", "remote ESP/AH proposals"),
+     r"(?:ESP|AH) IPsec Transform refused|IPsec Transform \[.*\] refused|IPsec \w+ transform rejected"
+     r"|we require PFS but Quick I1 SA specifies no"
+     r"|responder matching remote ESP/AH proposals failed"),
     ("proposal_list", (":IKE=", ":ESP=", ":AH="), r"^\s+(?P<detail>\d+:(?:IKE|ESP|AH)=\S+)"),   # 4.x/5.x at conn add
     ("proposal_chosen", ("chosen from remote",), r"proposal (?P<detail>\S+) chosen from remote proposals"),
     # -- traffic selectors (§2.3) --
@@ -168,13 +179,18 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"received Hash Payload does not match computed value"
      r"|probable authentication failure \(mismatch of preshared secrets\?\)"),
     # -- our check of the peer's authentication failed (§2.4, §2.10) --
-    ("auth_failed", ("uthentication", "AUTH mismatch", "Signature", "X509", "ertificate", "NSS: ERROR"),
+    ("auth_failed", ("uthentication", "AUTH mismatch", "Signature", "X509", "ertificate", "NSS: ERROR",
+                     "NSS: end certificate", "CA certificate", "authenticator", "RSA-SHA1", "local policy requires",
+                     "peer cert"),
      r"authentication failed:|AUTH mismatch:|PSK Authentication failed"
      r"|Digital Signature authentication using .* failed|RSA authentication of .* failed"
      r"|Signature check .* failed|X509: .*(?:rejected|bogus|failed|does not match)"
      r"|NSS: ERROR: .*certificate.*invalid|Certificate .* failed .*verification"
      r"|certificate revoked|[Cc]ertificate .* (?:not trusted|has expired|issuer)"
-     r"|no certificate matched|peer attempted PSK authentication but we want"),
+     r"|no certificate matched|peer attempted PSK authentication but we want"
+     r"|NSS: end certificate invalid|cannot use peer CA certificate|certificate '[^']*' is expired or not yet valid"
+     r"|failed to match authenticator|legacy RSA-SHA1 is not allowed|local policy requires \S+ but peer sent no"
+     r"|rejecting peer cert with key size"),
     # -- ICMP (§2.5) --
     ("icmp_error", ("asynchronous network error",),
      r"ERROR: asynchronous network error report on (?P<iface>\S+) \([^)]*\)(?: for message to [^,]*)?, "
@@ -183,9 +199,11 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("no_connection", ("no suitable connection", "connection has been authorized"),
      r"no suitable connection found with (?P<version>IKEv2) policy"
      r"|initial (?:Main|Aggressive) Mode (?:message|packet).* but no (?:matching )?connection has been authorized"),
+    ("no_connection", ("IKEv2 not authorized",), r"connection refused, (?P<version>IKEv2) not authorized"),  # 2.6
     # -- a responder answering the same first message again and again (its answers do not get back) --
     ("duplicate_request", ("duplicate",),
-     r"received duplicate .* retransmitting response|retransmitting in response to duplicate"
+     r"received duplicate .* retransmitting response|has duplicate Message ID .*retransmitting response"
+     r"|retransmitting in response to duplicate"
      r"|discarding duplicate packet"),
     ("responding", ("responding to Main Mode", "responding to Aggressive Mode"),
      r"responding to (?P<detail>Main|Aggressive) Mode"),
@@ -332,9 +350,9 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
         detail = f"{groups['detail'].strip()} (errno {groups['errno']})"
     elif kind == "no_proposal":
         # Remote proposals for an IKE SA say "IKE:"; for a Child SA "ESP:"/"AH:"; IKEv1 wording names the phase.
-        exchange = "IKE" if ("IKE:" in msg or "Oakley" in msg) else "CHILD"
+        exchange = "IKE" if ("IKE:" in msg or "oakley" in msg.lower()) else "CHILD"
     elif kind == "id_mismatch":
-        exchange = groups.get("version")
+        exchange = groups.get("version") or ("IKEv1" if "suitable connection for peer" in msg else None)
     elif kind == "no_connection":
         exchange = "IKEv2" if groups.get("version") else "IKEv1"
     elif kind == "sent":
