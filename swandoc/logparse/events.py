@@ -79,10 +79,16 @@ _NOTIFY = r"(?P<notify>(?:v2N_|v1N_)?[A-Z][A-Z0-9_]{3,})"
 _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compile(p)) for k, n, p in [
     # -- pluto itself died: an assertion, a signal, systemd or the kernel reporting it (any version) --
     ("crashed", ("ASSERTION FAILED", "pluto failure", "segfault", "code=killed", "code=dumped", "/ABRT", "/SEGV",
-                 "dumped core", "core dumped", "terminated by signal"),
+                 "dumped core", "core dumped", "terminated by signal", "ABORT at "),
      r"ASSERTION FAILED|!pluto failure!.*exited with error status \d+(?: \(signal \d+\))?"
      r"|pluto\[\w+\]: segfault|segfault at .* in (?:lib\S+|pluto)\[|code=(?:killed|dumped), status=\d+/\w+"
-     r"|status=\d+/(?:ABRT|SEGV|BUS|ILL|FPE)|\(pluto\) of user \d+ dumped core|pluto.*(?:terminated by signal|core dumped)"),
+     r"|status=\d+/(?:ABRT|SEGV|BUS|ILL|FPE)|\(pluto\) of user \d+ dumped core|pluto.*(?:terminated by signal|core dumped)"
+     r"|^ABORT at \S+:\d+"),  # Openswan 2.6 passert
+    # -- the kernel has no usable IPsec (XFRM) support: pluto gives up at start-up (3.x-5.x, Openswan) --
+    ("kernel_unsupported", ("CONFIG_XFRM", "bypass policy", "no suitable kernel stack", "XFRM kernel support",
+                            "init_netlink"),
+     r"kernel was not compiled with CONFIG_XFRM|could not insert \S+ bypass policy|no suitable kernel stack found"
+     r"|No XFRM kernel support|Failed to bind bcast socket in init_netlink"),
     # -- pluto is not running, or could not start (whack cannot reach it; a FATAL start-up error) --
     ("daemon_down", ("not running", "is Pluto running", "pluto.ctl", "FATAL", "lock dir"),
      r"Pluto is not running|is Pluto running\?|connect\(\) for \S*pluto\.ctl\S* failed"
@@ -222,6 +228,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("tcp_encap_failed", ("TCP_ULP",), r"TCP_ULP.*failed"),
     # -- what pluto loaded: connection versions and its interfaces (used to explain silence) --
     ("conn_added", ("added IKEv",), r"^added (?P<detail>IKEv1|IKEv2) connection"),
+    ("conn_added", ("added connection description",), r"^added connection description(?P<detail>)"),  # 3.x/4.x: no version
+    ("secrets_loaded", ("loading secrets from",), r"^loading secrets from"),  # pluto started or re-read its secrets
     ("iface_added", ("adding ",), r"^adding (?:UDP|TCP) interface (?P<detail>\S+ \S+)"),
     # -- the kernel said no (§2.12) --
     ("netlink_error", ("netlink response", "hit fail", "kernel"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..facts import Facts
 from . import rule
-from .knowledge import REF_BASIC, REF_LOGS, finding, topic
+from .knowledge import REF_BASIC, REF_KERNEL, REF_LOGS, finding, topic
 from .support import lines_of
 
 # Knowledge: what each id means and what to do (the project's own words).
@@ -32,6 +32,19 @@ topic("pluto-crashed", "critical", "pluto crashed (a Libreswan bug)", "local", "
 # pluto-not-running's knowledge lives with the live probe that finds it too (host.py); the log rule below
 # reports the same id from whack's or pluto's own words.
 
+topic("kernel-ipsec-unsupported", "critical", "The kernel has no usable IPsec (XFRM) support", "local", """
+    pluto stopped at start-up because the running kernel does not provide the IPsec (XFRM) interface it
+    needs: the kernel was built without it, its modules are missing after a kernel upgrade, or pluto
+    runs in a container whose host kernel does not offer it (Docker Desktop on macOS or Windows, for
+    example). No tunnel can work on this kernel; anything pluto logs afterwards (an abort while it
+    exits, whack unable to connect) follows from this.""", [
+    "Check the kernel: uname -r; lsmod | grep -E 'xfrm|esp4|af_key'; modprobe xfrm_user esp4 esp6",
+    "After a kernel upgrade, install the matching modules package (or reboot into the kernel whose modules "
+    "are installed)",
+    "In a container, the host kernel must provide XFRM and ESP: run on a Linux host that has them, "
+    "with the modules loaded on the host",
+], REF_KERNEL, 102)  # above pluto-crashed: an abort while exiting after this is a consequence
+
 topic("config-syntax-error", "error", "ipsec.conf does not parse", "local", """
     The configuration could not be read, so none of the connections in it were loaded. The message
     names the file, the line and the keyword: a typo, a line that is not indented under its conn, or
@@ -54,6 +67,13 @@ def crashed(facts: Facts):
              if versions else "The log does not name the version: run ipsec --version on that host.")
     yield finding("pluto-crashed", None, lines_of(*signals)[:8], extra=known,
                   details={"libreswan version": ", ".join(versions)} if versions else None)
+
+
+@rule
+def kernel_unsupported(facts: Facts):
+    signals = [s for c in facts.connections() for s in c.all("kernel_unsupported")]
+    if signals:
+        yield finding("kernel-ipsec-unsupported", None, lines_of(*signals)[:6])
 
 
 @rule

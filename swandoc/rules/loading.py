@@ -113,13 +113,33 @@ def version_or_no_conn(facts: Facts):
         for source in signal.sources:
             loaded = _versions_loaded(facts, source)
             names = sorted(loaded)
-            if loaded and wanted and all(v != wanted for vs in loaded.values() for v in vs):
+            known = all(v for vs in loaded.values() for v in vs)  # 3.x/4.x 'added connection' names no version
+            if not loaded and _restarted(facts, source):
+                yield finding("connection-not-loaded", None, lines_of(_restart_signal(facts, source), signal)[:6],
+                              extra="This log shows pluto (re)loading and then no connection being added, so the "
+                                    "responder had none to match the initiator with: the connection did not load.")
+                continue
+            if loaded and known and wanted and all(v != wanted for vs in loaded.values() for v in vs):
                 have = sorted({v for vs in loaded.values() for v in vs})
                 yield finding("ike-version-mismatch", names[0] if len(names) == 1 else None, lines_of(signal),
                               extra=f"The initiator spoke {wanted}; this responder's connections accept only "
                                     f"{' and '.join(have)}.")
             else:
                 yield finding("no-matching-connection", names[0] if len(names) == 1 else None, lines_of(signal))
+
+
+def _restart_signal(facts: Facts, source: str):
+    unnamed = facts.conns.get("")
+    for kind in ("banner", "secrets_loaded"):
+        for s in (unnamed.all(kind) if unnamed else []):
+            if source in s.sources:
+                return s
+    return None
+
+
+def _restarted(facts: Facts, source: str) -> bool:
+    """Does this source show pluto starting (or re-reading its configuration) before the failure?"""
+    return _restart_signal(facts, source) is not None
 
 
 def _versions_loaded(facts: Facts, source: str) -> dict[str, set[str]]:

@@ -75,7 +75,11 @@ def proposal_mismatch(facts: Facts):
         local = sorted(proposals.values) if proposals else []
         if ike_ev:
             fix = _proposal_fix(ike_ev)
-            yield finding("ike-proposal-mismatch", c.name, lines_of(*ike_ev),
+            told_only = all(s.kind == "notify_received" for s in ike_ev)
+            extra = ("Only the peer's answer is in this log. A Libreswan responder also answers NO_PROPOSAL_CHOSEN "
+                     "when it has no connection at all for this peer or IKE version; its log says which "
+                     "('no suitable connection' means no-matching-connection).") if told_only else None
+            yield finding("ike-proposal-mismatch", c.name, lines_of(*ike_ev), extra=extra,
                           details=_proposal_details(ike_ev, [p for p in local if "IKE=" in p]),
                           fix=fix + list(TOPICS["ike-proposal-mismatch"].fix) if fix else None)
         if child_ev:

@@ -96,14 +96,18 @@ def answers_not_arriving(facts: Facts):
             continue
         r1 = c.get("state", "MAIN_R1") or c.get("state", "AGGR_R1")
         later = any((s.qualifier or "").startswith(("MAIN_R2", "MAIN_R3", "AGGR_R2", "QUICK_")) for s in c.all("state"))
-        repeated = [s for s in (c.get("responding"), r1, c.get("duplicate_request")) if s and s.count >= REPEATS]
+        repeated = [s for s in (c.get("responding"), r1) if s and s.count >= REPEATS]
+        # pluto itself saying the initiator sent its first message again (not a later exchange's duplicate).
+        duplicate = c.get("duplicate_request")
+        if duplicate and not any(x in v for v in duplicate.values for x in ("IKE_AUTH", "CREATE_CHILD", "INFORMATIONAL",
+                                                                             "QUICK", "MAIN_R2", "MAIN_R3")):
+            repeated.append(duplicate)
         if repeated and not later:
-            n = max(s.count for s in repeated)
             yield finding("ike-no-response", c.name, lines_of(*repeated)[:6], side="path", rank=71,
-                          extra=f"Seen from the responder: the initiator sent its first message {n} times and this "
-                                f"end answered each time, but the exchange never moved on. The answers do not get "
-                                f"back to the initiator: a firewall or NAT on the return path (UDP 500/4500 from "
-                                f"this host to the peer) drops them, or this host routes them out the wrong way.")
+                          extra="Seen from the responder: the initiator sent its first message again and again and "
+                                "this end answered each time, but the exchange never moved on. The answers do not get "
+                                "back to the initiator: a firewall or NAT on the return path (UDP 500/4500 from "
+                                "this host to the peer) drops them, or this host routes them out the wrong way.")
 
 
 @rule
