@@ -32,7 +32,7 @@ GAP = "…"
 # What "looks like trouble" in a pluto message: the extractor keeps source messages with these words,
 # and the parser reports a line with them that no pattern understands (unless ignored below).
 TROUBLE = re.compile(
-    r"fail|reject|refus|\bno\b.*\bfound|not found|cannot|can't|could not|couldn't|unable|ERROR|ASSERTION|"
+    r"fail|reject|refus|\bno\b[^.;]{0,80}?\bfound|not found|cannot|can't|could not|couldn't|unable|ERROR|ASSERTION|"
     r"EXPECTATION|retransmi|timeout|timed out|time out|invalid|bogus|mismatch|unacceptable|NO_PROPOSAL|"
     r"AUTHENTICATION_FAILED|TS_UNACCEPTABLE|INVALID_|no suitable|no acceptable|no connection|not allowed|"
     r"denied|abort|dead|unsupported|not supported|malformed|missing|does not match|do not match|wrong|"

@@ -50,7 +50,9 @@ _SYSLOG_RE = re.compile(
 # The same with the time, the host or the program name cut off by whoever pasted it:
 # 'vpn1 pluto[1683]: ...', 'pluto[1683]: ...', 'pluto[X]: ...' (PID masked), 'Jul  4 08:35:05 [2814]: ...'.
 _PARTIAL_SYSLOG_RE = re.compile(
-    rf"(?:(?P<time>{_TIME}) )?(?:(?P<host>[\w.-]+) )?(?P<ident>[A-Za-z_][\w.-]*)?\[\w+\]: (?P<body>.*)", re.S)
+    rf"(?:(?P<time>{_TIME}) +)?(?:(?P<host>[\w.-]+) )?(?P<ident>[A-Za-z_][\w.-]*)?\[\w+\]: (?P<body>.*)", re.S)
+# GLib-style lines of NetworkManager's plugins: 'nm-l2tp[1300] <warn>  Could not establish IPsec tunnel.'
+_GLIB_RE = re.compile(r"(?:\S+ )*?[\w.-]+\[\d+\]:? <(?:debug|info|warn|error|trace)> ")
 # Only the program name: 'ipsec__plutorun: !pluto failure!: ...', 'systemd: ipsec.service: ...' (some syslogs).
 _IDENT_ONLY_RE = re.compile(r"(?P<ident>[A-Za-z_][\w.-]*): (?P<body>.*)", re.S)
 # Quoted in a mail or forum reply ('> '), or indented in a paste: taken off before anything else.
@@ -176,5 +178,7 @@ def is_other_program(line: str) -> bool:
     >>> is_other_program("Jun  2 20:35:41 vpn1 sshd[2001]: Accepted publickey for root")
     True
     """
+    if _GLIB_RE.match(line):
+        return True
     m = _PARTIAL_SYSLOG_RE.match(line) or _SYSLOG_RE.match(line)
     return bool(m and from_program(m.group("ident"), m.group("body")) is None)

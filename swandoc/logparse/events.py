@@ -76,14 +76,41 @@ _NOTIFY = r"(?P<notify>(?:v2N_|v1N_)?[A-Z][A-Z0-9_]{3,})"
 # at C speed) is in the message; the first pattern that matches wins. Named groups fill the event
 # (state, exchange, notify, detail); a pattern without a detail group keeps the whole message.
 # No pattern starts with ".*": under re.search that is quadratic in the line length.
-_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compile(p)) for k, n, p in [
+_GAP = re.compile(r"\.\*\??|\.\+\?")
+
+
+def _bounded(pattern: str) -> str:
+    """Bound every gap between two literals ('.*', '.*?', '.+?') to MAX_GAP characters.
+
+    Under re.search an unbounded gap followed by a literal that is absent costs time quadratic in the
+    line length when the literal before it repeats (a hostile 64 KiB line of 'retransmitting ...'). A
+    trailing '(?P<detail>.*)' always succeeds at once and is left alone.
+
+    >>> _bounded(r"TCP_ULP.*failed"), _bounded(r"refused: (?P<detail>.*)")
+    ('TCP_ULP.{0,300}failed', 'refused: (?P<detail>.*)')
+    """
+    out, pos = [], 0
+    for m in _GAP.finditer(pattern):
+        if pattern.startswith("(?P<detail>", max(0, m.start() - 11)) and pattern[m.end():m.end() + 1] == ")":
+            continue
+        lazy = "?" if m.group().endswith("?") else ""
+        low = "1" if m.group().startswith(".+") else "0"
+        out.append(pattern[pos:m.start()] + "." + "{" + low + f",{MAX_GAP}" + "}" + lazy)
+        pos = m.end()
+    return "".join(out) + pattern[pos:]
+
+
+MAX_GAP = 300
+_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compile(_bounded(p))) for k, n, p in [
     # -- pluto itself died: an assertion, a signal, systemd or the kernel reporting it (any version) --
     ("crashed", ("ASSERTION FAILED", "pluto failure", "segfault", "code=killed", "code=dumped", "/ABRT", "/SEGV",
-                 "dumped core", "core dumped", "terminated by signal", "ABORT at "),
+                 "dumped core", "core dumped", "terminated by signal", "ABORT at ", "core-dump",
+                 "Segmentation fault", "result 'signal'"),
      r"ASSERTION FAILED|!pluto failure!.*exited with error status \d+(?: \(signal \d+\))?"
      r"|pluto\[\w+\]: segfault|segfault at .* in (?:lib\S+|pluto)\[|code=(?:killed|dumped), status=\d+/\w+"
      r"|status=\d+/(?:ABRT|SEGV|BUS|ILL|FPE)|\(pluto\) of user \d+ dumped core|pluto.*(?:terminated by signal|core dumped)"
-     r"|^ABORT at \S+:\d+"),  # Openswan 2.6 passert
+     r"|^ABORT at \S+:\d+"  # Openswan 2.6 passert
+     r"|ipsec\.service: Failed with result '(?:core-dump|signal)'|^Segmentation fault(?: \(core dumped\))?$"),
     # -- the kernel has no usable IPsec (XFRM) support: pluto gives up at start-up (3.x-5.x, Openswan) --
     ("kernel_unsupported", ("CONFIG_XFRM", "bypass policy", "no suitable kernel stack", "XFRM kernel support",
                             "init_netlink"),
@@ -322,9 +349,13 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
     return _trouble(body, source=source, line=line, text=text, time=time)
 
 
+TROUBLE_SCAN = 1000  # characters of a line looked at for trouble words
+
+
 def _trouble(body: str, *, source: str, line: int, text: str, time: str | None) -> LogEvent | None:
     """A message no pattern understands but that reads like trouble: kept as a 'trouble' event, so the
     report shows it (unrecognised-trouble) instead of dropping it, unless the catalogue ignores it."""
+    body = body[:TROUBLE_SCAN]  # pluto's lines are short; a hostile long line must not cost quadratic time
     if not catalogue.TROUBLE.search(body):
         return None
     m = _PREFIX.match(body)
