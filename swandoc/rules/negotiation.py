@@ -51,6 +51,9 @@ def proposal_mismatch(facts: Facts):
     for c in facts.connections():
         ike_ev: list[Signal] = []
         child_ev: list[Signal] = []
+        quick = any((s.qualifier or "").startswith("QUICK_") for k in ("retransmit", "timeout", "state")
+                    for s in c.all(k)) or any("Quick Mode" in v for s in c.all("initiate") for v in s.values)
+        phase2 = c.has("ike_established") or quick
         sent = c.notified("notify_sent", "NO_PROPOSAL_CHOSEN")
         if c.has("no_connection"):
             # A responder that found no connection answers NO_PROPOSAL_CHOSEN: that answer is about the
@@ -62,7 +65,7 @@ def proposal_mismatch(facts: Facts):
                 child_ev.append(s)
             elif exchange == "IKE_SA_INIT":
                 ike_ev.append(s)
-            elif c.has("ike_established"):  # IKEv1 informational: after ISAKMP SA = Quick Mode
+            elif phase2:  # IKEv1 informational after the ISAKMP SA (or once Quick Mode began) = Phase 2
                 child_ev.append(s)
             else:
                 ike_ev.append(s)
