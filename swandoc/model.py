@@ -16,14 +16,25 @@ SEVERITIES = ("critical", "error", "warning", "info")
 
 @dataclass(frozen=True, **SLOTS)
 class EvidenceLine:
-    """One line that proves a finding: where it came from and what it said."""
+    """One line that proves a finding: where it came from and what it said.
+
+    *source* names the input (a file, ``bundle.tar.xz:pluto_log``, an evidence name); *host*
+    names the host it describes when that is known (a bundle's or this host's name), so a
+    finding with evidence from both ends says which end said what.
+    """
 
     source: str
     line: int | None
     text: str
+    host: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "line": self.line, "text": self.text}
+        return {"source": self.source, "line": self.line, "text": self.text, "host": self.host}
+
+    @property
+    def origin_key(self) -> str:
+        """Which end a line belongs to: its host when known, else its input."""
+        return self.host or self.source
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -91,6 +102,7 @@ class SourceSummary:
 
     name: str
     kind: str  # pluto-log, syslog, whack, journal-json, journal-export, pcap, bundle, ...
+    host: str | None = None  # the host this input describes, when known (bundle, live)
     lines: int = 0
     pluto_lines: int = 0
     debug_lines: int = 0
@@ -109,6 +121,7 @@ class SourceSummary:
         return {
             "name": self.name,
             "kind": self.kind,
+            "host": self.host,
             "lines": self.lines,
             "pluto_lines": self.pluto_lines,
             "debug_lines": self.debug_lines,

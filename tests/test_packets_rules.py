@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from swandoc.facts import Facts
-from swandoc.logparse.packets import load_pcap
+from swandoc.logparse.capture import load_pcap
 from swandoc.rules import run_rules
 
 ROOT = Path(__file__).resolve().parent.parent

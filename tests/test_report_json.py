@@ -22,7 +22,8 @@ INT = {"type": "integer", "minimum": 0}
 STR_OR_NULL = {"type": ["string", "null"]}
 EVIDENCE_LINE = {
     "type": "object",
-    "properties": {"source": STR, "line": {"type": ["integer", "null"], "minimum": 1}, "text": STR},
+    "properties": {"source": STR, "line": {"type": ["integer", "null"], "minimum": 1}, "text": STR,
+                   "host": STR_OR_NULL},
 }
 FINDING = {
     "type": "object",
@@ -44,7 +45,7 @@ FINDING = {
 INPUT = {
     "type": "object",
     "properties": {
-        "name": STR, "kind": {"type": "string", "minLength": 1},
+        "name": STR, "kind": {"type": "string", "minLength": 1}, "host": STR_OR_NULL,
         "lines": INT, "pluto_lines": INT, "debug_lines": INT, "other_lines": INT, "unparsed": INT,
         "events": INT, "packets": INT,
         "version": STR_OR_NULL, "first_time": STR_OR_NULL, "last_time": STR_OR_NULL,

@@ -15,8 +15,8 @@ from ..clitools import format_option, output_option
 def probe_summary(evidence, parse_errors=()) -> list[tuple[str, str, str]]:
     """(probe name, ok/failed, one-line result or reason) for the report's probe section.
 
-    *parse_errors* are the (name, message) pairs ``parse_evidence`` kept in
-    ``facts.parsed["parse_errors"]``: an item that was gathered but could not be parsed feeds
+    *parse_errors* are the (name, message) pairs ``swandoc.parse`` kept in the host's
+    ``HostFacts.parse_errors``: an item that was gathered but could not be parsed feeds
     no rule, so it is "failed" here, or the report would be silently missing its checks.
     """
     unparsed = dict(parse_errors)
@@ -77,7 +77,7 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
     from ..facts import Facts
     from ..report import render
     from .collect import CollectOptions, collect
-    from .parse import parse_evidence
+    from ..parse import parse_evidence
 
     interactive = sys.stderr.isatty()
 
@@ -91,6 +91,7 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
     evidence = collect(options, progress=progress)
     facts = Facts(focus=conn)
     parse_evidence(evidence, facts, conn)
-    report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence, facts.parsed.get("parse_errors", ())))])
+    parse_errors = [error for host in facts.hosts.values() for error in host.parse_errors]
+    report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence, parse_errors))])
     emit(render(report, fmt), output)
     sys.exit(report.exit_code)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import Facts
-from . import rule
+from .registry import rule
 from .knowledge import REF_AUTH, REF_MISMATCH, finding, topic
 from .support import IKEV1_AUTH_STAGES, is_ikev1, lines_of, retransmits
 

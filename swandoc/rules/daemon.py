@@ -6,7 +6,7 @@ ipsec.conf explains whatever the tunnel did afterwards (why before what).
 from __future__ import annotations
 
 from ..facts import Facts
-from . import rule
+from .registry import rule
 from .knowledge import REF_BASIC, REF_KERNEL, REF_LOGS, finding, topic
 from .support import lines_of
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import Facts
-from . import rule
+from .registry import rule
 from .knowledge import REF_KERNEL, REF_TCP, finding, topic
 from .support import lines_of
 
@@ -32,7 +32,7 @@ topic("tcp-encap-unsupported", "error", "The kernel cannot do IKE/ESP over TCP (
 ], REF_TCP, 91)
 
 
-# errno -> what it means for an SA install (pluto-wording.md §2.12 and the kernel's xfrm code)
+# errno -> what it means for an SA install (pluto's netlink error lines and the kernel's xfrm code)
 NETLINK_ERRNO = {
     "2": "the kernel lacks a needed module or algorithm (ENOENT)",
     "22": "the kernel rejected a parameter of the SA, often an algorithm or key length (EINVAL)",

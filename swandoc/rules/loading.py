@@ -7,7 +7,7 @@ responder explains every later symptom.
 from __future__ import annotations
 
 from ..facts import Facts
-from . import rule
+from .registry import rule
 from .knowledge import REF_BASIC, REF_HOST, REF_MISMATCH, finding, topic
 from .support import IKE_INIT_STAGES, lines_of, retransmits
 

@@ -7,7 +7,7 @@ would make it accept (``proposals.ipsec_conf_line``).
 from __future__ import annotations
 
 from ..facts import Facts, Signal
-from . import rule
+from .registry import rule
 from .knowledge import REF_MISMATCH, TOPICS, finding, topic
 from .proposals import ipsec_conf_line
 from .support import lines_of, retransmits

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..facts import MAX_CONNS, OVERFLOW, Facts
 from ..model import EvidenceLine, Finding
-from . import rule
+from .registry import rule
 from .knowledge import REF_BASIC, REF_LOGS, finding, topic
 from .support import lines_of
 
@@ -79,7 +79,7 @@ def pooled(facts: Facts):
 
 @rule
 def focus_missing(facts: Facts):
-    if facts.focus and facts.focus not in facts.conns and "connection" not in facts.parsed:
+    if facts.focus and facts.focus not in facts.conns and not any(h.connection for h in facts.hosts.values()):
         names = ", ".join(f'"{n}"' for n in sorted(facts.others_seen)) or "none"
         yield finding("conn-not-in-input", facts.focus, [], extra=f"Connections the input names: {names}.")
 

@@ -7,7 +7,7 @@ peer's firewall; an answered IKE_SA_INIT followed by a lost IKE_AUTH is fragment
 from __future__ import annotations
 
 from ..facts import Facts
-from . import rule
+from .registry import rule
 from .knowledge import REF_FIREWALL, REF_LOGS, REF_MISMATCH, REF_MTU, TOPICS, finding, topic
 from .support import IKE_INIT_STAGES, auth_never_arrived, got_any_reply, lines_of, nat_evidence, retransmits
 

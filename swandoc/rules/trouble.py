@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..facts import Facts
-from . import rule
+from .registry import rule
 from .knowledge import REF_LOGS, finding, topic
 from .support import lines_of
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from swandoc.evidence import Evidence, EvidenceSet
 from swandoc.facts import Facts
 from swandoc.probes.config import parse_ipsec_conf, resolve_conn
-from swandoc.probes.parse import parse_evidence
+from swandoc.parse import parse_evidence
 from swandoc.rules import run_rules
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "probes"
@@ -161,7 +161,7 @@ def test_an_item_its_parser_cannot_read_is_a_failed_probe_in_the_report():
     ev.add(Evidence("route_to_peer", cut.encode(), "ip -j route get 198.51.100.2"))
     facts = Facts(focus="west-east")
     parse_evidence(ev, facts, "west-east")
-    summary = probe_summary(ev, facts.parsed.get("parse_errors", ()))
+    summary = probe_summary(ev, facts.hosts["this host"].parse_errors)
     rows = {name: (status, result) for name, status, result in summary}
     assert rows["route_to_peer"] == ("failed", "could not parse: Expecting ',' delimiter: line 5 column 19 "
                                                "(char 80) [ip -j route get 198.51.100.2]")
