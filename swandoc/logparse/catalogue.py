@@ -54,6 +54,8 @@ IGNORE_FAMILIES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), why)
     (r"read\(whackfd\)|whack", "chatter on the whack control socket (a command's session ended)"),
     (r"cached .* public key .* expired|has expired and has been deleted", "routine expiry of a cached DNS key"),
     (r"terminating SAs using this connection|^terminating ", "routine: a connection being replaced or deleted"),
+    (r"reapchild failed with errno=10", "routine (3.x): no helper process was left to reap"),
+    (r"^failed to initiate \S+$", "whack's closing summary; the reason is the message pluto printed before it"),
     (r"seccomp security (?:for helper )?not supported|seccomp security was tolerant",
      "start-up notice: this kernel or build has no seccomp filtering; pluto runs normally without it"),
 ]]
@@ -119,10 +121,15 @@ def _ignored_regex() -> re.Pattern[str] | None:
     for entry in load_entries():
         if "ignored" in entry and len(entry["template"].replace(GAP, "").strip()) >= 8:
             pieces = [re.escape(p) for p in entry["template"].split(GAP)]
-            alternatives.append(".*?".join(pieces))
+            # A value in the middle may hold spaces; one at the end is a single word (a name, a number):
+            # the whole message must match, so 'failed to initiate …' does not swallow longer messages.
+            last = len(pieces) - 2
+            regex = "".join(p + (r"\S*" if i == last and not pieces[-1].strip() else ".{0,200}?")
+                            for i, p in enumerate(pieces[:-1]))
+            alternatives.append(regex + pieces[-1])
     if not alternatives:
         return None
-    return re.compile("|".join(sorted(alternatives, key=len, reverse=True)))
+    return re.compile("(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + r")\s*")
 
 
 def is_ignored(message: str) -> bool:
@@ -134,6 +141,6 @@ def is_ignored(message: str) -> bool:
     True
     """
     regex = _ignored_regex()
-    if regex and regex.search(message):
+    if regex and regex.fullmatch(message.strip()):
         return True
     return any(pattern.search(message) for pattern, _ in IGNORE_FAMILIES)

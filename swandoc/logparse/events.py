@@ -144,10 +144,11 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|XAUTH: aborting entire IKE Exchange|PAM: authentication of user .*FAILED|XAUTH: .*(?:[Ff]ailed|rejected)"),
     # -- the peer's identity is not the one the conn expects (IKEv1 wording names the version) --
     ("id_mismatch", ("peer to have ID", "mismatched on first", "does not match peer ID", "matching peer id",
-                     "not specified on the certificate"),
+                     "not specified on the certificate", "does not match expected"),
      r"we require (?:(?P<version>IKEv[12]) )?peer to have ID '[^']*', but peer declares '[^']*'"
      r"|Peer ID '[^']*' (?:mismatched on first found connection|is not specified on the certificate)"
-     r"|SubjectAltName does not match peer ID|no connections matching peer id"),
+     r"|SubjectAltName does not match peer ID|no connections matching peer id"
+     r"|ID_DER_ASN1_DN '[^']*' does not match expected '"),
     ("id_mismatch", ("no suitable connection for peer",),  # Openswan 2.6 Main Mode ID check (IKEv1 only)
      r"no suitable connection for peer '"),
     # -- what the peer told us (§2.2-2.4) --
@@ -200,10 +201,11 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|rejecting responder TSi/TSr Traffic Selector"
      r"|[Rr]eceived TSi payload does not contain|rekey: received Traffic Selectors does not contain"),
     # -- secrets / keys not found (before the generic authentication failures) --
-    ("secret_missing", ("PSK", "preshared", "PreShared", "private key", "public key", "secret"),
+    ("secret_missing", ("PSK", "preshared", "PreShared", "private key", "public key", "secret", "Failed to find our"),
      r"authentication failed: no PSK found for|Can't authenticate: no preshared key found"
      r"|No matching PSK found|cannot find PSK|Failed to find our PreShared Key|private key (?:for connection )?not found"
      r"|[Pp]rivate key not found|No \S+ private key found|Can't find the (?:certificate or )?private key"
+     r"|Failed to find our \w+ key"
      r"|unable to locate my private key|no (?:RSA|ECDSA) public key known for"
      r"|private key matching .* not found|no suitable secret|(?:\bno|could not find) (?:PSK|secret|private key)"
      r"|failed to find .*(?:private key|secret)"),
