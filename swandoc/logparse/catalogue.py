@@ -98,23 +98,6 @@ def save_entries(entries: list[dict[str, Any]], path: Path = PATH) -> None:
     path.write_text(f'{{"about": {json.dumps(doc["about"])},\n"messages": [\n{body}\n]}}\n', encoding="utf-8")
 
 
-def current_event(example: str) -> str | None:
-    """The event kind swandoc makes of an example line today (used when a new message is extracted)."""
-    from .events import parse_message
-    event = parse_message(example, source="catalogue", line=1, text=example, time=None)
-    return event.kind if event else None
-
-
-def initial_mapping(example: str) -> dict[str, str]:
-    """What a newly extracted message maps to: today's event, or an ignore family's reason."""
-    event = current_event(example)
-    if event in (None, "trouble"):
-        for pattern, why in IGNORE_FAMILIES:
-            if pattern.search(example):
-                return {"ignored": why}
-    return {"event": event or "unmapped"}
-
-
 @lru_cache(maxsize=1)
 def _ignored_regex() -> re.Pattern[str] | None:
     alternatives = []

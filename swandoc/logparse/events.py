@@ -111,6 +111,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|status=\d+/(?:ABRT|SEGV|BUS|ILL|FPE)|\(pluto\) of user \d+ dumped core|pluto.*(?:terminated by signal|core dumped)"
      r"|^ABORT at \S+:\d+"  # Openswan 2.6 passert
      r"|ipsec\.service: Failed with result '(?:core-dump|signal)'|^Segmentation fault(?: \(core dumped\))?$"),
+    # -- an internal check failed but pluto carried on (a Libreswan bug; shown with a crash if one follows) --
+    ("internal_error", ("EXPECTATION FAILED",), r"EXPECTATION FAILED: (?P<detail>.*)"),
     # -- the kernel has no usable IPsec (XFRM) support: pluto gives up at start-up (3.x-5.x, Openswan) --
     ("kernel_unsupported", ("CONFIG_XFRM", "bypass policy", "no suitable kernel stack", "XFRM kernel support",
                             "init_netlink"),

@@ -62,11 +62,17 @@ def crashed(facts: Facts):
     signals = [s for c in facts.connections() for s in c.all("crashed")]
     if not signals:
         return
+    checks = [s for c in facts.connections() for s in c.all("internal_error")]  # the same bug, seen earlier
     versions = sorted({s.version for s in facts.sources if s.version})
     known = (f"The log names Libreswan {', '.join(versions)}: give that version in the report."
              if versions else "The log does not name the version: run ipsec --version on that host.")
-    yield finding("pluto-crashed", None, lines_of(*signals)[:8], extra=known,
-                  details={"libreswan version": ", ".join(versions)} if versions else None)
+    details = {"libreswan version": ", ".join(versions)} if versions else {}
+    failed = next((e.text.partition("ASSERTION FAILED")[2].lstrip(": ") for s in signals for e in s.lines()
+                   if "ASSERTION FAILED" in e.text), None)
+    if failed:
+        details["failed check"] = failed
+    yield finding("pluto-crashed", None, (lines_of(*checks) + lines_of(*signals))[:8], extra=known,
+                  details=details or None)
 
 
 @rule

@@ -29,6 +29,9 @@ topic("unrecognised-trouble", "warning", "Lines that look like trouble but that 
 @rule
 def unrecognised(facts: Facts):
     signals = [s for c in facts.connections() for s in c.all("trouble")]
+    crashed = any(c.has("crashed") for c in facts.connections())
+    if not crashed:  # with a crash, pluto-crashed shows pluto's failed internal checks as its own evidence
+        signals += [s for c in facts.connections() for s in c.all("internal_error")]
     if not signals:
         return
     messages: Counter[str] = Counter()
@@ -37,4 +40,5 @@ def unrecognised(facts: Facts):
     total = sum(s.count for s in signals)
     details = {f"message {i}": f"{text} (x{n})" for i, (text, n) in enumerate(messages.most_common(10), 1)}
     yield finding("unrecognised-trouble", None, lines_of(*signals)[:MAX_SHOWN], details=details,
-                  title=f"{total} line{'s' if total != 1 else ''} look like trouble but swandoc does not know them")
+                  title=f"{total} line{'s look' if total != 1 else ' looks'} like trouble but swandoc does not "
+                        f"know {'them' if total != 1 else 'it'}")
