@@ -13,7 +13,8 @@ from .registry import rule
 from .knowledge import REF_LOGS, finding, topic
 from .support import lines_of
 
-MAX_SHOWN = 20  # evidence lines; every distinct message is also counted in the details
+MAX_SHOWN = 20  # evidence lines (the first and last of each connection's); every distinct message is listed too
+MAX_MESSAGES = 30  # distinct messages listed in the details (each connection keeps up to 32, see facts.MAX_VALUES)
 
 topic("unrecognised-trouble", "warning", "Lines that look like trouble but that swandoc does not know", "local", """
     pluto wrote these lines in words that usually mean something went wrong, but swandoc has no rule
@@ -38,7 +39,9 @@ def unrecognised(facts: Facts):
     for s in signals:
         messages.update(s.values)
     total = sum(s.count for s in signals)
-    details = {f"message {i}": f"{text} (x{n})" for i, (text, n) in enumerate(messages.most_common(10), 1)}
+    details = {f"message {i}": f"{text} (x{n})" for i, (text, n) in enumerate(messages.most_common(MAX_MESSAGES), 1)}
+    if len(messages) > MAX_MESSAGES:
+        details["more"] = f"{len(messages) - MAX_MESSAGES} further distinct messages"
     yield finding("unrecognised-trouble", None, lines_of(*signals)[:MAX_SHOWN], details=details,
                   title=f"{total} line{'s look' if total != 1 else ' looks'} like trouble but swandoc does not "
                         f"know {'them' if total != 1 else 'it'}")

@@ -222,3 +222,20 @@ def test_state_only_prefix_keeps_the_serial():
 def test_docstring_samples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_networkmanager_journal_records_carry_plutos_lines(tmp_path):
+    """journalctl -o json of NetworkManager-libreswan: whack output relayed under NetworkManager's identifier."""
+    records = [
+        {"__REALTIME_TIMESTAMP": "1764189726000000", "SYSLOG_IDENTIFIER": "NetworkManager",
+         "MESSAGE": "<info>  [1764189726.0001] vpn[0x55d0f1490130,\"office\"]: starting libreswan"},
+        {"__REALTIME_TIMESTAMP": "1764189726100000", "SYSLOG_IDENTIFIER": "NetworkManager",
+         "MESSAGE": '003 "office" #1: received Hash Payload does not match computed value'},
+        {"__REALTIME_TIMESTAMP": "1764189726200000", "SYSLOG_IDENTIFIER": "NetworkManager",
+         "MESSAGE": '223 "office" #1: sending notification INVALID_HASH_INFORMATION to 192.0.2.2:500'},
+    ]
+    path = tmp_path / "nm.json"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    report = analyze_paths([str(path)])
+    assert report.findings[0].id == "ikev1-psk-mismatch"
+    assert report.sources[0].other_lines == 1
