@@ -10,7 +10,7 @@ from ..facts import Facts, Signal
 from .registry import rule
 from .knowledge import REF_MISMATCH, TOPICS, finding, topic
 from .proposals import ipsec_conf_line
-from .support import lines_of, retransmits
+from .support import accepted_later, lines_of, only_single_refusals, retransmits
 
 # Knowledge: what each id means and what to do (the project's own words).
 
@@ -70,6 +70,8 @@ def proposal_mismatch(facts: Facts):
             else:
                 ike_ev.append(s)
         for s in c.all("no_proposal"):
+            if only_single_refusals(s) and accepted_later(c, s.qualifier == "IKE"):
+                continue  # some transforms refused, another one accepted: the normal way to pick one
             (ike_ev if s.qualifier == "IKE" else child_ev).append(s)
         discard = c.get("invalid_ke")
         if discard and any("not acceptable" in v for v in discard.values):

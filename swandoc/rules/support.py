@@ -81,3 +81,16 @@ def nat_evidence(facts: Facts, c: ConnFacts, initiator_sources: set[str]) -> str
                 f"({', '.join(sorted(peers))}) is public: there is a NAT in between, so after IKE_SA_INIT the "
                 f"exchange moved to UDP 4500.")
     return None
+
+
+def only_single_refusals(s: Signal) -> bool:
+    """IKEv1 logs each transform it refuses ('Oakley Transform [...] refused') before it picks one it likes."""
+    return all(v.startswith("[") or ("Transform" in v and "refused" in v) for v in s.values)
+
+
+def accepted_later(c: ConnFacts, ike: bool) -> bool:
+    """Did the exchange go on after the refusals (a transform was accepted)?"""
+    if ike:
+        return c.has("ike_established") or any((s.qualifier or "").startswith(("MAIN_R", "AGGR_R"))
+                                               and s.qualifier not in ("MAIN_R0", "AGGR_R0") for s in c.all("state"))
+    return c.has("child_established") or any((s.qualifier or "").startswith("QUICK_R") for s in c.all("state"))

@@ -84,3 +84,38 @@ def test_crash_names_the_version_and_what_to_collect():
 ])
 def test_older_wordings(tmp_path, line, expected):
     assert _ids(tmp_path, [line])[0] == expected
+
+
+# Real lines (addresses replaced by documentation ranges): github.com/hwdsl2/docker-ipsec-vpn-server/issues/57
+REFUSED_THEN_ANSWERED = [
+    'Feb 22 19:01:55 63e180cacf32 pluto[2747]: "l2tp-psk"[1] 198.51.100.9 #1: responding to Main Mode from unknown '
+    'peer 198.51.100.9 on port 500',
+    'Feb 22 19:01:55 63e180cacf32 pluto[2747]: "l2tp-psk"[1] 198.51.100.9 #1: Oakley Transform [AES_CBC (256), '
+    'HMAC_SHA1, DH20] refused',
+    'Feb 22 19:01:55 63e180cacf32 pluto[2747]: "l2tp-psk"[1] 198.51.100.9 #1: STATE_MAIN_R1: sent MR1, expecting MI2',
+    'Feb 22 19:01:56 63e180cacf32 pluto[2747]: "l2tp-psk"[1] 198.51.100.9 #1: retransmitting in response to duplicate '
+    'packet; already STATE_MAIN_R1',
+    'Feb 22 19:02:55 63e180cacf32 pluto[2747]: "l2tp-psk"[1] 198.51.100.9 #1: deleting incomplete state after 60.000 '
+    'seconds',
+]
+# github.com/sarfata/voodooprivacy/issues/14
+RESPONDER_GAVE_UP_AT_R1 = [
+    'Oct 28 07:27:27 ip-172-31-1-24 pluto[2650]: "vpnpsk"[3] 198.51.100.7 #6: STATE_MAIN_R1: sent MR1, expecting MI2',
+    'Oct 28 07:28:37 ip-172-31-1-24 pluto[2650]: "vpnpsk"[3] 198.51.100.7 #6: max number of retransmissions (2) '
+    'reached STATE_MAIN_R1',
+]
+
+
+def test_a_refused_transform_before_an_accepted_one_is_not_a_mismatch(tmp_path):
+    """IKEv1 logs each transform it refuses before it accepts one; MR1 was sent, so one matched."""
+    ids = _ids(tmp_path, REFUSED_THEN_ANSWERED)
+    assert "ike-proposal-mismatch" not in ids and ids[0] == "ike-no-response", ids
+
+
+def test_refused_transforms_alone_are_a_mismatch(tmp_path):
+    ids = _ids(tmp_path, REFUSED_THEN_ANSWERED[:2])
+    assert ids[0] == "ike-proposal-mismatch", ids
+
+
+def test_responder_that_gave_up_after_its_first_answer_is_not_heard(tmp_path):
+    assert _ids(tmp_path, RESPONDER_GAVE_UP_AT_R1)[0] == "ike-no-response"
