@@ -53,6 +53,8 @@ _PARTIAL_SYSLOG_RE = re.compile(
     rf"(?:(?P<time>{_TIME}) +)?(?:(?P<host>[\w.-]+) )?(?P<ident>[A-Za-z_][\w.-]*)?\[\w+\]: (?P<body>.*)", re.S)
 # GLib-style lines of NetworkManager's plugins: 'nm-l2tp[1300] <warn>  Could not establish IPsec tunnel.'
 _GLIB_RE = re.compile(r"(?:\S+ )*?[\w.-]+\[\d+\]:? <(?:debug|info|warn|error|trace)> ")
+# NetworkManager-l2tp's log of its children: 'Jul 31 20:25:15 [pluto] "conn" #1: ...'.
+_BRACKETED_RE = re.compile(rf"(?P<time>{_TIME}) \[(?P<ident>[A-Za-z_][\w.-]*)\] (?P<body>.*)", re.S)
 # Only the program name: 'ipsec__plutorun: !pluto failure!: ...', 'systemd: ipsec.service: ...' (some syslogs).
 _IDENT_ONLY_RE = re.compile(r"(?P<ident>[A-Za-z_][\w.-]*): (?P<body>.*)", re.S)
 # Quoted in a mail or forum reply ('> '), or indented in a paste: taken off before anything else.
@@ -124,7 +126,7 @@ def strip_envelope(line: str) -> Envelope | None:
     m = _WHACK_RE.match(line)
     if m:
         return Envelope(WHACK, None, m.group(2))
-    m = _PARTIAL_SYSLOG_RE.match(line) or _SYSLOG_RE.match(line)
+    m = _PARTIAL_SYSLOG_RE.match(line) or _SYSLOG_RE.match(line) or _BRACKETED_RE.match(line)
     if m:
         body = from_program(m.group("ident"), m.group("body"))
         if body is None:
@@ -180,5 +182,5 @@ def is_other_program(line: str) -> bool:
     """
     if _GLIB_RE.match(line):
         return True
-    m = _PARTIAL_SYSLOG_RE.match(line) or _SYSLOG_RE.match(line)
+    m = _PARTIAL_SYSLOG_RE.match(line) or _SYSLOG_RE.match(line) or _BRACKETED_RE.match(line)
     return bool(m and from_program(m.group("ident"), m.group("body")) is None)

@@ -191,6 +191,12 @@ REAL_LINES = [
     # state-only prefix
     ("#12345: STATE_MAIN_R1: retransmission; will wait 0.5 seconds for response", envelope.BARE,
      "#12345: STATE_MAIN_R1: retransmission; will wait 0.5 seconds for response"),
+    # NetworkManager-l2tp's log of its children -- github.com/nm-l2tp/NetworkManager-l2tp/issues/15
+    ('Jul 31 20:25:15 [pluto] "nm-ipsec-l2tp-5611" #1: STATE_MAIN_I3: sent MI3, expecting MR3', envelope.SYSLOG,
+     '"nm-ipsec-l2tp-5611" #1: STATE_MAIN_I3: sent MI3, expecting MR3'),
+    # quoted in a mail reply -- github.com/hwdsl2/setup-ipsec-vpn/issues/476
+    ('> Nov  4 17:40:13 raspberrypi-external pluto[2367]: "l2tp-psk"[1] 172.58.95.105 #1: STATE_MAIN_R1: sent MR1, '
+     'expecting MI2', envelope.SYSLOG, '"l2tp-psk"[1] 172.58.95.105 #1: STATE_MAIN_R1: sent MR1, expecting MI2'),
     # OpenWrt logread
     ('Tue Sep 24 15:00:03 2024 authpriv.warn pluto[24873]: "x" #1: IPsec SA established', envelope.SYSLOG,
      '"x" #1: IPsec SA established'),
