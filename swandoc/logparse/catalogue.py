@@ -37,7 +37,7 @@ TROUBLE = re.compile(
     r"AUTHENTICATION_FAILED|TS_UNACCEPTABLE|INVALID_|no suitable|no acceptable|no connection|not allowed|"
     r"denied|abort|dead|unsupported|not supported|malformed|missing|does not match|do not match|wrong|"
     r"terminat|expired|revoked|dropping|discarding|ignoring|giving up|too many|exceed|we require|peer declares|"
-    r"not running|FATAL|segfault|signal \d|core dumped|dumped core|not usable|syntax error", re.I)
+    r"not running|FATAL|segfault|signal \d|core dumped|dumped core|not usable|syntax error|does not allow", re.I)
 
 # Families of trouble-worded messages swandoc deliberately draws no conclusion from, and why.
 # Everything else that looks like trouble is either a specific event or shown as unrecognised trouble.

@@ -143,7 +143,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("xauth_failed", ("XAUTH", "PAM: authentication"),
      r"XAUTH: User .*: Authentication Failed|XAUTH: authentication for \S+ failed|XAUTH status: FAIL"
      r"|XAUTH: unable to open password file|XAUTH (?:password|username) prompt failed"
-     r"|XAUTH: aborting entire IKE Exchange|PAM: authentication of user .*FAILED|XAUTH: .*(?:[Ff]ailed|rejected)"),
+     r"|XAUTH: aborting entire IKE Exchange|PAM: authentication of user .*FAILED|XAUTH: .*(?:[Ff]ailed|rejected)"
+     r"|XAUTH: failure user"),
     # -- the peer's identity is not the one the conn expects (IKEv1 wording names the version) --
     ("id_mismatch", ("peer to have ID", "mismatched on first", "does not match peer ID", "matching peer id",
                      "not specified on the certificate", "does not match expected"),
@@ -228,6 +229,10 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|NSS: end certificate invalid|cannot use peer CA certificate|certificate '[^']*' is expired or not yet valid"
      r"|failed to match authenticator|legacy RSA-SHA1 is not allowed|local policy requires \S+ but peer sent no"
      r"|rejecting peer cert with key size"),
+    # -- IKEv1: one transform's attribute refused (the next transform may be accepted); after the secret
+    #    and authentication patterns, which end in the same 'Attribute OAKLEY_...' suffix --
+    ("no_proposal", ("Attribute OAKLEY_",),  # IKEv1: one transform's attribute refused (the next may be accepted)
+     r"(?P<detail>.{0,200}?\.\s+Attribute OAKLEY_\w+)"),
     # -- ICMP (§2.5) --
     ("icmp_error", ("asynchronous network error",),
      r"ERROR: asynchronous network error report on (?P<iface>\S+) \([^)]*\)(?: for message to [^,]*)?, "

@@ -85,7 +85,8 @@ def nat_evidence(facts: Facts, c: ConnFacts, initiator_sources: set[str]) -> str
 
 def only_single_refusals(s: Signal) -> bool:
     """IKEv1 logs each transform it refuses ('Oakley Transform [...] refused') before it picks one it likes."""
-    return all(v.startswith("[") or ("Transform" in v and "refused" in v) for v in s.values)
+    return all(v.startswith("[") or ("Transform" in v and "refused" in v) or "Attribute OAKLEY_" in v
+               for v in s.values)
 
 
 def accepted_later(c: ConnFacts, ike: bool) -> bool:
