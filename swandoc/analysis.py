@@ -18,6 +18,10 @@ from .parse import parse_evidence
 from .rules import run_rules
 
 
+# Findings that only say an input held nothing usable (no pluto lines, packets or bundle evidence).
+NOTHING_TO_DIAGNOSE = frozenset({"input-not-understood"})
+
+
 def analyze_paths(paths: Sequence[str], *, conn: str | None = None, command: str = "analyze") -> Report:
     """Read every input (logs, journal exports, pcaps, bundles) and diagnose them together."""
     facts = Facts(focus=conn)
@@ -29,9 +33,12 @@ def analyze_paths(paths: Sequence[str], *, conn: str | None = None, command: str
 def build_report(facts: Facts, *, command: str, extras: Iterable[tuple[str, Any]] = ()) -> Report:
     findings = run_rules(facts)
     problems = [f for f in findings if f.severity != "info"]
-    if problems:
+    tunnel_up = any(f.id == "tunnel-up" for f in findings)
+    # An input with nothing in it to diagnose is a warning in the report, but on its own it is
+    # "inconclusive" (exit 4), not "problems": a script must tell "wrong file" from "broken VPN".
+    if any(f.id not in NOTHING_TO_DIAGNOSE for f in problems) or (problems and tunnel_up):
         verdict = "problems"
-    elif any(f.id == "tunnel-up" for f in findings):
+    elif tunnel_up:
         verdict = "healthy"
     else:
         verdict = "inconclusive"

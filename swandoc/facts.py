@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Iterator, Mapping
 from .evidence import FILE, LIVE, LOCAL, EvidenceSet, Origin
 from .model import EvidenceLine, LogEvent, SourceSummary
 
+from .logparse import kinds as K
 from .logparse.pairing import Wire, wire
 
-if TYPE_CHECKING:  # types only: facts must not depend on the probes or the packet decoder
+if TYPE_CHECKING:  # types only: facts must not depend on the host parsers (probes/) or on scapy
     from .logparse.packet import IkePacket
     from .probes.config import ConfigFile, Connection
-    from .probes.firewall import Ruleset
+    from .probes.netfilter import Ruleset
     from .probes.hostinfo import Process, Socket, XfrmState
     from .probes.netinfo import RouteToPeer
     from .probes.whack import Traffic, WhackStatus
@@ -126,23 +127,23 @@ class ConnFacts:
 
 
 # Log events worth showing beside the packet ladder: how far each exchange got, and why it stopped.
-TIMELINE_KINDS = frozenset({"initiate", "sent", "processing", "retransmit", "timeout", "notify_received",
-                            "notify_sent", "ike_established", "child_established", "netlink_error", "icmp_error",
-                            "auth_failed", "no_proposal", "ts_mismatch", "secret_missing", "hash_mismatch"})
+TIMELINE_KINDS = frozenset({K.INITIATE, K.SENT, K.PROCESSING, K.RETRANSMIT, K.TIMEOUT, K.NOTIFY_RECEIVED,
+                            K.NOTIFY_SENT, K.IKE_ESTABLISHED, K.CHILD_ESTABLISHED, K.NETLINK_ERROR, K.ICMP_ERROR,
+                            K.AUTH_FAILED, K.NO_PROPOSAL, K.TS_MISMATCH, K.SECRET_MISSING, K.HASH_MISMATCH})
 TIMELINE_MAX = 40
 
 # Which event field qualifies the signal key, per event kind; kinds not listed have none.
 QUALIFIER_FIELD = {
-    "retransmit": "state",
-    "timeout": "state",
-    "state": "state",
-    "notify_received": "notify",
-    "notify_sent": "notify",
-    "no_proposal": "exchange",
-    "icmp_error": "detail",
-    "conn_added": "detail",
-    "no_connection": "exchange",
-    "iface_added": "source",  # interfaces belong to the host that logged them
+    K.RETRANSMIT: "state",
+    K.TIMEOUT: "state",
+    K.STATE: "state",
+    K.NOTIFY_RECEIVED: "notify",
+    K.NOTIFY_SENT: "notify",
+    K.NO_PROPOSAL: "exchange",
+    K.ICMP_ERROR: "detail",
+    K.CONN_ADDED: "detail",
+    K.NO_CONNECTION: "exchange",
+    K.IFACE_ADDED: "source",  # interfaces belong to the host that logged them
 }
 
 
@@ -193,6 +194,8 @@ class Facts:
     overflow_events: int = 0  # events of connections beyond MAX_CONNS, pooled under OVERFLOW
     timeline: list[EvidenceLine] = field(default_factory=list)  # the first key log events, for the ladder
     others_seen: set[str] = field(default_factory=set)  # with --conn: some other connections the input names
+    # ESP the live capture counted per (source, destination) and kept only samples of: {(src, dst): (packets, SPIs)}
+    esp_counts: dict[tuple[str, str], tuple[int, tuple[int, ...]]] = field(default_factory=dict)
     _wire: Wire | None = field(default=None, repr=False)
     _host_names: dict[Origin, str] = field(default_factory=dict, repr=False)
 
@@ -216,13 +219,20 @@ class Facts:
         self.sources.append(summary)
         self._wire = None
 
+    def add_esp_counts(self, flows: list[tuple[str, str, int, int]]) -> None:
+        """ESP counted by the capture, per (source, destination, SPI, packets): more than its samples show."""
+        for src, dst, spi, packets in flows:
+            old, spis = self.esp_counts.get((src, dst), (0, ()))
+            self.esp_counts[(src, dst)] = (old + packets, spis if spi in spis else spis + (spi,))
+        self._wire = None
+
     @property
     def wire(self) -> Wire | None:
         """The exchange pairing of all captured packets, computed once (None without packets)."""
         if not self.packets:
             return None
         if self._wire is None:
-            self._wire = wire(self.packets)
+            self._wire = wire(self.packets, self.esp_counts)
         return self._wire
 
     def host_name(self, origin: Origin) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from .compat import SLOTS
+from .errors import verdict_exit_status
 from typing import Any
 
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -159,4 +160,5 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f.severity != "info" for f in self.findings) else 0
+        """0 healthy, 1 problems, 4 inconclusive: the mapping is swandoc.errors.VERDICT_EXIT."""
+        return verdict_exit_status(self.verdict)

@@ -7,50 +7,58 @@ item by its name: a log to the log feeder (``logparse/feed.py``), a capture to t
 host items of one origin become one typed :class:`~swandoc.facts.HostFacts`; items of another
 origin (a second bundle) become another, never merged.
 
-Host parsers are pure functions with a sample in their docstring (see the modules imported
-below); a parser that fails on odd input costs that one item (kept in ``parse_errors``), never
+Host parsers are pure functions with a sample in their docstring (the modules named in
+:data:`HOST_PARSERS`); a parser that fails on odd input costs that one item (kept in ``parse_errors``), never
 the diagnosis. Unreadable logs and captures raise :class:`~swandoc.errors.InputError`.
 """
 from __future__ import annotations
 
+import importlib
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Callable, Iterable
 
 from .evidence import BUNDLE, FILE, Evidence, EvidenceSet, Origin
 from .facts import Facts, HostFacts
-from .logparse.capture import feed_capture
 from .logparse.feed import feed_log
 from .model import SourceSummary
-from .probes import config as confmod
-from .probes.firewall import parse_iptables_save, parse_nft_json
-from .probes.hostinfo import parse_pluto_process, parse_ss, parse_sysctls, parse_xfrm_stat, parse_xfrm_state
-from .probes.netinfo import local_addresses, parse_route_to_peer
-from .probes.whack import parse_trafficstatus, parse_whack_status
 
 LOG, CAPTURE = "pluto_log", "ike_capture"
 
-
-def _frozen_map(parse: Callable[[str], dict]) -> Callable[[str], Any]:
-    return lambda text: MappingProxyType(parse(text))
-
-
-# evidence name -> (HostFacts field, parser of the item's text)
-HOST_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "whack_status": ("whack_status", parse_whack_status),
-    "whack_trafficstatus": ("traffic", parse_trafficstatus),
-    "iptables_save": ("iptables", parse_iptables_save),
-    "ip6tables_save": ("ip6tables", lambda text: parse_iptables_save(text, family="ip6")),
-    "nft_ruleset": ("nft", parse_nft_json),
-    "xfrm_stat": ("xfrm_stat", _frozen_map(parse_xfrm_stat)),
-    "xfrm_stat_end": ("xfrm_stat_end", _frozen_map(parse_xfrm_stat)),
-    "xfrm_state": ("xfrm_state", parse_xfrm_state),
-    "sysctls": ("sysctls", _frozen_map(parse_sysctls)),
-    "listening_sockets": ("sockets", parse_ss),
-    "pluto_process": ("processes", parse_pluto_process),
-    "route_to_peer": ("route_to_peer", parse_route_to_peer),
-    "ipsec_conf": ("config", confmod.parse_ipsec_conf),
-    "connection": ("connection", confmod.Connection.from_json),
+# evidence name -> (HostFacts field, "module:function" of its parser). Named, not imported: a parser
+# is loaded when an item of its name first appears, so analysing a log never loads the probe parsers
+# or the packet decoder (startup is part of every analysis's time; see benchmarks/).
+HOST_PARSERS: dict[str, tuple[str, str]] = {
+    "whack_status": ("whack_status", "swandoc.probes.whack:parse_whack_status"),
+    "whack_trafficstatus": ("traffic", "swandoc.probes.whack:parse_trafficstatus"),
+    "iptables_save": ("iptables", "swandoc.probes.iptables:parse_iptables_save"),
+    "ip6tables_save": ("ip6tables", "swandoc.probes.iptables:parse_ip6tables_save"),
+    "nft_ruleset": ("nft", "swandoc.probes.nft:parse_nft_json"),
+    "xfrm_stat": ("xfrm_stat", "swandoc.probes.hostinfo:parse_xfrm_stat"),
+    "xfrm_stat_end": ("xfrm_stat_end", "swandoc.probes.hostinfo:parse_xfrm_stat"),
+    "xfrm_state": ("xfrm_state", "swandoc.probes.hostinfo:parse_xfrm_state"),
+    "sysctls": ("sysctls", "swandoc.probes.hostinfo:parse_sysctls"),
+    "listening_sockets": ("sockets", "swandoc.probes.hostinfo:parse_ss"),
+    "pluto_process": ("processes", "swandoc.probes.hostinfo:parse_pluto_process"),
+    "route_to_peer": ("route_to_peer", "swandoc.probes.netinfo:parse_route_to_peer"),
+    "ipsec_conf": ("config", "swandoc.probes.config:parse_ipsec_conf"),
+    "connection": ("connection", "swandoc.probes.config:Connection.from_json"),
 }
+CAPTURE_FEEDER = "swandoc.logparse.capture:feed_capture"
+CONN_RESOLVER = "swandoc.probes.config:resolve_conn"
+LOCAL_ADDRESSES = "swandoc.probes.netinfo:local_addresses"
+
+
+@lru_cache(maxsize=None)
+def load(path: str) -> Callable[..., Any]:
+    """The function a "module:function" (or "module:Class.method") path names."""
+    module, _, name = path.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found
+
+
 # Items whose error still leaves useful content (whack's own error text says why pluto is down).
 _PARSE_DESPITE_ERROR = frozenset({"whack_status"})
 
@@ -79,7 +87,7 @@ def parse_evidence(items: Iterable[Evidence], facts: Facts, conn: str | None = N
             if item.available:
                 feed_log(item, facts, facts.host_name(item.where))
         elif item.name == CAPTURE:
-            feed_capture(item, facts, facts.host_name(item.where))
+            load(CAPTURE_FEEDER)(item, facts, facts.host_name(item.where))
     for origin, evidence in by_origin.items():
         if origin.kind != FILE:
             facts.add_host(parse_host(origin, evidence, facts.host_name(origin) or "",
@@ -98,15 +106,17 @@ def parse_host(origin: Origin, evidence: EvidenceSet, name: str, conn: str | Non
             continue
         field_name, parser = entry
         try:
-            fields[field_name] = parser(item.text())
+            value = load(parser)(item.text())
+            # Plain dicts (sysctls, xfrm counters) become read-only: HostFacts is frozen all the way.
+            fields[field_name] = MappingProxyType(value) if isinstance(value, dict) else value
         except Exception as exc:  # one odd item must not end the diagnosis
             errors.append((item.name, str(exc)))
     if "connection" not in fields and conn and "config" in fields:
         # A bundle made without a conn name: resolve it from the configuration it carries.
         addresses = evidence.get("addresses")
-        local = local_addresses(addresses.text() if addresses and addresses.available else None)
+        local = load(LOCAL_ADDRESSES)(addresses.text() if addresses and addresses.available else None)
         try:
-            fields["connection"] = confmod.resolve_conn(fields["config"], conn, local)
+            fields["connection"] = load(CONN_RESOLVER)(fields["config"], conn, local)
         except Exception:
             pass  # the conn is not in this host's config: the log rules say so
     return HostFacts(name=name, origin=origin, evidence=evidence, parse_errors=tuple(errors), **fields)

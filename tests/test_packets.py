@@ -11,7 +11,8 @@ import pytest
 
 from swandoc.errors import InputError
 from swandoc.facts import Facts
-from swandoc.logparse.capture import decode_pcap_bytes, load_pcap, read_packets
+from swandoc.evidence import FILE, Evidence, Origin
+from swandoc.logparse.capture import decode_pcap_bytes, feed_capture, read_packets
 from swandoc.logparse.decode import decode
 from swandoc.logparse.pairing import esp_flows, exchanges, wire
 
@@ -158,9 +159,10 @@ def test_esp_keepalive_and_flows():
     assert len(wire(packets).icmp) == len(icmp)
 
 
-def test_load_pcap_fills_facts():
+def test_capture_file_fills_facts():
     facts = Facts()
-    load_pcap(str(PCAPS / "lab-nat-t-blocked.pcap"), facts, "west.pcap")
+    path = str(PCAPS / "lab-nat-t-blocked.pcap")
+    feed_capture(Evidence("ike_capture", None, path, where=Origin(FILE, "west.pcap"), path=path), facts)
     assert len(facts.packets) == 9 and facts.packets[0].source == "west.pcap"
     assert facts.sources[0].name == "west.pcap" and facts.sources[0].packets == 9
     assert facts.sources[0].first_time.startswith("2026-")

@@ -6,6 +6,7 @@ line) or a note, and a packet that cannot be decoded is counted as unparsed, nev
 """
 from __future__ import annotations
 
+import json
 import logging
 import struct
 from typing import Any
@@ -35,13 +36,13 @@ class _ReaderWatch(logging.Handler):
         return any(text in m for m in self.messages)
 
 
-def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
+def read_packets(path: str, name: str, host: str | None = None) -> tuple[list[IkePacket], SourceSummary]:
     """Decode a pcap or pcapng file; raise InputError (one line) when it cannot be read."""
     _layers()
     from scapy.error import Scapy_Exception
     from scapy.utils import PcapReader
 
-    summary = SourceSummary(name=name, kind="pcap")
+    summary = SourceSummary(name=name, kind="pcap", host=host)
     decoded: list[IkePacket] = []
     ignored = number = dropped = 0
     watch = _ReaderWatch()
@@ -52,7 +53,7 @@ def read_packets(path: str, name: str) -> tuple[list[IkePacket], SourceSummary]:
         with PcapReader(path) as reader:
             for pkt in reader:
                 number += 1
-                found = _safe_decode(pkt, number, name)
+                found = _safe_decode(pkt, number, name, host)
                 if found is None:
                     summary.unparsed += 1
                 elif not found:
@@ -154,10 +155,10 @@ def _record_layout(path: str) -> tuple[int, bool] | None:
     return None
 
 
-def _safe_decode(pkt: Any, number: int, name: str) -> list[IkePacket] | None:
+def _safe_decode(pkt: Any, number: int, name: str, host: str | None) -> list[IkePacket] | None:
     """Decoded messages ([] if not ours); None when a packet on an IKE port could not be decoded."""
     try:
-        found = decode_all(pkt, number=number, source=name)
+        found = decode_all(pkt, number=number, source=name, host=host)
     except Exception:  # a hostile or mangled packet must not end the analysis
         return None
     if not found and _looks_like_ike(pkt):
@@ -180,13 +181,7 @@ def _iso(ts: float) -> str:
     return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def load_pcap(path: str, facts: Facts, name: str) -> None:
-    """Read a capture file into ``facts.packets`` and add its SourceSummary to ``facts.sources``."""
-    decoded, summary = read_packets(path, name)
-    facts.add_packets(decoded, summary)
-
-
-def decode_pcap_bytes(data: bytes, name: str) -> tuple[list[IkePacket], SourceSummary]:
+def decode_pcap_bytes(data: bytes, name: str, host: str | None = None) -> tuple[list[IkePacket], SourceSummary]:
     """Decode a capture held in memory (the ``ike_capture`` evidence of a probe or bundle)."""
     import os
     import tempfile
@@ -195,7 +190,7 @@ def decode_pcap_bytes(data: bytes, name: str) -> tuple[list[IkePacket], SourceSu
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        return read_packets(tmp, name)
+        return read_packets(tmp, name, host)
     finally:
         os.unlink(tmp)
 
@@ -205,10 +200,36 @@ def feed_capture(item: Evidence, facts: Facts, host: str | None = None) -> None:
     if not item.available:
         return
     if item.content is None:
-        decoded, summary = read_packets(item.path, item.label)
+        decoded, summary = read_packets(item.path, item.label, host)
     elif item.content:
-        decoded, summary = decode_pcap_bytes(item.content, item.label)
+        decoded, summary = decode_pcap_bytes(item.content, item.label, host)
     else:
         return
-    summary.host = host
     facts.add_packets(decoded, summary)
+    facts.add_esp_counts(esp_counts(item))
+
+
+def esp_counts(item: Evidence) -> list[tuple[str, str, int, int]]:
+    """The per-flow ESP counts a live capture recorded in its meta (``esp_flows``), if any.
+
+    >>> from swandoc.evidence import Evidence
+    >>> item = Evidence("ike_capture", b"", "capture", meta=(("esp_flows",
+    ...     '[{"src": "192.0.2.2", "dst": "192.0.2.1", "spi": "0x00001001", "packets": 300}]'),))
+    >>> esp_counts(item)
+    [('192.0.2.2', '192.0.2.1', 4097, 300)]
+    """
+    raw = dict(item.meta).get("esp_flows")
+    if not raw:
+        return []
+    try:
+        flows = json.loads(raw)
+    except (ValueError, RecursionError):
+        return []
+    out = []
+    for f in flows if isinstance(flows, list) else []:
+        try:
+            if isinstance(f, dict) and f.get("spi", "*") != "*":
+                out.append((str(f["src"]), str(f["dst"]), int(str(f["spi"])[:10], 16), int(f["packets"])))
+        except (KeyError, ValueError, TypeError):
+            continue
+    return out[:4096]

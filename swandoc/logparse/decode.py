@@ -6,16 +6,19 @@ the NAT-T non-ESP marker and keepalives, RFC 8229 TCP framing, ESP SPI/sequence,
 that quote one of those packets. The same :func:`decode_all` serves capture files
 (:mod:`swandoc.logparse.capture`) and the live capture probe (``swandoc.probes.capture``).
 
-Scapy is imported lazily: ``swandoc analyze`` of a log file must not pay for it. The UDP
-and TCP payloads are sliced by hand and handed to scapy's IKE layer classes, because
-scapy's own port bindings depend on import order and do not cover IKE on TCP at all.
+Scapy reads the IP layer (imported lazily: ``swandoc analyze`` of a log file must not pay for
+it). The UDP and TCP payloads are sliced by hand, because scapy's own port bindings depend on
+import order and do not cover IKE on TCP at all, and the IKE payloads of both versions are read by
+one walker over their generic payload header (:mod:`swandoc.logparse.ikepayload`).
 """
 from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Any, Iterator
+from typing import Any
 
+from .ikepayload import (V2_ENCRYPTED, V2_ENCRYPTED_FRAGMENT, v1_identities, v1_notifies, v2_fragment,
+                         v2_notifies, walk)
 from .packet import (ICMP6_UNREACH, ICMP_UNREACH, IKE_HEADER_LEN, IKE_PORT, IKETCP_PREFIX, IKEV1_EXCHANGES,
                      IKEV2_EXCHANGES, NATT_PORT, NON_ESP_MARKER, IkePacket)
 
@@ -24,42 +27,25 @@ from .packet import (ICMP6_UNREACH, ICMP_UNREACH, IKE_HEADER_LEN, IKE_PORT, IKET
 _scapy: dict[str, Any] = {}
 
 
-def _either(module: Any, *names: str) -> Any:
-    for name in names:
-        if hasattr(module, name):
-            return getattr(module, name)
-    raise ImportError(f"scapy has none of {names}")
-
-
 def _layers() -> dict[str, Any]:
     """Scapy's classes, imported on first use only."""
     if not _scapy:
-        from scapy.contrib import ikev2
-        from scapy.layers import inet, inet6, ipsec, isakmp
+        from scapy.layers import inet, inet6
 
         _scapy.update(
             IP=inet.IP, UDP=inet.UDP, TCP=inet.TCP, ICMP=inet.ICMP, IPerror=inet.IPerror,
             IPv6=inet6.IPv6, IPerror6=inet6.IPerror6, IPv6ExtHdrFragment=inet6.IPv6ExtHdrFragment,
-            ESP=ipsec.ESP, IKEv2=ikev2.IKEv2,
-            # scapy 2.5 (Debian 12's python3-scapy) names these IKEv2_payload_*; 2.6+ dropped "payload_".
-            IKEv2_Notify=_either(ikev2, "IKEv2_Notify", "IKEv2_payload_Notify"),
-            IKEv2_Encrypted=_either(ikev2, "IKEv2_Encrypted", "IKEv2_payload_Encrypted"),
-            IKEv2_Encrypted_Fragment=_either(ikev2, "IKEv2_Encrypted_Fragment", "IKEv2_payload_Encrypted_Fragment"),
-            IKEv2NotifyMessageTypes=ikev2.IKEv2NotifyMessageTypes,
-            ISAKMP=isakmp.ISAKMP, ISAKMP_payload_ID=isakmp.ISAKMP_payload_ID,
-            # scapy 2.5 has no IKEv1 Notify layer: _v1_notifies then walks the payload chain itself.
-            ISAKMP_payload_Notify=getattr(isakmp, "ISAKMP_payload_Notify", None),
         )
     return _scapy
 
 
-def decode(pkt: Any, *, number: int = 0, source: str = "") -> IkePacket | None:
+def decode(pkt: Any, *, number: int = 0, source: str = "", host: str | None = None) -> IkePacket | None:
     """The first IKE/ESP/ICMP message in a scapy packet, or None when it is none of those."""
-    found = decode_all(pkt, number=number, source=source)
+    found = decode_all(pkt, number=number, source=source, host=host)
     return found[0] if found else None
 
 
-def decode_all(pkt: Any, *, number: int = 0, source: str = "") -> list[IkePacket]:
+def decode_all(pkt: Any, *, number: int = 0, source: str = "", host: str | None = None) -> list[IkePacket]:
     """Every message in a scapy packet (a TCP segment may carry several RFC 8229 frames)."""
     L = _layers()
     ip = pkt.getlayer(L["IP"])
@@ -80,7 +66,7 @@ def decode_all(pkt: Any, *, number: int = 0, source: str = "") -> list[IkePacket
             proto, offset, more, frag_id = ip.nh, 0, False, None
             payload = bytes(ip.payload)
     time = float(getattr(pkt, "time", 0) or 0)
-    base = dict(number=number, source=source, time=time, src=src, dst=dst, size=size)
+    base = dict(number=number, source=source, time=time, src=src, dst=dst, size=size, host=host)
     if offset:
         return [IkePacket(sport=None, dport=None, transport="ip", kind="fragment", ip_id=frag_id,
                           ip_fragment="middle" if more else "last", **base)]
@@ -178,143 +164,34 @@ def _ike(data: bytes, base: dict, **fields: Any) -> IkePacket | None:
     major = data[17] >> 4
     if major not in (1, 2):
         return None
-    L = _layers()
-    try:
-        msg = L["IKEv2"](data)  # dispatches to ISAKMP for version 1.x
-    except Exception:  # scapy raises many kinds on malformed payloads; the header is enough
-        msg = None
     spi_i, spi_r = data[0:8].hex(), data[8:16].hex()
     exch_type, flags = data[18], data[19]
     msgid = struct.unpack("!I", data[20:24])[0]
     length = struct.unpack("!I", data[24:28])[0]
-    digest = hashlib.blake2b(data[:length] if IKE_HEADER_LEN <= length <= len(data) else data,
-                             digest_size=8).hexdigest()
+    message = data[:length] if IKE_HEADER_LEN <= length <= len(data) else data
+    digest = hashlib.blake2b(message, digest_size=8).hexdigest()
     notifies: list[str] = []
     identities: list[str] = []
     fragment = None
     if major == 2:
-        encrypted = data[16] in (46, 53)
+        encrypted = message[16] in (V2_ENCRYPTED, V2_ENCRYPTED_FRAGMENT) or any(
+            kind in (V2_ENCRYPTED, V2_ENCRYPTED_FRAGMENT) for kind, _ in walk(message))
         is_response = bool(flags & 0x20)
         is_initiator = bool(flags & 0x08)
-        if msg is not None:
-            notifies = _v2_notifies(msg, L)
-            frag = msg.getlayer(L["IKEv2_Encrypted_Fragment"])
-            if frag is not None:
-                fragment = (frag.frag_number, frag.frag_total)
-            encrypted = encrypted or msg.getlayer(L["IKEv2_Encrypted"]) is not None
+        notifies = v2_notifies(message)
+        fragment = v2_fragment(message)
     else:
         encrypted = bool(flags & 0x01)
         is_initiator = None
         # The first message of a new IKEv1 SA has no responder cookie; for the rest the
         # header does not say who is asking: exchanges() works it out from the order.
         is_response = False if not any(data[8:16]) else None
-        if msg is not None and not encrypted:
-            notifies = _v1_notifies(msg, L)
-            identities = _v1_identities(msg, L)
+        notifies = v1_notifies(message)
+        identities = v1_identities(message)
     return IkePacket(kind="ike", ike_version=major, exchange=_exchange_name(major, exch_type),
                      is_response=is_response, is_initiator=is_initiator, msgid=msgid, spi_i=spi_i,
                      spi_r=spi_r, notifies=tuple(notifies), identities=tuple(identities),
                      encrypted=encrypted, ike_fragment=fragment, digest=digest, **fields, **base)
-
-
-def _payloads(msg: Any, cls: Any) -> Iterator[Any]:
-    layer = msg.getlayer(cls)
-    nb = 1
-    while layer is not None and nb <= 64:  # bound: a hostile packet may chain many payloads
-        yield layer
-        nb += 1
-        layer = msg.getlayer(cls, nb=nb)
-
-
-# IANA IKEv2 notify types newer than scapy 2.5's table (2.6+ has them, spelled "IV2_NOTIFY_..."):
-# named here, ahead of scapy's table, so a capture reads the same whichever scapy is installed.
-V2_NOTIFY_NAMES_EXTRA = {
-    47: "STATE_NOT_FOUND", 16434: "PUZZLE", 16435: "USE_PPK", 16436: "PPK_IDENTITY", 16437: "NO_PPK_AUTH",
-    16438: "INTERMEDIATE_EXCHANGE_SUPPORTED", 16439: "IP4_ALLOWED", 16440: "IP6_ALLOWED",
-    16441: "ADDITIONAL_KEY_EXCHANGE", 16442: "USE_AGGFRAG",
-}
-
-
-def _v2_notifies(msg: Any, L: dict) -> list[str]:
-    names = L["IKEv2NotifyMessageTypes"]
-    return [V2_NOTIFY_NAMES_EXTRA.get(n.type) or names.get(n.type, f"NOTIFY-{n.type}")
-            for n in _payloads(msg, L["IKEv2_Notify"])]
-
-
-# IKEv1 notify message types, spelled as RFC 2408 §3.14.1 does (and scapy 2.6+'s NotifyMessageType),
-# plus RFC 2407 §4.6.3 and the RFC 3706 DPD pair. Our own table on every scapy version: 2.5 has
-# none, and the names shown must not change with the scapy that happens to be installed.
-V1_NOTIFY_NAMES = {
-    1: "INVALID-PAYLOAD-TYPE", 2: "DOI-NOT-SUPPORTED", 3: "SITUATION-NOT-SUPPORTED", 4: "INVALID-COOKIE",
-    5: "INVALID-MAJOR-VERSION", 6: "INVALID-MINOR-VERSION", 7: "INVALID-EXCHANGE-TYPE", 8: "INVALID-FLAGS",
-    9: "INVALID-MESSAGE-ID", 10: "INVALID-PROTOCOL-ID", 11: "INVALID-SPI", 12: "INVALID-TRANSFORM-ID",
-    13: "ATTRIBUTES-NOT-SUPPORTED", 14: "NO-PROPOSAL-CHOSEN", 15: "BAD-PROPOSAL-SYNTAX", 16: "PAYLOAD-MALFORMED",
-    17: "INVALID-KEY-INFORMATION", 18: "INVALID-ID-INFORMATION", 19: "INVALID-CERT-ENCODING",
-    20: "INVALID-CERTIFICATE", 21: "CERT-TYPE-UNSUPPORTED", 22: "INVALID-CERT-AUTHORITY",
-    23: "INVALID-HASH-INFORMATION", 24: "AUTHENTICATION-FAILED", 25: "INVALID-SIGNATURE",
-    26: "ADDRESS-NOTIFICATION", 27: "NOTIFY-SA-LIFETIME", 28: "CERTIFICATE-UNAVAILABLE",
-    29: "UNSUPPORTED-EXCHANGE-TYPE", 30: "UNEQUAL-PAYLOAD-LENGTHS", 16384: "CONNECTED",
-    24576: "RESPONDER-LIFETIME", 24577: "REPLAY-STATUS", 24578: "INITIAL-CONTACT",
-    36136: "R-U-THERE", 36137: "R-U-THERE-ACK",
-}
-
-
-def _v1_notifies(msg: Any, L: dict) -> list[str]:
-    if L["ISAKMP_payload_Notify"] is not None:
-        codes = [n.notify_msg_type for n in _payloads(msg, L["ISAKMP_payload_Notify"])]
-    else:
-        codes = _v1_notify_codes(bytes(msg))
-    return [V1_NOTIFY_NAMES.get(code, f"NOTIFY-{code}") for code in codes]
-
-
-def _v1_notify_codes(raw: bytes) -> list[int]:
-    """Notify types in a cleartext ISAKMP message, walking the generic payload headers (RFC 2408 §3.2).
-
-    >>> hdr = bytes(16) + bytes([11, 0x10, 5, 0]) + bytes(4) + (40).to_bytes(4, "big")
-    >>> _v1_notify_codes(hdr + bytes([0, 0, 0, 12]) + bytes(4) + bytes([1, 0]) + (14).to_bytes(2, "big"))
-    [14]
-    """
-    if len(raw) < 28 or raw[19] & 0x01:  # too short, or encrypted: notifies are not readable
-        return []
-    codes: list[int] = []
-    payload, offset = raw[16], 28
-    for _ in range(64):  # bound: a hostile packet may chain many payloads
-        if payload == 0 or offset + 4 > len(raw):
-            break
-        length = int.from_bytes(raw[offset + 2:offset + 4], "big")
-        if length < 4:
-            break
-        if payload == 11 and offset + 12 <= len(raw):  # Notification: DOI(4) proto(1) spi size(1) type(2)
-            codes.append(int.from_bytes(raw[offset + 10:offset + 12], "big"))
-        payload, offset = raw[offset], offset + length
-    return codes
-
-
-def _v1_identities(msg: Any, L: dict) -> list[str]:
-    found = []
-    for p in _payloads(msg, L["ISAKMP_payload_ID"]):
-        found.append(_v1_identity_text(p)[:200])
-    return found
-
-
-ID_IPV4_ADDR = 1  # RFC 2407 §4.6.2.1
-
-
-def _v1_identity_text(p: Any) -> str:
-    """The identification data of an ISAKMP ID payload as text.
-
-    scapy 2.6+ names the field ``IdentData`` and decodes an IPv4 address ID itself; scapy 2.5
-    keeps the raw bytes in ``load``, so the IPv4 case is formatted here the same way.
-    """
-    if any(f.name == "IdentData" for f in p.fields_desc):
-        value = p.IdentData
-    else:
-        value = p.load
-        if p.IDtype == ID_IPV4_ADDR and isinstance(value, bytes) and len(value) == 4:
-            value = ".".join(str(b) for b in value)
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    return str(value)
 
 
 def _icmp(pkt: Any, proto: int, base: dict) -> IkePacket | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
 from ..model import LogEvent
 from . import catalogue
@@ -469,4 +469,4 @@ def _debug_event(body: str, *, source: str, line: int, text: str, time: str | No
                     detail=m.group("detail") or m.group("detail2"))
 
 
-EventParser = Callable[..., LogEvent | None]
+EventParser = Callable[..., Optional[LogEvent]]  # a runtime alias: no "X | None" before Python 3.10

@@ -48,7 +48,7 @@ def feed_log(item: Evidence, facts: Facts, host: str | None = None) -> SourceSum
 
 def _open_decompressed(name: str, fh: BinaryIO) -> tuple[BinaryIO, str | None]:
     head = fh.peek(8)[:8] if hasattr(fh, "peek") else b""
-    if not head and hasattr(fh, "seek"):
+    if not head and hasattr(fh, "seek") and fh.seekable():  # empty stdin (a pipe) cannot seek
         head = fh.read(8)
         fh.seek(0)
     if head.startswith(GZIP):

@@ -55,7 +55,7 @@ class IkePacket:
     """One decoded packet: IKE, ESP, a NAT-T keepalive, an ICMP error about those, or an IP fragment."""
 
     number: int  # 1-based position in its capture
-    source: str  # capture name (file name or evidence name)
+    source: str  # capture name (file name, or BUNDLE:ike_capture, or evidence name)
     time: float
     src: str
     dst: str
@@ -94,6 +94,7 @@ class IkePacket:
     quoted_dport: int | None = None
     quoted_msgid: int | None = None
     quoted_exchange: str | None = None
+    host: str | None = None  # the host whose capture this is, when known (a bundle's, diagnose's)
 
     @property
     def nat_t(self) -> bool:

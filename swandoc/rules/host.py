@@ -12,7 +12,7 @@ from typing import Iterator
 from ..facts import HostFacts
 from ..model import Finding
 from ..probes.config import Connection
-from ..probes.firewall import FwRule, Packet, Ruleset, families_for, has_mss_clamp, rule_matches, verdict_for
+from ..probes.netfilter import FwChain, FwRule, Packet, Ruleset, families_for, has_mss_clamp, rule_matches, verdict_for
 from ..probes.hostinfo import effective_rp_filter
 from ..probes.mtu import esp_overhead
 from .registry import host_rule
@@ -184,13 +184,21 @@ def _delete_command(r: FwRule) -> str:
     return f"nft delete rule {r.family} {r.table} {r.chain} handle {r.line}"
 
 
-def _accept_command(r: FwRule, what: str, proto: str, port: int | None) -> str:
-    match = f"{proto} dport {port}" if port else ("ip protocol esp" if proto == "esp" else proto)
-    if r.backend == "iptables":
-        tool = "ip6tables" if r.family == "ip6" else "iptables"
+def _accept_command(chain: FwChain, proto: str, port: int | None) -> str:
+    """The command that accepts *proto*/*port* at the top of *chain*, in the chain's own tool.
+
+    >>> nft = FwChain("nft", "inet", "filter", "input", "input", "filter", policy="drop")
+    >>> _accept_command(nft, "udp", 500)
+    'nft insert rule inet filter input udp dport 500 accept'
+    >>> _accept_command(FwChain("iptables", "ip", "filter", "INPUT", "input", "filter"), "esp", None)
+    'iptables -t filter -I INPUT -p esp -j ACCEPT'
+    """
+    match = f"{proto} dport {port}" if port else ("meta l4proto esp" if proto == "esp" else f"meta l4proto {proto}")
+    if chain.backend == "iptables":
+        tool = "ip6tables" if chain.family == "ip6" else "iptables"
         args = f"-p {proto}" + (f" --dport {port}" if port else "")
-        return f"{tool} -t {r.table} -I {r.chain} {args} -j ACCEPT"
-    return f"nft insert rule {r.family} {r.table} {r.chain} {match} accept"
+        return f"{tool} -t {chain.table} -I {chain.name} {args} -j ACCEPT"
+    return f"nft insert rule {chain.family} {chain.table} {chain.name} {match} accept"
 
 
 @host_rule
@@ -207,30 +215,30 @@ def local_firewall_blocks_ike(host: HostFacts) -> Iterator[Finding]:
         wanted.append(("ESP (IP protocol 50)", "esp", None))
     if conn.uses_tcp:
         wanted.append(("IKE over TCP (TCP 4500)", "tcp", conn.tcp_remoteport or 4500))
-    blocked: list[tuple[str, str, int | None, FwRule | None, str]] = []
+    blocked: list[tuple[str, str, int | None, FwRule | None, FwChain]] = []
     for ruleset, skip_compat in rulesets:
         for what, proto, port in wanted:
             pkt = Packet(proto, port, src=peer, iif=iif)
             for outcome in verdict_for(ruleset, "input", pkt, cover=False, skip_compat=skip_compat):
                 if outcome.verdict in ("drop", "reject"):
-                    blocked.append((what, proto, port, outcome.rule,
-                                    f"{outcome.chain.backend} {outcome.chain.family} {outcome.chain.table} "
-                                    f"{outcome.chain.name}"))
+                    blocked.append((what, proto, port, outcome.rule, outcome.chain))
                     break
     if not blocked:
         return
     lines, fixes, names = [], [], []
-    for what, proto, port, r, where in blocked:
+    for what, proto, port, r, chain in blocked:
         names.append(what)
-        source = _source(r.family if r else "ip", r.backend if r else "iptables")
+        # Cited from the ruleset that decided: an nft chain's policy is nft's, with an nft fix.
+        source = _source(chain.family, chain.backend)
+        where = f"{chain.backend} {chain.family} {chain.table} {chain.name}"
         if r is None:
-            lines.append(host.line(source, f"{where}: policy drop, no rule accepts {what}"))
-            fixes.append(f"Accept {what} before the policy applies (e.g. iptables -I INPUT -p {proto}"
-                         + (f" --dport {port}" if port else "") + " -j ACCEPT)")
+            lines.append(host.line(source, f"{where}: policy {chain.policy}, no rule accepts {what}"))
+            fixes.append(f"Accept {what} before the policy applies: {_accept_command(chain, proto, port)}")
             continue
         lines.append(host.line(source, f"{where}: {r.text}", r.line if r.backend == "iptables" else None))
         fixes.append(f"Remove the rule that blocks {what}: {_delete_command(r)}")
-        fixes.append(f"or accept {what} ahead of it: {_accept_command(r, what, proto, port)}")
+        rule_chain = FwChain(r.backend, r.family, r.table, r.chain, None, None)  # may be a jumped-to chain
+        fixes.append(f"or accept {what} ahead of it: {_accept_command(rule_chain, proto, port)}")
     yield finding("local-firewall-blocks-ike", conn.name, lines, extra="Blocked here: " + ", ".join(dict.fromkeys(names)) + ".",
                   extra_fix=list(dict.fromkeys(fixes)))
 

@@ -53,7 +53,7 @@ topic("esp-one-way", "warning", "ESP flows in one direction only", "unknown", ""
 
 
 def line(p: IkePacket, suffix: str = "") -> EvidenceLine:
-    return EvidenceLine(p.source, p.number, p.summary() + suffix)
+    return EvidenceLine(p.source, p.number, p.summary() + suffix, p.host)
 
 
 def transmissions(ex: Exchange, limit: int = 4) -> list[EvidenceLine]:
@@ -63,7 +63,7 @@ def transmissions(ex: Exchange, limit: int = 4) -> list[EvidenceLine]:
         lines = lines[:limit - 1] + lines[-1:]
     if not ex.answered and ex.expects_response:
         last = lines[-1]
-        lines[-1] = EvidenceLine(last.source, last.line, last.text + " - no response")
+        lines[-1] = EvidenceLine(last.source, last.line, last.text + " - no response", last.host)
     return lines
 
 
@@ -188,8 +188,13 @@ def esp_one_way(facts: Facts) -> Iterable[Finding]:
     if w is None:
         return
     flows = {(f.src, f.dst): f for f in w.esp}
+    # Where the capture shows IKE, only ESP between IKE peers can belong to these tunnels; a gateway also
+    # carries other tunnels' (and other hosts') ESP, which says nothing about this one.
+    ike_pairs = {frozenset(pair) for pair in w.peers()}
     for (src, dst), flow in flows.items():
         if flow.packets < ESP_ONE_WAY_MIN or (dst, src) in flows:
+            continue
+        if ike_pairs and frozenset((src, dst)) not in ike_pairs:
             continue
         spis = ", ".join(f"0x{s:08x}" for s in flow.spis[:4])
         yield finding("esp-one-way", None, [line(flow.first, f" (first of {flow.packets})")],

@@ -122,3 +122,14 @@ def test_graph_reads_relative_imports():
 def test_module_not_over_600_lines(module):
     lines = MODULES[module].read_text().count("\n")
     assert lines <= MAX_LINES, f"{MODULES[module].relative_to(ROOT)} has {lines} lines (split it along its seams)"
+
+
+def test_parse_step_names_real_parsers():
+    """The parse step names its parsers by path (loaded on first use): each path must resolve."""
+    from swandoc import parse
+
+    paths = [path for _, path in parse.HOST_PARSERS.values()]
+    paths += [parse.CAPTURE_FEEDER, parse.CONN_RESOLVER, parse.LOCAL_ADDRESSES]
+    for path in paths:
+        assert callable(parse.load(path)), path
+        assert path.partition(":")[0] in MODULES, path

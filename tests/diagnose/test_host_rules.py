@@ -67,6 +67,25 @@ def test_iptables_nft_rules_are_reported_once_from_iptables_save():
         found["nat-masquerade-before-ipsec"].fix[0]
 
 
+def test_nft_named_set_is_resolved_never_any_port():
+    # A set of other ports (DNS, NTP): IKE is not blocked, whatever the set is called.
+    assert "local-firewall-blocks-ike" not in findings(evidence(nft_ruleset="nft_named_set_other_ports.json"))
+    fw = findings(evidence(nft_ruleset="nft_named_set_ike.json"))["local-firewall-blocks-ike"]
+    assert "IKE (UDP 500), NAT-T (UDP 4500)." in fw.explanation and "ESP" not in fw.explanation.split("Blocked here:")[1]
+    assert [e.text for e in fw.evidence] == ["nft inet filter input: udp dport @blocked drop"]
+
+
+def test_nft_chain_policy_is_cited_and_fixed_in_nft():
+    # The route names the interface IKE arrives on, so "iifname lo accept" is known not to take it.
+    fw = findings(evidence(nft_ruleset="nft_policy_drop.json", route_to_peer="route_to_peer_pmtu1280.json"))[
+        "local-firewall-blocks-ike"]
+    assert {e.source for e in fw.evidence} == {"nft_ruleset"}
+    assert fw.evidence[0].text == "nft inet filter input: policy drop, no rule accepts IKE (UDP 500)"
+    fixes = " ".join(fw.fix)
+    assert "nft insert rule inet filter input udp dport 500 accept" in fixes
+    assert "iptables" not in fixes.replace("firewall-cmd", "")  # no iptables fix for an nft chain
+
+
 def test_exemptions_silence_the_nat_finding():
     assert "nat-masquerade-before-ipsec" not in findings(evidence(nft_ruleset="nft_masq_exempt.json"))
     assert "nat-masquerade-before-ipsec" not in findings(evidence(iptables_save="iptables_save_masq_exempt.txt"))
