@@ -105,11 +105,12 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     # -- pluto itself died: an assertion, a signal, systemd or the kernel reporting it (any version) --
     ("crashed", ("ASSERTION FAILED", "pluto failure", "segfault", "code=killed", "code=dumped", "/ABRT", "/SEGV",
                  "dumped core", "core dumped", "terminated by signal", "ABORT at ", "core-dump",
-                 "Segmentation fault", "result 'signal'"),
+                 "Segmentation fault", "result 'signal'", "ANOM_ABEND"),
      r"ASSERTION FAILED|!pluto failure!.*exited with error status \d+(?: \(signal \d+\))?"
      r"|pluto\[\w+\]: segfault|segfault at .* in (?:lib\S+|pluto)\[|code=(?:killed|dumped), status=\d+/\w+"
      r"|status=\d+/(?:ABRT|SEGV|BUS|ILL|FPE)|\(pluto\) of user \d+ dumped core|pluto.*(?:terminated by signal|core dumped)"
      r"|^ABORT at \S+:\d+"  # Openswan 2.6 passert
+     r"|ANOM_ABEND .{0,200}?comm=\"pluto\""  # the audit subsystem saw pluto abort
      r"|ipsec\.service: Failed with result '(?:core-dump|signal)'|^Segmentation fault(?: \(core dumped\))?$"),
     # -- an internal check failed but pluto carried on (a Libreswan bug; shown with a crash if one follows) --
     ("internal_error", ("EXPECTATION FAILED",), r"EXPECTATION FAILED: (?P<detail>.*)"),
@@ -117,10 +118,10 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("kernel_unsupported", ("CONFIG_XFRM", "bypass policy", "no suitable kernel stack", "XFRM kernel support",
                             "init_netlink"),
      r"kernel was not compiled with CONFIG_XFRM|could not insert \S+ bypass policy|no suitable kernel stack found"
-     r"|No XFRM kernel support|Failed to bind bcast socket in init_netlink"),
+     r"|[Nn]o XFRM kernel support|Failed to bind bcast socket in init_netlink"),
     # -- pluto is not running, or could not start (whack cannot reach it; a FATAL start-up error) --
-    ("daemon_down", ("not running", "is Pluto running", "pluto.ctl", "FATAL", "lock dir"),
-     r"Pluto is not running|is Pluto running\?|connect\(\) for \S*pluto\.ctl\S* failed"
+    ("daemon_down", ("not running", "is Pluto running", "pluto.ctl", "FATAL", "lock dir", "pluto_ctl"),
+     r"Pluto is not running|is Pluto running\?|connect\(\) for \S*pluto\.ctl\S* failed|connect\(pluto_ctl\) failed"
      r"|^(?:pluto: )?FATAL(?: ERROR)?: |unable to create lock dir"),
     # -- the configuration file does not parse (addconn / ipsec / libipsecconf) --
     ("config_error", ("cannot load config", "syntax error"),
@@ -204,6 +205,7 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|rejecting responder TSi/TSr Traffic Selector"
      r"|[Rr]eceived TSi payload does not contain|rekey: received Traffic Selectors does not contain"),
     # -- secrets / keys not found (before the generic authentication failures) --
+    ("secret_missing", ('" line ',), r'^"[^"]*secrets[^"]*" line \d+: (?P<detail>.*)'),  # a secrets file that does not parse
     ("secret_missing", ("PSK", "preshared", "PreShared", "private key", "public key", "secret", "Failed to find our"),
      r"authentication failed: no PSK found for|Can't authenticate: no preshared key found"
      r"|No matching PSK found|cannot find PSK|Failed to find our PreShared Key|private key (?:for connection )?not found"

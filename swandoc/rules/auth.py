@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..facts import Facts
 from .registry import rule
 from .knowledge import REF_AUTH, REF_MISMATCH, finding, topic
@@ -68,6 +70,13 @@ topic("xauth-failed", "error", "IKEv1 XAUTH user authentication failed", "both",
 ], REF_AUTH, 89)
 
 
+# A secrets file that does not parse: pluto names the file and the line ('"/etc/ipsec.secrets" line 3: ...').
+_SECRETS_LINE = re.compile(r'secrets[^"]*" line \d+: ')
+_SECRETS_SYNTAX_FIX = ("The secrets file does not parse at the line shown, so no key from it was loaded: put the PSK "
+                       "in double quotes, or write it in base64 form (0s followed by the base64 of the key) when it "
+                       "holds quotes or other special characters; then ipsec auto --rereadsecrets")
+
+
 @rule
 def identities(facts: Facts):
     """IKEv1 ID checks; in IKEv2 the same refusal surfaces as AUTHENTICATION_FAILED (authentication)."""
@@ -120,5 +129,7 @@ def secrets(facts: Facts):
     for c in facts.connections():
         s = c.get("secret_missing")
         if s:
+            unparsable = any(_SECRETS_LINE.search(e.text) for e in s.lines())
             yield finding("secret-not-found", c.name, lines_of(s),
-                          extra=f"pluto said: {next(iter(s.values))}." if s.values else None)
+                          extra=f"pluto said: {next(iter(s.values))}." if s.values else None,
+                          extra_fix=[_SECRETS_SYNTAX_FIX] if unparsable else ())
