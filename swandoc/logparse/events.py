@@ -206,6 +206,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|[Rr]eceived TSi payload does not contain|rekey: received Traffic Selectors does not contain"),
     # -- secrets / keys not found (before the generic authentication failures) --
     ("secret_missing", ('" line ',), r'^"[^"]*secrets[^"]*" line \d+: (?P<detail>.*)'),  # a secrets file that does not parse
+    ("secret_missing", ("end of record in", "record boundary in"),
+     r"(?:unexpected end of record|expected record boundary) in (?:PSK|key)"),
     ("secret_missing", ("PSK", "preshared", "PreShared", "private key", "public key", "secret", "Failed to find our"),
      r"authentication failed: no PSK found for|Can't authenticate: no preshared key found"
      r"|No matching PSK found|cannot find PSK|Failed to find our PreShared Key|private key (?:for connection )?not found"
@@ -221,7 +223,7 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     # -- our check of the peer's authentication failed (§2.4, §2.10) --
     ("auth_failed", ("uthentication", "AUTH mismatch", "Signature", "X509", "ertificate", "NSS: ERROR",
                      "NSS: end certificate", "CA certificate", "authenticator", "RSA-SHA1", "local policy requires",
-                     "peer cert"),
+                     "peer cert", "subjectAltName", "crl-strict"),
      r"authentication failed:|AUTH mismatch:|PSK Authentication failed"
      r"|Digital Signature authentication using .* failed|RSA authentication of .* failed"
      r"|Signature check .* failed|X509: .*(?:rejected|bogus|failed|does not match)"
@@ -230,7 +232,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|no certificate matched|peer attempted PSK authentication but we want"
      r"|NSS: end certificate invalid|cannot use peer CA certificate|certificate '[^']*' is expired or not yet valid"
      r"|failed to match authenticator|legacy RSA-SHA1 is not allowed|local policy requires \S+ but peer sent no"
-     r"|rejecting peer cert with key size"),
+     r"|rejecting peer cert with key size|subjectAltName extension does not match"
+     r"|certificate payload rejected; crl-strict"),
     # -- IKEv1: one transform's attribute refused (the next transform may be accepted); after the secret
     #    and authentication patterns, which end in the same 'Attribute OAKLEY_...' suffix --
     ("no_proposal", ("Attribute OAKLEY_",),  # IKEv1: one transform's attribute refused (the next may be accepted)
