@@ -35,7 +35,7 @@ TROUBLE = re.compile(
     r"fail|reject|refus|\bno\b[^.;]{0,80}?\bfound|not found|cannot|can't|could not|couldn't|unable|ERROR|ASSERTION|"
     r"EXPECTATION|retransmi|timeout|timed out|time out|invalid|bogus|mismatch|unacceptable|NO_PROPOSAL|"
     r"AUTHENTICATION_FAILED|TS_UNACCEPTABLE|INVALID_|no suitable|no acceptable|no connection|not allowed|"
-    r"denied|abort|dead|unsupported|not supported|malformed|missing|does not match|do not match|wrong|"
+    r"denied|abort|dead(?! Peer Detection)|unsupported|not supported|malformed|missing|does not match|do not match|wrong|"
     r"terminat|expired|revoked|dropping|discarding|ignoring|giving up|too many|exceed|we require|peer declares|"
     r"not running|FATAL|segfault|signal \d|core dumped|dumped core|not usable|syntax error|does not allow", re.I)
 
@@ -55,6 +55,9 @@ IGNORE_FAMILIES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), why)
     (r"cached .* public key .* expired|has expired and has been deleted", "routine expiry of a cached DNS key"),
     (r"terminating SAs using this connection|^terminating ", "routine: a connection being replaced or deleted"),
     (r"reapchild failed with errno=10", "routine (3.x): no helper process was left to reap"),
+    (r"discarding packet received during asynchronous work|Using first; ignoring others|Ignoring inappropriate "
+     r"attribute|^ignoring \S+ certificate payload|ignoring certificate with unknown type|Ignoring MOBIKE UPDATE_SA",
+     "routine: pluto sets aside a packet or an optional item while it works, and carries on"),
     (r"^failed to initiate \S+$", "whack's closing summary; the reason is the message pluto printed before it"),
     (r"seccomp security (?:for helper )?not supported|seccomp security was tolerant",
      "start-up notice: this kernel or build has no seccomp filtering; pluto runs normally without it"),

@@ -248,9 +248,9 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|initial (?:Main|Aggressive) Mode (?:message|packet).* but no (?:matching )?connection has been authorized"),
     ("no_connection", ("IKEv2 not authorized",), r"connection refused, (?P<version>IKEv2) not authorized"),  # 2.6
     # -- a responder answering the same first message again and again (its answers do not get back) --
-    ("duplicate_request", ("duplicate",),
+    ("duplicate_request", ("duplicate", "discarding initial packet"),
      r"received duplicate .* retransmitting response|has duplicate Message ID .*retransmitting response"
-     r"|retransmitting in response to duplicate"
+     r"|retransmitting in response to duplicate|discarding initial packet; already"
      r"|discarding duplicate packet"),
     ("responding", ("responding to Main Mode", "responding to Aggressive Mode"),
      r"responding to (?P<detail>Main|Aggressive) Mode"),
