@@ -68,9 +68,9 @@ topic("xauth-failed", "error", "IKEv1 XAUTH user authentication failed", "both",
     user. Without XAUTH the remote-access client gets no Mode Config address and no tunnel.""", [
     "Client: check xauthusername= and the password (NetworkManager: the saved user password of the VPN "
     "connection)",
-    "Server with xauthby=file: /etc/ipsec.d/passwd must exist with lines user:password-hash:conn-name; "
-    "create the hash with openssl passwd -1",
-    "Server with xauthby=pam: test the account against the PAM service pluto uses (/etc/pam.d/pluto) "
+    "On a server with xauthby=file (the default), /etc/ipsec.d/passwd must exist with lines "
+    "user:password-hash:conn-name; create the hash with openssl passwd -1",
+    "On a server with xauthby=pam, test the account against the PAM service pluto uses (/etc/pam.d/pluto) "
     "and read the PAM messages in journalctl",
 ], REF_AUTH, 89)
 
@@ -79,7 +79,7 @@ topic("xauth-failed", "error", "IKEv1 XAUTH user authentication failed", "both",
 _SECRETS_LINE = re.compile(r'secrets[^"]*" line \d+: ')
 _SECRETS_SYNTAX_FIX = ("The secrets file does not parse at the line shown, so no key from it was loaded: put the PSK "
                        "in double quotes, or write it in base64 form (0s followed by the base64 of the key) when it "
-                       "holds quotes or other special characters; then ipsec auto --rereadsecrets")
+                       "holds quotes or other special characters; then ipsec whack --rereadsecrets")
 
 
 @rule

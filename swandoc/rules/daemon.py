@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..facts import Facts
 from .registry import rule
-from .knowledge import REF_BASIC, REF_KERNEL, REF_LOGS, finding, topic
+from .knowledge import REF_BASIC, REF_KERNEL, REF_LOGS, UP_TO_4, V5, finding, topic
 from .support import lines_of
 
 # Knowledge: what each id means and what to do (the project's own words).
@@ -52,8 +52,10 @@ topic("config-syntax-error", "error", "ipsec.conf does not parse", "local", """
     such as ikev1-policy=, which is 5.x only).""", [
     "Open the file at the line named in the evidence and correct it; conn parameters must be indented",
     "Check the keyword against man ipsec.conf of the installed version (ipsec --version)",
-    "Check the whole file before restarting: ipsec addconn --checkconfig (3.x/4.x) or "
-    "ipsec addconn --config /etc/ipsec.conf --checkconfig, then ipsec auto --add NAME",
+    ("Check the whole file before restarting, then load the conn: ipsec addconn --config /etc/ipsec.conf "
+     "--checkconfig, then ipsec auto --add NAME", UP_TO_4),
+    ("Check the whole file before restarting, then load the conn: ipsec addconn --config /etc/ipsec.conf "
+     "--checkconfig, then ipsec add NAME", V5),
 ], REF_BASIC, 96)
 
 

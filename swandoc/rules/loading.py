@@ -67,8 +67,10 @@ topic("connection-unoriented", "error", "pluto cannot tell which end of the conn
     "Compare left=/right= with this host's addresses: ip -br addr",
     "Behind NAT or on a cloud instance: put the local (private) address or %defaultroute in left= and the "
     "public address in leftid=, e.g. left=%defaultroute leftid=203.0.113.10",
-    "After fixing the addresses reload the conn (ipsec auto --add NAME); if an interface came up after pluto "
-    "started, make pluto look again: ipsec auto --ready (or restart ipsec)",
+    ("After fixing the addresses reload the conn (ipsec auto --add NAME); if an interface came up after pluto "
+     "started, make pluto look at its interfaces again: ipsec whack --listen", UP_TO_4),
+    ("After fixing the addresses reload the conn (ipsec add NAME); if an interface came up after pluto "
+     "started, make pluto look at its interfaces again: ipsec whack --listen", V5),
 ], REF_HOST, 95)
 
 # Findings that say why a connection is not there: when one is present, "not loaded" is its consequence.
