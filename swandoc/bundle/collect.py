@@ -33,7 +33,7 @@ class Options:
     """What ``swandoc bundle`` was asked to collect."""
 
     config: str = "/etc/ipsec.conf"
-    secrets: str = "/etc/ipsec.secrets"
+    secrets: str | None = None  # None: secretsfile= of config setup, else /etc/ipsec.secrets
     ctl_socket: str | None = None  # None: ipsec whack's own default
     log: str | None = None
     since: str = "24h"
@@ -64,6 +64,21 @@ def _nss_password(options: Options, redactor: Redactor, status: Evidence | None 
                 redactor.learn_nsspassword(item.text())
             return item
     return None
+
+
+def secrets_path(options: Options) -> tuple[str, str]:
+    """(path, why): --secrets, else ``secretsfile=`` in ``config setup`` (what pluto reads), else the default."""
+    if options.secrets:
+        return options.secrets, "--secrets"
+    from ..probes import config as confmod
+
+    try:
+        named = confmod.parse_ipsec_conf(confmod.load_config(options.config)).setup_value("secretsfile")
+    except (SwandocError, OSError, ValueError):
+        named = None
+    if named:
+        return named, f"secretsfile= in {options.config}"
+    return "/etc/ipsec.secrets", "default"
 
 
 def collect_options(options: Options):
@@ -104,7 +119,11 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
     redactor = Redactor()
     from ..probes.secrets import collect_secrets
 
-    items: list[Evidence] = [collect_secrets(options.secrets, redactor)]
+    path, why = secrets_path(options)
+    secrets_item = collect_secrets(path, redactor)
+    items: list[Evidence] = [Evidence(secrets_item.name, secrets_item.content, secrets_item.origin, secrets_item.status,
+                                      secrets_item.duration, secrets_item.error, secrets_item.redactions,
+                                      secrets_item.meta + (("chosen", why),))]
     notes: list[str] = []
     collected, why = _collect(options, progress)
     if why:
@@ -131,7 +150,7 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
         output = default_name("obfuscated" if obfuscate else host)
     if os.path.isdir(output):
         output = os.path.join(output, default_name("obfuscated" if obfuscate else host))
-    opts = {"config": options.config, "secrets": options.secrets, "ctl_socket": options.ctl_socket,
+    opts = {"config": options.config, "secrets": path, "ctl_socket": options.ctl_socket,
             "log": options.log, "since": options.since, "conn": options.conn, "capture": options.capture,
             "timeout": options.timeout, "notes": "; ".join(notes) or None}
     try:

@@ -13,8 +13,8 @@ from ..errors import SwandocError
 @click.command("bundle")
 @click.option("--config", "config", default="/etc/ipsec.conf", show_default=True, metavar="FILE",
               help="ipsec.conf to collect (with its include files).")
-@click.option("--secrets", "secrets", default="/etc/ipsec.secrets", show_default=True, metavar="FILE",
-              help="ipsec.secrets to collect, censored.")
+@click.option("--secrets", "secrets", default=None, metavar="FILE",
+              help="ipsec.secrets to collect, censored [default: secretsfile= of config setup, else /etc/ipsec.secrets].")
 @click.option("--ctl-socket", metavar="PATH", help="pluto control socket (default: ipsec whack's own).")
 @click.option("--log", metavar="FILE", help="pluto log file instead of the journal.")
 @click.option("--since", default="24h", show_default=True, help="How much of the journal to take (e.g. 2h, 3d).")
