@@ -11,6 +11,7 @@ collection only to learn, from pluto's status, which NSS directory pluto really 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -66,16 +67,21 @@ def _nss_password(options: Options, redactor: Redactor, status: Evidence | None 
     return None
 
 
+def _setup_value(options: Options, key: str) -> str | None:
+    """A ``config setup`` option of the config pluto reads (None when unreadable or unset)."""
+    from ..probes import config as confmod
+
+    try:
+        return confmod.parse_ipsec_conf(confmod.load_config(options.config)).setup_value(key)
+    except (SwandocError, OSError, ValueError):
+        return None
+
+
 def secrets_path(options: Options) -> tuple[str, str]:
     """(path, why): --secrets, else ``secretsfile=`` in ``config setup`` (what pluto reads), else the default."""
     if options.secrets:
         return options.secrets, "--secrets"
-    from ..probes import config as confmod
-
-    try:
-        named = confmod.parse_ipsec_conf(confmod.load_config(options.config)).setup_value("secretsfile")
-    except (SwandocError, OSError, ValueError):
-        named = None
+    named = _setup_value(options, "secretsfile")
     if named:
         return named, f"secretsfile= in {options.config}"
     return "/etc/ipsec.secrets", "default"
@@ -117,6 +123,8 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
     (still redacted) and take precedence over collected items of the same name."""
     host = socket.gethostname() or "host"
     redactor = Redactor()
+    if options.nss_dir is None and _setup_value(options, "nssdir"):
+        options = dataclasses.replace(options, nss_dir=_setup_value(options, "nssdir"))
     from ..probes.secrets import collect_secrets
 
     path, why = secrets_path(options)
