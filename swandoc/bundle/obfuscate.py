@@ -59,7 +59,7 @@ _USER_FQDN = re.compile(r"(?<![\w.+-])([\w.+-]+)@((?:" + _LABEL + r"\.)+[A-Za-z]
 _MAC = re.compile(r"(?<![\w:])((?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2})(?![\w:])")
 _RDN_KEYS = ("C|ST|S|L|O|OU|CN|E|emailAddress|DC|SN|GN|G|UID|serialNumber|title|street|postalCode|T|I|"
              "initials|pseudonym|name|businessCategory|unstructuredName")
-_RDN = re.compile(r"(?:(?<=^)|(?<=[\s,/'\"\[=(+]))(" + _RDN_KEYS + r")=((?:[^,/'\"\]\n\\+]|\\.)+?)(?=\s*(?:,\s*|/|\+)(?:"
+_RDN = re.compile(r"(?<![^\s,/'\"\[=(+])(" + _RDN_KEYS + r")=((?:[^,/'\"\]\n\\+]|\\.)+?)(?=\s*(?:,\s*|/|\+)(?:"
                   + _RDN_KEYS + r")=|['\"\]\n)]|\s*$)", re.IGNORECASE | re.MULTILINE)
 # Dotted words that are not host names: file names, sysctl keys, units, library symbols.
 _NOT_HOST_SUFFIX = {"conf", "secrets", "log", "db", "ctl", "pem", "crt", "cer", "der", "p12", "pfx", "key", "csr",
@@ -78,9 +78,23 @@ _NAME_CONTEXTS = [
     re.compile(r"XAUTH:? [Uu]ser(?:name)?[: ]+'?([^'\s:]+)'?"),
     re.compile(r"(?:\bDNS|\bemail|\bURI|\bIP Address|\bIP)\s*:\s*([^\s,>]+)"),
     re.compile(r"\[(@[^\]\s,]+)"),
+    re.compile(r"(?i)certificate \"([^\"\n]+)\""),
+    re.compile(r"(?i)cert(?:ificate)?[ _-]?nick(?:name)?[:= ]+'?\"?([^'\"\n]+)"),
+    # the host field of a syslog line ("Nov 30 10:00:00 HOST prog[pid]:", RFC 5424/ISO stamps too)
+    re.compile(r"(?m)^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) "
+               r"([A-Za-z0-9][\w.-]*) [\w./-]+(?:\[\d+\])?:"),
+    re.compile(r'"_HOSTNAME"\s*:\s*"([^"]+)"'),
 ]
 _ANY_WORDS = {"%any", "%any6", "%defaultroute", "%direct", "%opportunistic", "%group", "%none", "%cert", "%fromcert",
               "%myid", "%fromcert", "%same", "%prompt", "%auto", "%bogus", "%okay", "%null", "yes", "no", "any"}
+
+
+# Words of the software's own output: never replaced as loose words, only where they stand as a
+# name (an RDN value, an @ID), or "Libreswan 4.10" and "Root CA" would stop reading.
+_VOCABULARY = {"libreswan", "pluto", "ipsec", "nss", "linux", "kernel", "root", "default", "local", "localhost",
+               "none", "any", "all", "yes", "no", "vpn", "ike", "esp", "ah", "server", "client", "test", "ca",
+               "certificate", "user", "host", "gateway", "debian", "ubuntu", "fedora", "rhel", "centos", "red hat",
+               "systemd", "networkmanager", "openswan", "strongswan", "xauth", "psk", "rsa", "ecdsa"}
 
 
 def _stand_in(value: str) -> bool:
@@ -96,6 +110,10 @@ class Obfuscator:
         self._local = [n for n in names if n and n not in ("localhost",)]
         self.counts: dict[str, int] = {}
         self._names: dict[str, str] = {}  # lower-case real name -> stand-in
+        self._standins: set[str] = set()
+        self._sub_cache: dict = {}
+        self._addresses: dict = {}  # real -> stand-in (the permutation costs one HMAC per bit)
+        self._loose: dict[str, str] = {}  # the names replaced wherever they stand as a word
         self._counters: dict[str, int] = {}
         self._pattern: re.Pattern | None = None
 
@@ -114,6 +132,12 @@ class Obfuscator:
         return out
 
     def address(self, addr: ipaddress._BaseAddress) -> ipaddress._BaseAddress:
+        cached = self._addresses.get(addr)
+        if cached is None:
+            cached = self._addresses[addr] = self._address(addr)
+        return cached
+
+    def _address(self, addr: ipaddress._BaseAddress) -> ipaddress._BaseAddress:
         v6 = addr.version == 6
         keep_nets, special = (_KEEP_V6, _SPECIAL_V6) if v6 else (_KEEP_V4, _SPECIAL_V4)
         if any(addr in n for n in keep_nets) or (not v6 and int(addr) >> 24 == 255):
@@ -131,6 +155,14 @@ class Obfuscator:
         return candidate
 
     def _sub_address(self, text: str, prefix: str | None = None, original: str | None = None) -> str:
+        key = (text, prefix, original)
+        done = self._sub_cache.get(key)
+        if done is None:
+            done = self._sub_cache[key] = self._sub_address_once(text, prefix, original)
+        self.counts["address"] = self.counts.get("address", 0) + 1
+        return done
+
+    def _sub_address_once(self, text: str, prefix: str | None, original: str | None) -> str:
         original = original or text
         try:
             addr = ipaddress.ip_address(text)
@@ -147,7 +179,6 @@ class Obfuscator:
         new = str(mapped)
         if new != original:
             self.map.setdefault(original + (prefix or ""), new + (prefix or ""))
-            self.counts["address"] = self.counts.get("address", 0) + 1
         return new + (prefix or "")
 
     def _v6_token(self, token: str, zone: str | None, prefix: str | None) -> str:
@@ -187,6 +218,9 @@ class Obfuscator:
                 digest = hmac.new(self._key, key.encode(), hashlib.sha256).hexdigest()
                 stand_in = (digest * 4)[: len(value)]
             self._names[key] = stand_in
+            if kind != "country" and key not in _VOCABULARY and not key.isdigit():
+                self._loose[key] = stand_in
+            self._standins.add(stand_in.lower())
             self.map[value] = stand_in
             self._pattern = None
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -195,7 +229,9 @@ class Obfuscator:
     def learn_name(self, value: str, kind: str | None = None) -> None:
         """Remember *value* (an ID, a host name, a nickname, an RDN value) as a name to replace everywhere."""
         value = value.strip().strip("'\"")
-        if not value or value.lower() in _ANY_WORDS or value.startswith("%") or _stand_in(value):
+        low = value.lower()
+        if (not value or low in _ANY_WORDS or low in _VOCABULARY or value.startswith("%") or _stand_in(value)
+                or low.startswith(("localhost", "ip6-"))):
             return
         if kind is None:
             kind = self._kind_of(value)
@@ -281,11 +317,12 @@ class Obfuscator:
             self.learn_name(local, "host" if "." in local else "id")
 
     def _learnt_pattern(self) -> re.Pattern | None:
-        if not self._names:
+        if not self._loose:
             return None
         if self._pattern is None:
-            names = sorted(self._names, key=len, reverse=True)
-            self._pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names)
+            from .known import trie_pattern  # one branch per next character: fast with hundreds of names
+
+            self._pattern = re.compile(r"(?<![\w-])(?:" + trie_pattern(sorted(self._loose))
                                        + r")(?![\w-]|\.[A-Za-z0-9])", re.IGNORECASE)
         return self._pattern
 
@@ -303,11 +340,16 @@ class Obfuscator:
 
     def _sub_rdn(self, match: re.Match) -> str:
         key = match.group(1)
-        value = match.group(2)
+        value = match.group(2).strip()
         kind = "country" if key.upper() == "C" else "org" if key.upper() in ("O", "OU") else None
-        if _stand_in(value.strip()):
+        if _stand_in(value) or value.lower() in self._standins:
             return match.group(0)
-        return f"{key}={self._name(value.strip(), kind or self._kind_of(value.strip()) or 'name')}"
+        kind = kind or self._kind_of(value) or "name"
+        if kind == "user@":
+            return f"{key}={_USER_FQDN.sub(self._sub_user_fqdn, value)}"
+        if kind == "host":
+            return f"{key}={self._sub_host(value)}"
+        return f"{key}={self._name(value, kind)}"
 
     def text(self, text: str) -> str:
         text = _RDN.sub(self._sub_rdn, text)

@@ -294,9 +294,11 @@ _GENERIC: tuple[Callable[[str], Result], ...] = (
 )
 
 
-def scrub_generic(text: str) -> Result:
+def scrub_generic(text: str, skip: tuple = ()) -> Result:
     counts: list[Counts] = []
     for fn in _GENERIC:
+        if fn in skip:
+            continue
         text, c = fn(text)
         counts.append(c)
     return text, _merge(*counts)
@@ -348,6 +350,9 @@ class Redactor:
             return
         for value in learner(text):
             self.known.add(value)
+        if policy == "secrets":  # IDs are no secret: a learnt value is never cut out of one
+            for ident in grammar.ids_of(text):
+                self.known.protect(ident)
 
     def learn_secrets_text(self, text: str) -> None:
         self.learn(text, "secrets")
@@ -365,6 +370,6 @@ class Redactor:
     def redact(self, text: str, policy: str = "generic") -> Result:
         fn = POLICIES.get(policy, POLICIES["generic"])
         text, a = fn(text)
-        text, b = scrub_generic(text)
+        text, b = scrub_generic(text, skip=(fn,))  # a policy that is also a generic step runs once
         text, c = self.scrub_known(text)
         return text, _merge(a, b, c)

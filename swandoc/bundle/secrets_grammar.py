@@ -38,12 +38,12 @@ from typing import Iterator
 from ..compat import SLOTS
 
 QUOTES = "\"'`"
-KINDS = ("PSK", "XAUTH", "EAP", "NTLM", "PIN", "PPKS", "RSA", "ECDSA", "P12", "BLISS", "PKCS12")
+KINDS = ("PSK", "XAUTH", "EAP", "NTLM", "PIN", "PPKS", "PPKF", "RSA", "ECDSA", "P12", "BLISS", "PKCS12")
 _KEY_KINDS = ("RSA", "ECDSA", "P12", "BLISS", "PKCS12")
 LABEL = {"PSK": "PSK", "XAUTH": "XAUTH password", "EAP": "EAP password", "NTLM": "NTLM password", "PIN": "PIN",
-         "PPKS": "PPK", "RSA": "RSA key", "ECDSA": "ECDSA key", "P12": "PKCS#12 passphrase",
+         "PPKS": "PPK", "PPKF": "PPK file", "RSA": "RSA key", "ECDSA": "ECDSA key", "P12": "PKCS#12 passphrase",
          "PKCS12": "PKCS#12 passphrase", "BLISS": "BLISS key"}
-COUNT_KIND = {"PSK": "psk", "XAUTH": "xauth", "EAP": "eap", "NTLM": "ntlm", "PIN": "pin", "PPKS": "ppk",
+COUNT_KIND = {"PSK": "psk", "XAUTH": "xauth", "EAP": "eap", "NTLM": "ntlm", "PIN": "pin", "PPKS": "ppk", "PPKF": "ppk",
               "RSA": "rsa-private", "ECDSA": "ecdsa-private", "P12": "p12-passphrase", "PKCS12": "p12-passphrase",
               "BLISS": "bliss-private"}
 # What this module writes in place of a secret: read back as one token, never censored twice.
@@ -198,8 +198,10 @@ def parse_record(tokens: list[Token]) -> Record:
         if values and _is_reference(values[0]):
             secret = tuple(t for t in values if not _is_reference(t))
         return Record(tuple(tokens), ids, kind, secrets=secret)
-    if kind == "PPKS" and len(values) >= 2:
-        values = values[1:]  # the PPK id names the key; the next value is the key
+    if kind in ("PPKS", "PPKF") and len(values) >= 2:
+        values = values[1:]  # the PPK id names the key; the next value is the key (PPKF: the file holding it)
+    if kind == "PPKF" and len(values) == 1 and values[0].value.startswith("/"):
+        return Record(tuple(tokens), ids, kind)
     secret = tuple(t for t in values if not _is_reference(t))
     problem = None if values else "no value"
     if len(secret) > 1:

@@ -17,27 +17,33 @@ from swandoc.bundle.collect import Options, build_bundle  # noqa: E402
 from swandoc.evidence import Evidence  # noqa: E402
 from swandoc.probes import collect as probes_collect  # noqa: E402
 
-seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-for obfuscate in (False, True):
-    root = Path(tempfile.mkdtemp())
-    corpus = Corpus(root, seed)
-    paths = corpus.build()
-    probes_collect.NM_CONNECTIONS = (paths["nm"] + "/*",)
-    extra = [Evidence("hosts_file", (root / "hosts").read_bytes(), "/etc/hosts", status=0)]
-    try:
-        options = Options(config=paths["config"], timeout=5)
-    except TypeError:
-        options = Options(config=paths["config"], timeout=5)
-    result = build_bundle(options, output=str(root / "b.tar.xz"), obfuscate=obfuscate, extra_items=extra)
-    members = archive_members(result.path)
-    leaks = {x.split(": ", 1)[1] for x in leaked(members, corpus.secrets)}
-    line = f"obfuscate={obfuscate}: {len(corpus.secrets)} secrets, {len(leaks)} leaked"
-    if obfuscate:
-        names = [i for i in corpus.ids if len(i) >= 4] + [paths["org"], paths["host"], "Net Ops", "Lisboa"]
-        left = {n for data in members.values() for n in names if n.lower().encode() in data.lower()}
-        line += f", {len(left)} of {len(names)} names/addresses/IDs left: {sorted(left)}"
-    else:
-        text = b"\n".join(members.values()).decode("utf-8", "replace")
-        kept = [i for i in corpus.ids if i in text]
-        line += f", IDs kept {len(kept)}/{len(corpus.ids)}"
-    print(line)
+
+def main() -> None:
+    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    for obfuscate in (False, True):
+        root = Path(tempfile.mkdtemp())
+        corpus = Corpus(root, seed)
+        paths = corpus.build()
+        probes_collect.NM_CONNECTIONS = (paths["nm"] + "/*",)
+        extra = [Evidence("hosts_file", (root / "hosts").read_bytes(), "/etc/hosts", status=0)]
+        try:
+            options = Options(config=paths["config"], timeout=5)
+        except TypeError:
+            options = Options(config=paths["config"], timeout=5)
+        result = build_bundle(options, output=str(root / "b.tar.xz"), obfuscate=obfuscate, extra_items=extra)
+        members = archive_members(result.path)
+        leaks = {x.split(": ", 1)[1] for x in leaked(members, corpus.secrets)}
+        line = f"obfuscate={obfuscate}: {len(corpus.secrets)} secrets, {len(leaks)} leaked"
+        if obfuscate:
+            names = [i for i in corpus.ids if len(i) >= 4] + [paths["org"], paths["host"], "Net Ops", "Lisboa"]
+            left = {n for data in members.values() for n in names if n.lower().encode() in data.lower()}
+            line += f", {len(left)} of {len(names)} names/addresses/IDs left: {sorted(left)}"
+        else:
+            text = b"\n".join(members.values()).decode("utf-8", "replace")
+            kept = [i for i in corpus.ids if i in text]
+            line += f", IDs kept {len(kept)}/{len(corpus.ids)}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
