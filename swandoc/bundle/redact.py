@@ -316,8 +316,14 @@ POLICIES: dict[str, Callable[[str], Result]] = {
 }
 
 
+# A quoted value read the C way (backslash escapes), which pluto does not do: a user who wrote
+# "pa\"ss" may mean pa"ss, and that is what may turn up elsewhere. Learnt as well, never trusted.
+_ESCAPED_QUOTED = re.compile(r'"((?:[^"\\\n]|\\.)*\\.(?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*\\.(?:[^\'\\\n]|\\.)*)\'')
+
+
 def _secrets_learnt(text: str) -> list[bytes]:
-    out = []
+    out = [re.sub(r"\\(.)", r"\1", m.group(1) or m.group(2) or "").encode("utf-8", "surrogateescape")
+           for m in _ESCAPED_QUOTED.finditer(text)]
     for token in grammar.secret_values(text):
         out.append(token.value.encode("utf-8", "surrogateescape"))
         decoded = grammar.decode_value(token)
