@@ -59,8 +59,8 @@ _USER_FQDN = re.compile(r"(?<![\w.+-])([\w.+-]+)@((?:" + _LABEL + r"\.)+[A-Za-z]
 _MAC = re.compile(r"(?<![\w:])((?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2})(?![\w:])")
 _RDN_KEYS = ("C|ST|S|L|O|OU|CN|E|emailAddress|DC|SN|GN|G|UID|serialNumber|title|street|postalCode|T|I|"
              "initials|pseudonym|name|businessCategory|unstructuredName")
-_RDN = re.compile(r"(?<![^\s,/'\"\[=(+])(" + _RDN_KEYS + r")=((?:[^,/'\"\]\n\\+]|\\.)+?)(?=\s*(?:,\s*|/|\+)(?:"
-                  + _RDN_KEYS + r")=|['\"\]\n)]|\s*$)", re.IGNORECASE | re.MULTILINE)
+_RDN = re.compile(r"(?<![^\s,/'\"\[=(+])(" + _RDN_KEYS + r")=((?:[^,/'\"\]\n\\+]|[/+](?!(?:" + _RDN_KEYS
+                  + r")=)|\\.)+?)(?=\s*(?:,\s*|/|\+)(?:" + _RDN_KEYS + r")=|['\"\]\n)]|\s*$)", re.IGNORECASE | re.MULTILINE)
 # Dotted words that are not host names: file names, sysctl keys, units, library symbols.
 _NOT_HOST_SUFFIX = {"conf", "secrets", "log", "db", "ctl", "pem", "crt", "cer", "der", "p12", "pfx", "key", "csr",
                     "service", "socket", "target", "timer", "mount", "scope", "slice", "path", "so", "py", "c", "h",

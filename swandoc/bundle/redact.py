@@ -163,17 +163,20 @@ def redact_xfrm_state(text: str) -> Result:
 # Options whose value is a secret. leftrsasigkey/rightrsasigkey/leftpubkey are PUBLIC: kept.
 _CONF_SECRET = re.compile(
     r"(?P<lead>(?:^|(?<=[\s{,\[]))\s*\"?(?P<key>[A-Za-z0-9_-]*(?:pass(?:word|wd|phrase)?|secret|psk|ppk|pin|xauthpass)[A-Za-z0-9_-]*)\"?\s*[=:]\s*)"
-    r"(?P<value>\"[^\"\n]*\"?|[^\s,}\]]+)",
+    r"(?P<value>\"[^\"\n]*\"?|\x27[^\x27\n]*\x27?|[^\s]+)",
     re.MULTILINE | re.IGNORECASE)
 _CONF_KEEP_KEYS = {"ppk", "ppk-ids", "pfs", "ppk_ids", "spin", "xauthby", "secretsfile", "secrets"}
 _POLICY_WORDS = {"yes", "no", "permit", "propose", "insist", "never", "true", "false", "always"}
+
+
+_REFERENCES = {"%prompt", "%none", "%any", "%fromcert", "%cert", "%smartcard"}  # not the secret itself
 
 
 def _kept_option(key: str, value: str) -> bool:
     """Option names that merely mention a secret (ppk=insist, secretsfile=, pskvalue-flags=)."""
     bare = value.strip("\"'")
     return (key in _CONF_KEEP_KEYS or key.endswith(("file", "ids", "flags", "type", "-by", "by"))
-            or bare.lower() in _POLICY_WORDS or bare.startswith(("%", "/")) or is_placeholder(bare))
+            or bare.lower() in _POLICY_WORDS or bare.lower() in _REFERENCES or is_placeholder(bare))
 
 
 def config_secret_values(text: str) -> list[str]:

@@ -107,7 +107,7 @@ class Corpus:
         (d / "ipsec.d").mkdir()
         (d / "ipsec.d" / "policies").mkdir()
         host = f"gw{r.randint(1, 99)}.branch-{r.randint(1, 999)}.{r.choice(['pt', 'ie', 'ro', 'co.uk', 'museum', 'xn--p1ai', 'corp'])}"
-        org = f"Org{rand_text(r, 6, extra='')} Lda"
+        org = f"Org{''.join(r.choice(string.ascii_letters + string.digits) for _ in range(6))} Lda"
         user = f"u{r.randint(100, 999)}x"
         dn = f"C=PT, ST=Lisboa, O={org}, OU=Net Ops, CN={host}, E=ops@{host}"
         keyid = "@#0x" + "".join(r.choice("0123456789abcdef") for _ in range(20))
