@@ -46,13 +46,19 @@ not installed, daemon not running, timed out).
 
 ## Secrets
 
-Nothing secret is stored. Before any item was written:
-- ipsec.secrets (and included files): every PSK, XAUTH/EAP password, PPK and private key was
-  replaced by its kind and a length class, e.g. `[PSK, quoted, 16-31 chars]`; IDs are kept.
-- `ip xfrm state`: the enc/auth/auth-trunc/aead keys were removed (algorithms kept).
-- pluto logs: plutodebug hex dumps (keys, nonces, PSK, DH secrets) were removed.
-- any PEM private key block, NSS password file contents, password-like ipsec.conf options.
-- every item was also scanned for the secret values themselves (raw, hex, base64).
+Nothing secret is stored. Before any item was written, every secret was learnt from the file
+that holds it, read with that file's grammar (ipsec.secrets as pluto reads it, with its includes
+and the file secretsfile= names; password options of ipsec.conf; the NSS password file;
+NetworkManager connections), and then:
+- ipsec.secrets: every PSK, XAUTH/EAP/NTLM password, PIN, PPK and private key block was replaced
+  by its kind and a length class, e.g. `[PSK, quoted, 16-31 chars]`; IDs, PPK ids, %smartcard and
+  key nicknames are kept; commented-out entries are censored too; an entry that could not be
+  understood lost everything after its IDs, with a note.
+- `ip [-s] xfrm state`: the enc/auth/auth-trunc/aead keys were removed (algorithms, counters kept).
+- pluto logs: every debug hex dump (3.x, 4.x, 5.x, helper threads) was removed by its shape.
+- any PEM private key block, NSS passwords, password-like ipsec.conf and NetworkManager values.
+- every member (this README and manifest.json included) was searched for the learnt values in
+  every encoding: as text, JSON-escaped, hex (any case and separators), base64, 0x/0s/0t.
 Public keys (leftrsasigkey=) and certificates' public parts are kept.
 A packet capture (capture/ike.pcap, only with --capture) is stored as captured: IKE keys are
 never on the wire, but an IKEv1 Aggressive Mode exchange carries a hash that allows offline
@@ -64,11 +70,12 @@ guessing of a weak PSK; leave --capture off for such peers if that matters.
 """
 
 OBFUSCATED = """\
-IP addresses and host names were replaced (--obfuscate). The same address always has the
-same stand-in; prefixes are preserved bit for bit, so addresses in one subnet are still in one
+IP addresses, host names, IDs (@fqdn, user@fqdn, DN parts, key ids), XAUTH user names and
+certificate nicknames were replaced (--obfuscate). The same value always has the same stand-in
+in every file; prefixes are preserved bit for bit, so addresses in one subnet are still in one
 subnet and prefix lengths are as written; private/link-local addresses stay private/link-local;
-loopback, netmasks, 0.0.0.0/0 and documentation ranges are kept. Host names became
-host-N.example. The packet capture, if any, was left out (it cannot be rewritten safely). The
+loopback, netmasks and 0.0.0.0/0 are kept. Host names became host-N.example, IDs id-N, user
+names user-N, organisations org-N. The packet capture, if any, was left out (it cannot be rewritten safely). The
 map back to real values is NOT in this archive; the sender kept it beside the archive."""
 
 NOT_OBFUSCATED = "Not obfuscated: addresses and host names are as on the host (use --obfuscate to hide them)."
