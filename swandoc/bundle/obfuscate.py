@@ -97,6 +97,17 @@ _VOCABULARY = {"libreswan", "pluto", "ipsec", "nss", "linux", "kernel", "root", 
                "systemd", "networkmanager", "openswan", "strongswan", "xauth", "psk", "rsa", "ecdsa"}
 
 
+# Public project and vendor domains name nobody's network (os-release URLs, kernel builders).
+_PUBLIC_DOMAINS = ("libreswan.org", "example.com", "example.net", "example.org", "debian.org", "ubuntu.com",
+                   "redhat.com", "fedoraproject.org", "centos.org", "rockylinux.org", "almalinux.org",
+                   "oracle.com", "suse.com", "opensuse.org", "kernel.org", "gnu.org", "freedesktop.org",
+                   "mozilla.org", "launchpad.net")
+
+
+def _public(name: str) -> bool:
+    return name in _KEEP_HOSTS or any(name == d or name.endswith("." + d) for d in _PUBLIC_DOMAINS)
+
+
 def _stand_in(value: str) -> bool:
     return bool(re.fullmatch(r"@?(?:host|id|user|org|cert|key|rdn|name)-\d+(?:\.example)?|\S+@host-\d+\.example|"
                              r"host-\d+\.example|ZZ", value))
@@ -206,7 +217,7 @@ class Obfuscator:
     # -- names and IDs -------------------------------------------------------
     def _name(self, value: str, kind: str) -> str:
         key = value.lower()
-        if _stand_in(value) or key in _KEEP_HOSTS:
+        if _stand_in(value) or key in self._standins or _public(key):
             return value
         stand_in = self._names.get(key)
         if stand_in is None:
@@ -216,7 +227,8 @@ class Obfuscator:
                         "cert": f"cert-{n}", "country": "ZZ"}.get(kind, f"name-{n}")
             if kind == "key":
                 digest = hmac.new(self._key, key.encode(), hashlib.sha256).hexdigest()
-                stand_in = (digest * 4)[: len(value)]
+                prefix = value[:2] if value[:2].lower() == "0x" else ""
+                stand_in = prefix + (digest * 4)[: len(value) - len(prefix)]
             self._names[key] = stand_in
             if kind != "country" and key not in _VOCABULARY and not key.isdigit():
                 self._loose[key] = stand_in
@@ -247,6 +259,8 @@ class Obfuscator:
         if kind == "at":
             self.learn_name(value[1:])
             return
+        if kind == "key" and value.startswith("@#"):
+            value = value[2:]
         if kind == "user@":
             local, _, domain = value.rpartition("@")
             self.learn_name(local, "user")
@@ -328,7 +342,7 @@ class Obfuscator:
 
     def _sub_host(self, name: str) -> str:
         key = name.lower()
-        if key in _KEEP_HOSTS or _stand_in(name) or key.startswith(_NOT_HOST_PREFIX):
+        if _public(key) or _stand_in(name) or key.startswith(_NOT_HOST_PREFIX):
             return name
         labels = key.split(".")
         if labels[-1] in _NOT_HOST_SUFFIX:
