@@ -7,7 +7,8 @@ bundle in each form it can take on the way there:
 * as text (``correct horse``), JSON-escaped as a journal record holds it (``\"``, ``\\``,
   ``\u00fc``, ``\/``), C/pluto-escaped (``\ooo``, ``\xNN``);
 * as hex in either case, with or without separators between the digits (``5377``, ``53 77``,
-  ``53:77``, ``53-77``, the double blank between pluto's 4-byte groups): every run of hex digits
+  ``53:77``, ``53-77``, ``0x53, 0x77``, ``\x53\x77``, ``%53%77``, the double blank between
+  pluto's 4-byte groups): every run of hex digits
   and separators is normalised and searched, so the alignment of the bytes does not matter
   (dumps over several rows are pluto's, which ``dumps`` removes by structure);
 * as base64 (standard and URL alphabet, with or without padding, and its middle at each of the
@@ -43,8 +44,10 @@ MIN_LENGTH = 4  # shorter values would match everywhere; the grammar still remov
 SHORT = 8
 REPLACEMENT = "[known secret removed]"
 # A run of hex digits with at most two separator characters between any two of them.
-_HEX_RUN = re.compile(r"[0-9A-Fa-f](?:[ \t:_.-]{0,2}[0-9A-Fa-f]){7,}")
-_SEPARATORS = re.compile(r"[ \t:_.-]")
+# Separators: blanks, ':', '_', '.', '-', ',', '%' (URL escapes), and a repeated 0x / \x prefix
+# ("0x53, 0x77", "\x53\x77").
+_HEX_RUN = re.compile(r"[0-9A-Fa-f](?:[ \t:_.,%-]{0,2}(?:0[xX]|\\[xX])?[0-9A-Fa-f]){7,}")
+_SEPARATORS = re.compile(r"0[xX]|\\[xX]|[ \t:_.,%-]")
 _ASCII_LOWER = str.maketrans({c: c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})  # keeps every length
 
 
