@@ -37,6 +37,8 @@ _SECRET_LABEL = re.compile(
     r"unwrapped|chunk output|decrypt|encrypt|prf|hmac|xcbc|integ|data (?:before|after)|auth|idhash|hash",
     re.IGNORECASE)
 DUMP = "[hex dump removed]"
+# pluto's XAUTH debug lines print the password: "pass(%s)" and, with crypt, "pass %s vs %s".
+_XAUTH_PASS = re.compile(r"(\bpass\()[^\n]*?(?=\) connid\()|(\bpass )\S+ vs \S+")
 
 
 class _DumpState:
@@ -71,6 +73,10 @@ class _DumpState:
         new, n = _INLINE.subn("[hex removed]", text)
         if n:
             self.counts["log-key-material" if _SECRET_LABEL.search(text) else "log-hexdump"] += n
+        new, m = _XAUTH_PASS.subn(lambda g: g.group(1) + "[password removed]" if g.group(1)
+                                  else g.group(2) + "[password removed] vs [password removed]", new)
+        if m:
+            self.counts["log-xauth-password"] += m
         return head + new
 
 

@@ -75,7 +75,10 @@ _NAME_CONTEXTS = [
     re.compile(r"(?im)^\s*(?:left|right)(?:id|cert|xauthusername|username|ca|ckaid)?\s*=\s*\"?([^\"\n#]*[^\"\n#\s])"),
     re.compile(r"(?im)^\s*(?:xauthusername|username|leftusername|rightusername)\s*=\s*\"?([^\"\n#]*[^\"\n#\s])"),
     re.compile(r"ID_(?:FQDN|USER_FQDN|KEY_ID|DER_ASN1_DN|IPV4_ADDR|IPV6_ADDR)[ =:]+'([^'\n]+)'"),
-    re.compile(r"XAUTH:? [Uu]ser(?:name)?[: ]+'?([^'\s:]+)'?"),
+    # pluto's wordings: "XAUTH: User alice: ...", "... user 'alice'", "user(alice/...)", "user=alice"
+    re.compile(r"XAUTH: User ([^\s:']+):"),
+    re.compile(r"XAUTH: [^\n]*?\buser[ =]'([^'\n]+)'"),
+    re.compile(r"XAUTH: [^\n]*?\buser\(([^/:)\s]+)"),
     re.compile(r"(?:\bDNS|\bemail|\bURI|\bIP Address|\bIP)\s*:\s*([^\s,>]+)"),
     re.compile(r"\[(@[^\]\s,]+)"),
     re.compile(r"(?i)certificate \"([^\"\n]+)\""),

@@ -290,10 +290,23 @@ def redact_nm_connection(text: str) -> Result:
 
 
 # ---------------------------------------------------------------------------
+# secrets on a command line (a journal's _CMDLINE, a shell history, ps output)
+
+_CMDLINE_SECRET = re.compile(r"(--(?:xauthpass(?:word)?|password|passwd|pass|psk|secret|pin|ppk)(?:=|\s+))"
+                             r"(\"[^\"\n]*\"?|'[^'\n]*'?|[^\s\"']+)", re.IGNORECASE)
+
+
+def redact_command_lines(text: str) -> Result:
+    """``ipsec whack --xauthpass VALUE`` and the like, wherever a command line was recorded."""
+    new, n = _CMDLINE_SECRET.subn(lambda m: m.group(1) + "[command-line secret removed]", text)
+    return new, ({"command-line-secret": n} if n else {})
+
+
+# ---------------------------------------------------------------------------
 # the generic scrubber, run over every text item
 
 _GENERIC: tuple[Callable[[str], Result], ...] = (
-    redact_private_keys, scrub_secret_lines, redact_xfrm_state, redact_log,
+    redact_private_keys, scrub_secret_lines, redact_command_lines, redact_xfrm_state, redact_log,
 )
 
 

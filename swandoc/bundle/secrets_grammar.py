@@ -222,7 +222,10 @@ def comment_secrets(comment: Comment) -> list[Token]:
         words = [t.raw for t in tokens]
         if ":" in words:
             record = parse_record(tokens)
-            if record.kind is not None:
+            after = len(tokens) - words.index(":") - 2
+            # an entry, not prose ("private key :RSA statements as these now reside"): as many
+            # values as a real entry has (PPKS/RSA: an id or file, then the value)
+            if record.kind is not None and (record.block or (record.problem is None and after <= 2)):
                 for t in record.secrets:
                     found[t.start] = t
                 if record.block:

@@ -200,6 +200,11 @@ include {d / 'ipsec.d' / 'absolute.inc'}
             json.dumps({"MESSAGE": f"nss {nss} nm {nm_psk} conf {conf_pw}", "_COMM": "pluto"}, ensure_ascii=True),
             f"Nov 30 10:00:15 rhel7 pluto[4321]: | ppk 0x{self.secrets[-1].hex()}",
             f"Nov 30 10:00:16 rhel7 pluto[4321]: loaded {text_psk}",
+            # pluto's own XAUTH debug lines print the password (passwd-file users: never in a secrets file)
+            f"Nov 30 10:00:17 rhel7 pluto[4321]: | XAUTH: found user({user}/{user}) pass({v()}) connid(acme/acme) "
+            f"addresspool(10.9.0.1-10.9.0.9)",
+            f"Nov 30 10:00:18 rhel7 pluto[4321]: | XAUTH: xauth user({user}:acme) pass {v()} vs $6$salt$hash",
+            json.dumps({"MESSAGE": "whack", "_CMDLINE": f"ipsec whack --name acme --xauthpass {v()} --initiate"}),
             "",
         ])
         (d / "pluto.log").write_text(log)

@@ -109,3 +109,22 @@ def test_networkmanager_secrets_removed_flags_and_ids_kept():
     assert "nm-psk-1" not in out and "nm-x-1" not in out and "v-2" not in out
     assert "pskvalue-flags=0" in out and "leftid=@road" in out and "pskinputmodes=save" in out
     assert counts == {"nm-secret": 4}
+
+
+def test_prose_in_the_stock_file_is_not_taken_for_an_entry():
+    # one line of Debian 12's stock /etc/ipsec.secrets (libreswan 4.10-2): ":RSA" glued, then prose
+    line = "# information such as private key :RSA statements as these now reside\n"
+    assert redact_secrets(line) == (line, {})
+    assert values(line) == []
+
+
+def test_xauth_passwords_in_plutos_debug_lines_and_on_command_lines():
+    from swandoc.bundle.dumps import redact_log
+    from swandoc.bundle.redact import redact_command_lines
+
+    log = ("| XAUTH: found user(alice/alice) pass(pw one!) connid(c/c) addresspool(p)\n"
+           "| XAUTH: xauth user(alice:c) pass pw2 vs $6$abc\n")
+    out, counts = redact_log(log)
+    assert "pw one" not in out and "pw2" not in out and "$6$abc" not in out and counts == {"log-xauth-password": 2}
+    out, counts = redact_command_lines('{"_CMDLINE":"ipsec whack --xauthpass a,b}c --initiate"} --psk=\'x y\'')
+    assert "a,b" not in out and "x y" not in out and counts == {"command-line-secret": 2}
