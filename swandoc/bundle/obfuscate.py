@@ -52,10 +52,14 @@ _KEEP_V6 = [ipaddress.ip_network(n) for n in ("::/127", "ff00::/8")]
 _V4 = re.compile(r"(?<![\w:])(?:(?<=\.\.\.)|(?<!\.))((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(/\d{1,2}(?!\d))?(?![\w]|\.\d|\.[A-Za-z])")
 # Candidate IPv6 tokens; ipaddress decides whether one really is an address.
 _V6 = re.compile(r"(?:(?<=\.\.\.)|(?<![\w:.]))((?:[0-9A-Fa-f]{0,4}:){2,8}(?:\d+\.\d+\.\d+\.\d+|[0-9A-Fa-f]{0,4}))(%[\w.-]+)?(/\d{1,3}(?!\d))?(?![\w:])")
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST = re.compile(r"(?<![\w.@-])((?:" + _LABEL + r"\.)+[A-Za-z][A-Za-z0-9-]{0,62}[A-Za-z0-9])(?![\w-]|\.[A-Za-z0-9]|\()")
+# Labels in any script (an IDN such as vpn.münchen.de is a host name too); no '_' (not in host names).
+_ALNUM = r"[^\W_]"
+_LABEL = _ALNUM + r"(?:(?:" + _ALNUM + r"|-){0,61}" + _ALNUM + r")?"
+_HOST = re.compile(r"(?<![\w.@-])((?:" + _LABEL + r"\.)+[^\W\d_](?:" + _ALNUM + r"|-){0,62}" + _ALNUM
+                   + r")(?![\w-]|\.\w|\()")
 _AT_ID = re.compile(r"(?<![\w.@-])@(#?[\w][\w.:-]*[\w]|#?\w)")
-_USER_FQDN = re.compile(r"(?<![\w.+-])([\w.+-]+)@((?:" + _LABEL + r"\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9])(?![\w-]|\.\w)")
+_USER_FQDN = re.compile(r"(?<![\w.+-])([\w.+-]+)@((?:" + _LABEL + r"\.)+[^\W\d_](?:" + _ALNUM + r"|-)*" + _ALNUM
+                        + r")(?![\w-]|\.\w)")
 _MAC = re.compile(r"(?<![\w:])((?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2})(?![\w:])")
 _RDN_KEYS = ("C|ST|S|L|O|OU|CN|E|emailAddress|DC|SN|GN|G|UID|serialNumber|title|street|postalCode|T|I|"
              "initials|pseudonym|name|businessCategory|unstructuredName")
@@ -393,7 +397,7 @@ class Obfuscator:
 
     def _sub_at(self, match: re.Match) -> str:
         value = match.group(1)
-        if _stand_in(value):
+        if _stand_in(value) or value.lower() in self._standins or not re.search(r"[A-Za-z#]", value):
             return match.group(0)
         if value.startswith("#"):
             return "@#" + self._name(value[1:], "key")
