@@ -201,6 +201,15 @@ class Obfuscator:
 
     def _v6_token(self, token: str, zone: str | None, prefix: str | None) -> str:
         """One IPv6-looking token; ``ADDR:500`` / ``ADDR:4500`` (3.x endpoints) is an address and a port."""
+        key = ("v6", token, zone, prefix)
+        done = self._sub_cache.get(key)
+        if done is None:
+            if len(self._sub_cache) > 200_000:  # bounded: timestamps look like v6 candidates too
+                self._sub_cache.clear()
+            done = self._sub_cache[key] = self._v6_token_once(token, zone, prefix)
+        return done
+
+    def _v6_token_once(self, token: str, zone: str | None, prefix: str | None) -> str:
         whole = token + (zone or "") + (prefix or "")
         head, _, port = token.rpartition(":")
         if not zone and not prefix and port.isdigit() and head.count(":") >= 2 and ("::" in head or head.count(":") == 7):
