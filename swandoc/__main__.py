@@ -1,3 +1,4 @@
+"""``python -m swandoc``: the same command, under its own name (click 7 would say ``__main__.py``)."""
 from swandoc.cli import main
 
-main()
+main(prog_name="swandoc")

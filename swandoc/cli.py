@@ -2,7 +2,8 @@
 
 Each front door lives beside the code it drives (``swandoc.lab.command``,
 ``swandoc.probes.command``, ``swandoc.bundle.command``); this module only wires them up and
-turns :class:`~swandoc.errors.SwandocError` into a one-line message with exit status 2.
+turns :class:`~swandoc.errors.SwandocError` into a one-line message with exit status 2. The
+options every command shares, the help layout and the output path are in ``swandoc.clitools``.
 Subcommand modules import heavy libraries (scapy, pyroute2) lazily so ``analyze`` stays fast.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ import sys
 import click
 
 from . import __version__
-from .clitools import emit, format_option, output_option
-from .errors import SwandocError
+from .clitools import emit_report, format_option, help_epilog, html_option, input_progress, output_option
+from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SwandocError
 
 
 class SwandocGroup(click.Group):
@@ -26,7 +27,7 @@ class SwandocGroup(click.Group):
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("swandoc: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug of ours: one line for the user, the traceback on request
@@ -34,35 +35,48 @@ class SwandocGroup(click.Group):
                 raise
             click.echo(f"swandoc: internal error: {type(exc).__name__}: {exc} "
                        "(set SWANDOC_DEBUG=1 for details and please report it)", err=True)
-            sys.exit(3)
+            sys.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=SwandocGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SwandocGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=help_epilog(
+    ("why did the tunnel fail? (a pluto log, or both ends at once)", "swandoc analyze west.log east.log"),
+    ("live, on the gateway", "swandoc diagnose myvpn"),
+    ("a redacted support bundle", "swandoc bundle -o support.tar.xz"),
+    ("reproduce a failure with two real plutos", "swandoc lab --list"),
+    ("help on one command, with its examples", "swandoc analyze --help"),
+))
 @click.version_option(__version__, prog_name="swandoc")
 def main() -> None:
     """Troubleshooting and diagnostics for Libreswan IPsec VPNs."""
 
 
-@main.command()
+@main.command(epilog=help_epilog(
+    ("a pluto logfile=", "swandoc analyze /var/log/pluto.log"),
+    ("both ends of a tunnel together: one explains the other", "swandoc analyze west.log east.log"),
+    ("the journal, from stdin", "journalctl -u ipsec -o json | swandoc analyze -"),
+    ("rotated logs", "swandoc analyze pluto.log.2.gz pluto.log.1.xz pluto.log"),
+    ("what whack printed", "ipsec auto --up myvpn 2>&1 | swandoc analyze -"),
+    ("a capture, and a support bundle, as an HTML page",
+     "swandoc analyze --conn myvpn --format html -o report.html capture.pcap bundle.tar.xz"),
+    ("in a script: status 0 only for a healthy tunnel, 4 when the log shows nothing to judge",
+     "swandoc analyze pluto.log >/dev/null || echo \"swandoc says $?\""),
+))
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--conn", metavar="NAME", help="Only report on this connection.")
 @format_option
 @output_option
-@click.option("--html", "html_path", metavar="FILE", help="Also write the HTML report to FILE.")
+@html_option
 def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None, html_path: str | None) -> None:
     """Diagnose pluto logs, journal exports, whack output, pcaps and support bundles offline.
 
     Give several files at once (both ends of a tunnel, rotated .gz/.xz logs); '-' reads stdin.
-    Exit status: 0 no problem found, 1 problems found, 2 usage error or unreadable input.
+    On a terminal, a long run shows which input it is reading on stderr.
     """
     from .analysis import analyze_paths
-    from .report import render
 
-    report = analyze_paths(paths, conn=conn)
-    emit(render(report, fmt), output)
-    if html_path:
-        emit(render(report, "html"), html_path)
-    sys.exit(report.exit_code)
+    with input_progress(paths):
+        report = analyze_paths(paths, conn=conn)
+    sys.exit(emit_report(report, fmt, output, html_path))
 
 
 def _register_subcommands() -> None:

@@ -1,17 +1,64 @@
 """Named evidence: the raw material every command shares.
 
 A live probe, a support bundle and a file on the command line all produce the same thing:
-an :class:`Evidence` item with a registry name. Parsers and rules only ever see those names,
-which is what lets ``analyze bundle.tar.xz`` reach the same diagnosis as ``diagnose`` did on
-the host (the insights-core idea of one spec with several providers).
+an :class:`Evidence` item with a registry name and an :class:`Origin` (which host, through
+which input). Providers (``inputs.py`` for files, ``bundle/reader.py`` for bundles,
+``probes/collect.py`` live) only produce Evidence; ``swandoc/parse.py`` turns it into facts.
+Parsers and rules only ever see those names, which is what lets ``analyze bundle.tar.xz``
+reach the same diagnosis as ``diagnose`` did on the host (the insights-core idea of one spec
+with several providers).
 
 The registry below is the single list of names, where each lives inside a bundle and how it
 is redacted before it is written anywhere.
 """
 from __future__ import annotations
 
+import io
+import sys
 from dataclasses import dataclass, field
+from typing import BinaryIO
+
 from .compat import SLOTS
+
+FILE, BUNDLE, LIVE = "file", "bundle", "live"
+
+
+@dataclass(frozen=True, **SLOTS)
+class Origin:
+    """Where a piece of evidence came from: which host, through which input.
+
+    *host* names the machine the evidence describes (a bundle's manifest host, this host for a
+    live diagnosis); a plain file on the command line has no known host (""). *input* is what
+    the user gave (the file or bundle path; "live" for probes of this host). Every fact and
+    evidence line keeps it, so two bundles of two hosts never mix.
+    """
+
+    kind: str = LIVE  # FILE, BUNDLE or LIVE
+    input: str = "live"
+    host: str = ""
+    details: tuple[tuple[str, str], ...] = ()  # e.g. a bundle's manifest: created, made by, options.conn
+
+    def detail(self, key: str) -> str | None:
+        return dict(self.details).get(key)
+
+    def label(self, name: str) -> str:
+        """How evidence item *name* of this origin is cited in findings.
+
+        >>> Origin(BUNDLE, "west.tar.xz", "gw-west").label("pluto_log")
+        'west.tar.xz:pluto_log'
+        >>> Origin(FILE, "/var/log/pluto.log").label("pluto_log")
+        '/var/log/pluto.log'
+        >>> Origin().label("whack_status")
+        'whack_status'
+        """
+        if self.kind == FILE:
+            return self.input
+        if self.kind == BUNDLE:
+            return f"{self.input}:{name}"
+        return name
+
+
+LOCAL = Origin()
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -30,19 +77,36 @@ class Evidence:
 
     name: str
     content: bytes | None
-    origin: str  # the command line or file path it came from
+    origin: str  # how it was gathered: the command line, or the file path inside the host
     status: int | None = None  # exit status of a command
     duration: float = 0.0
     error: str | None = None  # why it is missing (no root, tool missing, daemon down ...)
     redactions: tuple[tuple[str, int], ...] = ()
     meta: tuple[tuple[str, str], ...] = ()
+    where: Origin = LOCAL  # which host, through which input (bundle, file, live)
+    path: str | None = None  # a file to stream instead of *content* (a big log, a pcap; "-" = stdin)
 
     @property
     def available(self) -> bool:
-        return self.content is not None and self.error is None
+        return (self.content is not None or self.path is not None) and self.error is None
+
+    @property
+    def label(self) -> str:
+        """The name findings cite this item by (names the bundle or file it came from)."""
+        return self.where.label(self.name)
 
     def text(self) -> str:
         return (self.content or b"").decode("utf-8", errors="replace")
+
+    def open(self) -> BinaryIO:
+        """A binary stream of the item, without reading a file-backed item into memory."""
+        if self.content is not None:
+            return io.BytesIO(self.content)
+        if self.path == "-":
+            return sys.stdin.buffer
+        if self.path is None:
+            raise ValueError(f"{self.name}: no content")
+        return open(self.path, "rb")
 
 
 def _specs(*specs: EvidenceSpec) -> dict[str, EvidenceSpec]:

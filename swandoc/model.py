@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from .compat import SLOTS
+from .errors import verdict_exit_status
 from typing import Any
 
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -16,14 +17,25 @@ SEVERITIES = ("critical", "error", "warning", "info")
 
 @dataclass(frozen=True, **SLOTS)
 class EvidenceLine:
-    """One line that proves a finding: where it came from and what it said."""
+    """One line that proves a finding: where it came from and what it said.
+
+    *source* names the input (a file, ``bundle.tar.xz:pluto_log``, an evidence name); *host*
+    names the host it describes when that is known (a bundle's or this host's name), so a
+    finding with evidence from both ends says which end said what.
+    """
 
     source: str
     line: int | None
     text: str
+    host: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "line": self.line, "text": self.text}
+        return {"source": self.source, "line": self.line, "text": self.text, "host": self.host}
+
+    @property
+    def origin_key(self) -> str:
+        """Which end a line belongs to: its host when known, else its input."""
+        return self.host or self.source
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -91,6 +103,7 @@ class SourceSummary:
 
     name: str
     kind: str  # pluto-log, syslog, whack, journal-json, journal-export, pcap, bundle, ...
+    host: str | None = None  # the host this input describes, when known (bundle, live)
     lines: int = 0
     pluto_lines: int = 0
     debug_lines: int = 0
@@ -109,6 +122,7 @@ class SourceSummary:
         return {
             "name": self.name,
             "kind": self.kind,
+            "host": self.host,
             "lines": self.lines,
             "pluto_lines": self.pluto_lines,
             "debug_lines": self.debug_lines,
@@ -146,4 +160,5 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f.severity != "info" for f in self.findings) else 0
+        """0 healthy, 1 problems, 4 inconclusive: the mapping is swandoc.errors.VERDICT_EXIT."""
+        return verdict_exit_status(self.verdict)

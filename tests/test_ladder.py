@@ -8,7 +8,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from swandoc.analysis import analyze_paths
-from swandoc.logparse.packets import read_packets
+from swandoc.logparse.capture import read_packets
 from swandoc.model import LogEvent
 from swandoc.report import render
 from swandoc.report.ladder import MAX_ROWS, render_ladder_svg

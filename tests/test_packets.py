@@ -11,8 +11,10 @@ import pytest
 
 from swandoc.errors import InputError
 from swandoc.facts import Facts
-from swandoc.logparse.packets import (decode, decode_pcap_bytes, esp_flows, exchanges, load_pcap, read_packets,
-                                      wire)
+from swandoc.evidence import FILE, Evidence, Origin
+from swandoc.logparse.capture import decode_pcap_bytes, feed_capture, read_packets
+from swandoc.logparse.decode import decode
+from swandoc.logparse.pairing import esp_flows, exchanges, wire
 
 PCAPS = Path(__file__).resolve().parent.parent / "fixtures" / "pcap"
 
@@ -157,9 +159,10 @@ def test_esp_keepalive_and_flows():
     assert len(wire(packets).icmp) == len(icmp)
 
 
-def test_load_pcap_fills_facts():
+def test_capture_file_fills_facts():
     facts = Facts()
-    load_pcap(str(PCAPS / "lab-nat-t-blocked.pcap"), facts, "west.pcap")
+    path = str(PCAPS / "lab-nat-t-blocked.pcap")
+    feed_capture(Evidence("ike_capture", None, path, where=Origin(FILE, "west.pcap"), path=path), facts)
     assert len(facts.packets) == 9 and facts.packets[0].source == "west.pcap"
     assert facts.sources[0].name == "west.pcap" and facts.sources[0].packets == 9
     assert facts.sources[0].first_time.startswith("2026-")
@@ -243,12 +246,11 @@ def test_the_same_datagram_captured_twice_is_not_a_retransmission():
 
 def test_capture_evidence_feeds_facts():
     from swandoc.evidence import Evidence
-    from swandoc.logparse.packets import load_capture_evidence
+    from swandoc.logparse.capture import feed_capture
 
     facts = Facts()
-    load_capture_evidence(Evidence("ike_capture", None, "capture on eth0", error="capture needs root (CAP_NET_RAW)"),
-                          facts)
+    feed_capture(Evidence("ike_capture", None, "capture on eth0", error="capture needs root (CAP_NET_RAW)"), facts)
     assert facts.packets == [] and facts.sources == []
     data = (PCAPS / "lab-nat-t-blocked.pcap").read_bytes()
-    load_capture_evidence(Evidence("ike_capture", data, "capture on eth0"), facts)
+    feed_capture(Evidence("ike_capture", data, "capture on eth0"), facts)
     assert len(facts.packets) == 9 and facts.sources[0].name == "ike_capture"

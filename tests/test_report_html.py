@@ -116,7 +116,7 @@ def test_ladder_svg_is_embedded_as_markup(monkeypatch):
     module = types.ModuleType("swandoc.report.ladder")
     seen = []
     # A stand-in for the packets helper's renderer: the contract is packets in, Markup out.
-    module.render_ladder_svg = lambda packets, events=(): seen.append(packets) or Markup('<svg id="ladder"></svg>')
+    module.render_ladder_svg = lambda packets, events=(), flows=None: seen.append(packets) or Markup('<svg id="ladder"></svg>')
     monkeypatch.setitem(sys.modules, "swandoc.report.ladder", module)
     html = render_html(replace(sample_report(), extras=(("packets", ["p1"]),)))
     assert seen == [["p1"]]
@@ -127,7 +127,7 @@ def test_a_failing_ladder_does_not_lose_the_report(monkeypatch):
     import types
     module = types.ModuleType("swandoc.report.ladder")
 
-    def broken(packets, events=()):
+    def broken(packets, events=(), flows=None):
         raise ValueError("<b>odd packet</b>")
     module.render_ladder_svg = broken
     monkeypatch.setitem(sys.modules, "swandoc.report.ladder", module)

@@ -22,7 +22,8 @@ INT = {"type": "integer", "minimum": 0}
 STR_OR_NULL = {"type": ["string", "null"]}
 EVIDENCE_LINE = {
     "type": "object",
-    "properties": {"source": STR, "line": {"type": ["integer", "null"], "minimum": 1}, "text": STR},
+    "properties": {"source": STR, "line": {"type": ["integer", "null"], "minimum": 1}, "text": STR,
+                   "host": STR_OR_NULL},
 }
 FINDING = {
     "type": "object",
@@ -44,7 +45,7 @@ FINDING = {
 INPUT = {
     "type": "object",
     "properties": {
-        "name": STR, "kind": {"type": "string", "minLength": 1},
+        "name": STR, "kind": {"type": "string", "minLength": 1}, "host": STR_OR_NULL,
         "lines": INT, "pluto_lines": INT, "debug_lines": INT, "other_lines": INT, "unparsed": INT,
         "events": INT, "packets": INT,
         "version": STR_OR_NULL, "first_time": STR_OR_NULL, "last_time": STR_OR_NULL,
@@ -63,7 +64,7 @@ SCHEMA = {
         "generated": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$"},
         "verdict": {"enum": ["problems", "healthy", "inconclusive"]},
         "summary": {"type": "string", "minLength": 1},
-        "exit_code": {"enum": [0, 1]},
+        "exit_code": {"enum": [0, 1, 4]},
         "findings": {"type": "array", "items": FINDING},
         "inputs": {"type": "array", "items": INPUT},
         "probes": {"type": "array", "items": PROBE},
@@ -227,7 +228,7 @@ def test_real_reports_match_schema(scenario):
     doc = report_dict(analyze_paths(_inputs(scenario)))
     assert validate(doc, SCHEMA) == []
     assert [i["name"] for i in doc["inputs"]] == _inputs(scenario)
-    assert doc["exit_code"] == (1 if doc["verdict"] == "problems" else 0)
+    assert doc["exit_code"] == {"problems": 1, "healthy": 0, "inconclusive": 4}[doc["verdict"]]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -236,13 +237,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_exit_status_and_json_agree_on_real_logs(tmp_path):
-    # The first lines of a real log (startup only): nothing wrong, nothing established -> exit 0.
+    # The first lines of a real log (startup only): nothing wrong, nothing established -> inconclusive, exit 4
+    # (never 0: a script must not read "nothing to judge" as "healthy").
     startup = tmp_path / "startup.log"
     startup.write_text("".join((LAB / "healthy" / "west.log").read_text().splitlines(True)[:20]))
     quiet = _cli(str(startup), "--format", "json")
-    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.returncode == 4, quiet.stderr
     doc = json.loads(quiet.stdout)
-    assert validate(doc, SCHEMA) == [] and doc["verdict"] == "inconclusive" and doc["exit_code"] == 0
+    assert validate(doc, SCHEMA) == [] and doc["verdict"] == "inconclusive" and doc["exit_code"] == 4
     broken = _cli(*_inputs(LAB / "ike-proposal-mismatch-v2"), "--format", "json")
     assert broken.returncode == 1, broken.stderr
     doc = json.loads(broken.stdout)

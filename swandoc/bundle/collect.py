@@ -40,6 +40,7 @@ class Options:
     since: str = "24h"
     conn: str | None = None
     capture: float = 0.0
+    esp: bool = True  # False: the capture takes IKE only
     timeout: float = DEFAULT_TIMEOUT
     nss_dir: str | None = None
 
@@ -94,7 +95,7 @@ def collect_options(options: Options):
     return CollectOptions(conn=options.conn, config=options.config, ctl_socket=options.ctl_socket, log=options.log,
                           since=_since(options.since), capture=bool(options.capture),
                           duration=options.capture or 10.0, initiate=False, countdown=False,
-                          timeout=options.timeout, nss_dir=options.nss_dir)
+                          timeout=options.timeout, nss_dir=options.nss_dir, esp=options.esp)
 
 
 def _collect(options: Options, progress: Callable[[str], None]) -> tuple[list[Evidence], str | None]:
@@ -129,9 +130,7 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
 
     path, why = secrets_path(options)
     secrets_item = collect_secrets(path, redactor)
-    items: list[Evidence] = [Evidence(secrets_item.name, secrets_item.content, secrets_item.origin, secrets_item.status,
-                                      secrets_item.duration, secrets_item.error, secrets_item.redactions,
-                                      secrets_item.meta + (("chosen", why),))]
+    items: list[Evidence] = [dataclasses.replace(secrets_item, meta=secrets_item.meta + (("chosen", why),))]
     notes: list[str] = []
     collected, why = _collect(options, progress)
     if why:

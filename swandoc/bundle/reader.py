@@ -1,4 +1,4 @@
-"""Read a support bundle (the .tar.xz or its unpacked folder) back into evidence and facts.
+"""The bundle provider: a support bundle (the .tar.xz or its unpacked folder) back as Evidence.
 
 The archive comes from someone else's machine: it is read member by member into memory
 (never extracted to disk), only members the manifest names are read, paths with ``..`` or
@@ -7,13 +7,12 @@ folder a member must be a regular file inside it: symbolic links, devices and FI
 refused. The manifest's field types are checked before any is used. A corrupt or truncated archive is an
 :class:`~swandoc.errors.InputError` with one line (exit status 2), never a traceback.
 
-After loading, ``facts.evidence`` holds every item as it was on the host (redacted), the
-pluto log is fed to the log parser, the capture to the packet decoder, and
-``swandoc.probes.parse.parse_evidence`` turns the rest (config, firewall, routes, xfrm ...)
-into facts, so every rule runs on a bundle as it would live.
+Every item comes back as it was on the host (redacted), with an
+:class:`~swandoc.evidence.Origin` naming the bundle and the host it was made on; nothing is
+parsed here. ``swandoc/parse.py`` turns the items into facts exactly as it does for a live
+diagnosis, so every rule runs on a bundle as it would live, and two bundles stay two hosts.
 """
 from __future__ import annotations
-
 
 import json
 import lzma
@@ -24,9 +23,7 @@ import zlib
 from typing import Any
 
 from ..errors import InputError
-from ..evidence import Evidence
-from ..facts import Facts
-from ..model import SourceSummary
+from ..evidence import BUNDLE, Evidence, Origin
 
 MAX_MEMBER = 512 * 1024 * 1024
 # All members together: a manifest may list the same big member many times.
@@ -169,7 +166,7 @@ _TOP_FIELDS: dict[str, tuple[type, ...]] = {
 
 
 def _check_manifest(manifest: dict[str, Any]) -> None:
-    """Raise InputError('has ...') for a field whose type read_bundle/load_bundle cannot use."""
+    """Raise InputError('has ...') for a field whose type read_bundle cannot use."""
     for key, types in _TOP_FIELDS.items():
         if not isinstance(manifest.get(key), types):
             raise InputError(f"has a bad {key!r} ({type(manifest.get(key)).__name__})")
@@ -190,8 +187,9 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
 
 
 def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
-    """The manifest and every item (collected or missing) as Evidence."""
+    """The manifest and every item (collected or missing) as Evidence from this bundle."""
     source, manifest = _open(path)
+    where = bundle_origin(path, manifest)
     items: list[Evidence] = []
     try:
         for entry in manifest["items"]:  # types checked by _check_manifest
@@ -209,37 +207,37 @@ def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
                 name=entry["name"], content=data, origin=entry.get("origin") or entry["path"],
                 status=entry.get("status"), duration=float(entry.get("duration") or 0.0), error=error,
                 redactions=tuple(sorted((entry.get("redactions") or {}).items())),
-                meta=tuple((str(k), str(v)) for k, v in (entry.get("meta") or {}).items() if v is not None)))
+                meta=tuple((str(k), str(v)) for k, v in (entry.get("meta") or {}).items() if v is not None),
+                where=where))
         for miss in manifest.get("missing") or ():
             if isinstance(miss, dict) and "name" in miss:
                 items.append(Evidence(str(miss["name"]), None, str(miss.get("origin") or ""),
-                                      error=str(miss.get("reason") or "not collected")))
+                                      error=str(miss.get("reason") or "not collected"), where=where))
     finally:
         source.close()
     return manifest, items
 
 
-def load_bundle(path: str, facts: Facts, name: str) -> None:
-    """Rebuild the bundle's evidence into *facts* and parse it so every rule can run."""
-    manifest, items = read_bundle(path)
+def bundle_origin(path: str, manifest: dict[str, Any]) -> Origin:
+    """The bundle as an origin: its path, the host it was made on, and what the manifest says of it."""
     version = str(manifest.get("libreswan_version") or "").strip()
-    version = version.split()[-1] if version.lower().startswith("libreswan") and version.split() else (version or None)
-    summary = SourceSummary(name=name, kind="bundle", version=version,
-                            first_time=manifest.get("created"))
-    summary.notes.append(f"bundle from {manifest.get('host', '?')} made {manifest.get('created', '?')} "
-                         f"by swandoc {manifest.get('swandoc_version', '?')}"
-                         + (" (obfuscated)" if manifest.get("obfuscated") else ""))
-    for item in items:
-        facts.evidence.add(item)
-        if not item.available and item.content is None:
-            summary.notes.append(f"not collected: {item.name}: {item.error}")
-    facts.sources.append(summary)
-
-    from ..probes.parse import parse_evidence
-
-    # parse_evidence also feeds the pluto log and the capture to their parsers.
-    parse_evidence(facts.evidence, facts, facts.focus or (manifest.get("options") or {}).get("conn"))
+    words = version.split()
+    version = words[-1] if version.lower().startswith("libreswan") and words else version
+    details = {
+        "created": manifest.get("created"),
+        "swandoc_version": manifest.get("swandoc_version"),
+        "libreswan_version": version or None,
+        "conn": (manifest.get("options") or {}).get("conn"),
+        "obfuscated": "yes" if manifest.get("obfuscated") else None,
+    }
+    return Origin(BUNDLE, path, str(manifest.get("host") or ""),
+                  tuple((k, str(v)) for k, v in details.items() if v))
 
 
-__all__ = ["is_bundle", "load_bundle", "read_bundle"]
+def bundle_evidence(path: str) -> list[Evidence]:
+    """Every item of the bundle at *path*, each with the bundle's origin."""
+    return read_bundle(path)[1]
+
+
+__all__ = ["bundle_evidence", "bundle_origin", "is_bundle", "read_bundle"]
 

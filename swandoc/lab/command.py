@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..report import FORMATS
+from ..clitools import emit_report, format_option, help_epilog, html_option, output_option
+from ..errors import SwandocError
 from .scenarios import SCENARIOS
 
 
@@ -33,35 +34,51 @@ def _print_lab_summary(result) -> None:
         click.echo(line, err=True)
 
 
-@click.command("lab")
+@click.command("lab", epilog=help_epilog(
+    ("the failure scenarios, one a line", "swandoc lab --list"),
+    ("reproduce one (as root): logs, capture and configs land in ./swandoc-lab-NAME-TIME",
+     "swandoc lab ikev2-psk-mismatch"),
+    ("will these two configs talk to each other?",
+     "swandoc lab --west-conf mine.conf --west-secrets mine.secrets --east-conf theirs.conf --east-secrets theirs.secrets"),
+    ("keep the evidence in a known place; the report as HTML", "swandoc lab healthy --out /tmp/lab --format html -o lab.html"),
+    ("remove what a killed run left behind", "swandoc lab --cleanup"),
+))
 @click.argument("scenario", required=False)
 @click.option("--list", "list_only", is_flag=True, help="List the scenarios, one a line.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Directory for logs, capture and configs (default: ./swandoc-lab-NAME-TIME).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@format_option
+@output_option
+@html_option
 @click.option("--debug", is_flag=True, help="Run both plutos with plutodebug=all.")
-@click.option("--west-conf", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--west-conf", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Your initiator's ipsec.conf (its first conn is used).")
-@click.option("--east-conf", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--east-conf", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Your responder's ipsec.conf.")
-@click.option("--west-secrets", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--east-secrets", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--west-secrets", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="The initiator's ipsec.secrets (with --west-conf).")
+@click.option("--east-secrets", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="The responder's ipsec.secrets (with --east-conf).")
 @click.option("--cleanup", is_flag=True,
               help="Remove namespaces and processes left behind by lab runs that died, then exit.")
-def lab(scenario, list_only, out_dir, fmt, debug, west_conf, east_conf, west_secrets, east_secrets, cleanup):
+def lab(scenario, list_only, out_dir, fmt, output, html_path, debug, west_conf, east_conf, west_secrets, east_secrets,
+        cleanup):
     """Reproduce an IPsec failure with two real pluto daemons in network namespaces.
 
     SCENARIO is one of --list; or give --west-conf and --east-conf to find out whether two
-    configurations talk to each other.
+    configurations talk to each other. Needs root; what happened goes to stderr, the
+    report to stdout (or -o).
     """
+    # click 7 has no Path(path_type=): paths arrive as str and become Path here.
+    out_dir, west_conf, east_conf, west_secrets, east_secrets = (
+        None if p is None else Path(p) for p in (out_dir, west_conf, east_conf, west_secrets, east_secrets))
     if list_only:
         width = max(len(s.name) for s in SCENARIOS)
         for s in SCENARIOS:
             click.echo(f"{s.name:<{width}}  {s.description}")
         return
     if os.geteuid() != 0:
-        click.echo("swandoc lab: needs root (it creates network namespaces and runs pluto)", err=True)
-        sys.exit(2)
+        raise SwandocError("swandoc lab needs root (it creates network namespaces and runs pluto)")
 
     from . import runner
 
@@ -71,34 +88,25 @@ def lab(scenario, list_only, out_dir, fmt, debug, west_conf, east_conf, west_sec
                    + (": " + ", ".join(removed) if removed else ""))
         return
     if (west_conf is None) != (east_conf is None):
-        raise click.UsageError("give both --west-conf and --east-conf")
+        raise SwandocError("give both --west-conf and --east-conf")
     if west_conf is None and not scenario:
-        raise click.UsageError("name a SCENARIO (see --list) or give --west-conf and --east-conf")
+        raise SwandocError("name a SCENARIO (see swandoc lab --list) or give --west-conf and --east-conf")
     if west_conf is not None and scenario:
-        raise click.UsageError("give either a SCENARIO or --west-conf/--east-conf, not both")
+        raise SwandocError("give either a SCENARIO or --west-conf/--east-conf, not both")
 
-    try:
-        if west_conf is not None:
-            out_dir = out_dir or _default_out("configs")
-            result = runner.run_configs(west_conf, east_conf, west_secrets, east_secrets,
-                                        out_dir=out_dir, debug=debug)
-        else:
-            from .scenarios import BY_NAME
-            if scenario not in BY_NAME:
-                raise click.UsageError(f"unknown scenario {scenario!r}; see swandoc lab --list")
-            out_dir = out_dir or _default_out(scenario)
-            result = runner.run_scenario(scenario, out_dir, debug=debug)
-    except runner.LabError as exc:
-        click.echo(f"swandoc lab: {exc}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("swandoc lab: interrupted; namespaces and daemons were removed", err=True)
-        sys.exit(130)
+    if west_conf is not None:
+        out_dir = out_dir or _default_out("configs")
+        result = runner.run_configs(west_conf, east_conf, west_secrets, east_secrets, out_dir=out_dir, debug=debug)
+    else:
+        from .scenarios import BY_NAME
+        if scenario not in BY_NAME:
+            raise SwandocError(f"unknown scenario {scenario!r}; see swandoc lab --list")
+        out_dir = out_dir or _default_out(scenario)
+        result = runner.run_scenario(scenario, out_dir, debug=debug)
+    # runner.LabError is a SwandocError, and Ctrl-C reaches the command group: one line, as everywhere.
 
     _print_lab_summary(result)
     from swandoc.analysis import analyze_paths
-    from swandoc.report import render
 
     report = analyze_paths([str(p) for p in result.evidence_paths()], command="lab")
-    click.echo(render(report, fmt))
-    sys.exit(report.exit_code)
+    sys.exit(emit_report(report, fmt, output, html_path))

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..bundle.redact import redact_secrets
+from ..errors import SwandocError
 from . import credentials, kernel, topology
 from .capture import Capture
 from .daemon import Pluto, config_setup, ipsec_version
@@ -34,8 +35,8 @@ EVIDENCE_FILES = ("west.log", "east.log", "west-whack.txt", "west.pcap", "west.c
 SETTLE_SECONDS = 0.5
 
 
-class LabError(RuntimeError):
-    """The lab itself could not run (missing tool, not root, broken setup)."""
+class LabError(SwandocError):
+    """The lab itself could not run (missing tool, not root, broken setup): one line, exit 2."""
 
 
 def _environment_error(exc: Exception) -> LabError:

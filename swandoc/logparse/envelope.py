@@ -9,8 +9,8 @@ The same message reaches an admin in several wrappers::
     "west" #1: initiating IKEv2 connection                            ipsec whack 5.x, logtime=no
 
 Regexes rather than a library: there is no maintained parser for pluto's line formats, and
-each shape is one fixed prefix; the formats are documented in
-/work/shared/reference/pluto-wording.md §1.1 (read from pluto's log.c per version).
+each shape is one fixed prefix, read from pluto's log.c per version (samples of each release's
+output in fixtures/versions/).
 """
 from __future__ import annotations
 

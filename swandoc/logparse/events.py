@@ -1,7 +1,7 @@
 """Turn one pluto message (envelope already stripped) into a :class:`LogEvent`.
 
-Pluto's wording differs between Libreswan 3.x, 4.x and 5.x (see
-/work/shared/reference/pluto-wording.md, read from pluto's sources per release). The
+Pluto's wording differs between Libreswan 3.x, 4.x and 5.x (read from pluto's sources per
+release; samples of each in fixtures/versions/). The
 patterns below are the project's own, written to cover each version's form of a message;
 the version each alternative comes from is noted beside it.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
 from ..model import LogEvent
 
@@ -25,7 +25,7 @@ _PREFIX = re.compile(
 )
 
 
-# Pluto state names across versions -> one stage name (pluto-wording.md §1.4).
+# Pluto state names across versions -> one stage name (pluto's state tables per version).
 _STATE_ALIASES = {
     "PARENT_I1": "IKE_SA_INIT_I", "V2_PARENT_I1": "IKE_SA_INIT_I",
     "PARENT_I2": "IKE_AUTH_I", "V2_PARENT_I2": "IKE_AUTH_I",
@@ -344,4 +344,4 @@ def _debug_event(body: str, *, source: str, line: int, text: str, time: str | No
                     detail=m.group("detail") or m.group("detail2"))
 
 
-EventParser = Callable[..., LogEvent | None]
+EventParser = Callable[..., Optional[LogEvent]]  # a runtime alias: no "X | None" before Python 3.10

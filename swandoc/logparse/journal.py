@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import struct
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Optional
 
-Record = tuple[str | None, str | None, str]
+Record = tuple[Optional[str], Optional[str], str]  # a runtime alias: no "X | None" before Python 3.10
 
 
 MAX_FIELD_LINE = 64 * 1024  # one KEY=value line; journald's own limit on a field is far below

@@ -11,6 +11,7 @@ runs. Every probe is bounded in time and returns either its raw output or why it
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import re
@@ -45,6 +46,7 @@ class CollectOptions:
     duration: float = 10.0
     interface: str | None = None
     capture: bool = True
+    esp: bool = True  # False: the capture takes IKE only, ESP is filtered out in the kernel
     pcap: str | None = None
     initiate: bool = False
     countdown: bool = False
@@ -156,8 +158,7 @@ def pluto_lines_only(item: Evidence) -> Evidence:
     """
     lines = [line for line in (item.content or b"").splitlines(keepends=True) if _PLUTO_SYSLOG.match(line)]
     kept = b"".join(lines)
-    return Evidence(item.name, kept, item.origin, item.status, item.duration, item.error, item.redactions,
-                    item.meta + (("filtered", f"pluto's lines only ({len(lines)} kept)"),))
+    return dataclasses.replace(item, content=kept, meta=item.meta + (("filtered", f"pluto's lines only ({len(lines)} kept)"),))
 
 
 def _capture(options: CollectOptions, interface: str | None) -> Evidence:
@@ -173,7 +174,7 @@ def _capture(options: CollectOptions, interface: str | None) -> Evidence:
     def run() -> None:
         try:
             result.append(capture(interface, options.duration, MAX_PACKETS, options.pcap, options.countdown,
-                                  on_started=on_started))
+                                  on_started=on_started, esp=options.esp))
         except SwandocError as exc:  # the user's to fix (e.g. no such --interface): said after the join
             user_error.append(exc)
         except Exception as exc:  # the capture helper reports problems as Evidence; this is a last guard

@@ -9,14 +9,15 @@ import sys
 
 import click
 
-from ..clitools import format_option, output_option
+from ..clitools import (DEFAULT_CAPTURE_SECONDS, capture_options, no_esp_option, capture_seconds, config_option, ctl_socket_option, format_option,
+                        help_epilog, html_option, log_option, output_option, since_option, timeout_option)
 
 
 def probe_summary(evidence, parse_errors=()) -> list[tuple[str, str, str]]:
     """(probe name, ok/failed, one-line result or reason) for the report's probe section.
 
-    *parse_errors* are the (name, message) pairs ``parse_evidence`` kept in
-    ``facts.parsed["parse_errors"]``: an item that was gathered but could not be parsed feeds
+    *parse_errors* are the (name, message) pairs ``swandoc.parse`` kept in the host's
+    ``HostFacts.parse_errors``: an item that was gathered but could not be parsed feeds
     no rule, so it is "failed" here, or the report would be silently missing its checks.
     """
     unparsed = dict(parse_errors)
@@ -46,38 +47,41 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-@click.command("diagnose")
+@click.command("diagnose", epilog=help_epilog(
+    ("why is myvpn down? read-only; captures IKE/ESP for 10 s", "swandoc diagnose myvpn"),
+    ("bring the connection up during a 20 s capture (changes the host)", "swandoc diagnose myvpn --initiate --duration 20"),
+    ("no capture; the journal of the last 2 hours", "swandoc diagnose myvpn --no-capture --since -2h"),
+    ("pluto logs to a file; keep the capture", "swandoc diagnose myvpn --log /var/log/pluto.log --pcap myvpn.pcap"),
+    ("an HTML report to attach to a ticket", "swandoc diagnose myvpn --format html -o myvpn.html"),
+))
 @click.argument("conn")
-@click.option("--config", "config_path", default="/etc/ipsec.conf", show_default=True, metavar="PATH",
-              help="ipsec.conf to read (includes and also= are followed).")
-@click.option("--ctl-socket", default="/run/pluto/pluto.ctl", show_default=True, metavar="PATH",
-              help="pluto's control socket.")
-@click.option("--log", "log_path", metavar="PATH", help="Read this pluto log file instead of the journal "
-              "(default: logfile= of config setup if set).")
-@click.option("--since", metavar="WHEN", help="Journal window in journalctl syntax (default: -1h).")
-@click.option("--duration", type=click.FloatRange(0.5, 3600), default=10, show_default=True, metavar="SECONDS",
-              help="How long to capture.")
+@config_option
+@ctl_socket_option
+@log_option
+@since_option("-1h")
+@capture_options(on_by_default=True)
+@no_esp_option
 @click.option("--interface", metavar="IFACE", help="Capture on IFACE (default: the one routing to the peer).")
-@click.option("--no-capture", is_flag=True, help="Do not capture packets.")
 @click.option("--pcap", metavar="FILE", help="Keep the capture in FILE.")
 @click.option("--initiate", is_flag=True, help="Bring the connection up during the capture (changes the host).")
+@timeout_option
 @format_option
 @output_option
-def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None, since: str | None, duration: float,
-             interface: str | None, no_capture: bool, pcap: str | None, initiate: bool, fmt: str,
-             output: str | None) -> None:
+@html_option
+def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None, since: str, duration: float | None,
+             no_capture: bool, no_esp: bool, interface: str | None, pcap: str | None, initiate: bool, timeout: float, fmt: str,
+             output: str | None, html_path: str | None) -> None:
     """Diagnose connection CONN on this host with live probes.
 
     Gathers the connection's definition, pluto's state, logs, firewall, routing/MTU, xfrm
     state and (unless --no-capture) a bounded packet capture, then reports findings.
-    Exit status: 0 no problem found, 1 problems found, 2 usage error.
+    Read-only unless --initiate is given. Progress goes to stderr on a terminal only.
     """
     from ..analysis import build_report
-    from ..clitools import emit
+    from ..clitools import emit_report
     from ..facts import Facts
-    from ..report import render
     from .collect import CollectOptions, collect
-    from .parse import parse_evidence
+    from ..parse import parse_evidence
 
     interactive = sys.stderr.isatty()
 
@@ -85,12 +89,13 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
         if interactive:
             click.echo(f"swandoc: {message}", err=True)
 
+    seconds = capture_seconds(duration, no_capture, on_by_default=True)
     options = CollectOptions(conn=conn, config=config_path, ctl_socket=ctl_socket, log=log_path, since=since,
-                             duration=duration, interface=interface, capture=not no_capture, pcap=pcap,
-                             initiate=initiate, countdown=interactive)
+                             duration=seconds or DEFAULT_CAPTURE_SECONDS, interface=interface, capture=seconds is not None, pcap=pcap,
+                             initiate=initiate, countdown=interactive, timeout=timeout, esp=not no_esp)
     evidence = collect(options, progress=progress)
     facts = Facts(focus=conn)
     parse_evidence(evidence, facts, conn)
-    report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence, facts.parsed.get("parse_errors", ())))])
-    emit(render(report, fmt), output)
-    sys.exit(report.exit_code)
+    parse_errors = [error for host in facts.hosts.values() for error in host.parse_errors]
+    report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence, parse_errors))])
+    sys.exit(emit_report(report, fmt, output, html_path))

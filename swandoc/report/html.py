@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from ..model import Finding, Report
-from .wording import (packet_count, probe_rows, side_words, split_fix_step, status_class, truncate,
+from .wording import (packet_count, probe_rows, shown_host, side_words, split_fix_step, status_class, truncate,
                       verdict_sentence)
 
 EVIDENCE_WIDTH = 600  # beyond this a line is cut in the middle; the rest is in the log
@@ -37,7 +37,8 @@ def _finding_view(n: int, f: Finding) -> dict[str, Any]:
         "f": f,
         "side_text": side_words(f.side),
         "side_short": side_words(f.side, short=True),
-        "evidence": [(e.source, e.line, truncate(e.text, EVIDENCE_WIDTH)) for e in f.evidence[:EVIDENCE_MAX]],
+        "evidence": [(e.source, e.line, truncate(e.text, EVIDENCE_WIDTH), e.host if shown_host(e.host) else None)
+                     for e in f.evidence[:EVIDENCE_MAX]],
         "evidence_dropped": max(0, len(f.evidence) - EVIDENCE_MAX),
         "steps": [split_fix_step(step) for step in f.fix],
     }
@@ -53,7 +54,7 @@ def _ladder(report: Report) -> tuple[Any, str | None]:
     except ImportError:
         return None, f"{packet_count(report)} packet(s) decoded; this build of swandoc cannot draw the ladder."
     try:
-        return render_ladder_svg(packets, report.extra("events", ())), None
+        return render_ladder_svg(packets, report.extra("events", ()), flows=report.extra("exchanges")), None
     except Exception as exc:  # the diagram is a nicety; never lose the diagnosis over it
         return None, f"The ladder diagram could not be drawn: {exc}"
 

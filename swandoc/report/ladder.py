@@ -17,7 +17,8 @@ from typing import Any, Iterable, Sequence
 
 from markupsafe import Markup, escape
 
-from ..logparse.packets import Exchange, IkePacket, exchanges
+from ..logparse.packet import IkePacket
+from ..logparse.pairing import Exchange, exchanges
 
 MAX_ROWS = 150
 ROW = 34  # vertical space per arrow
@@ -151,12 +152,18 @@ def _event_text(event: Any) -> str:
     return _clip(f"{where} {text}" if where else text, 70)
 
 
-def render_ladder_svg(packets: Iterable[IkePacket], events: Iterable[Any] = ()) -> Markup:
-    """Inline SVG of the capture; *events* (log events) are listed beside it, in order."""
+def render_ladder_svg(packets: Iterable[IkePacket], events: Iterable[Any] = (),
+                      flows: list[Exchange] | None = None) -> Markup:
+    """Inline SVG of the capture; *events* (log events) are listed beside it, in order.
+
+    *flows* is the exchange pairing the analysis already made (``Facts.wire``); without it
+    (a capture drawn on its own) the pairing is made here.
+    """
     packets = [p for p in packets if isinstance(p, IkePacket)]
     if not packets:
         return Markup("")
-    flows = exchanges(packets)
+    if flows is None:
+        flows = exchanges(packets)
     left, right = _peers(packets, flows)
     rows = _rows(packets, flows)
     hidden = max(0, len(rows) - MAX_ROWS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 
 from ..model import Finding, Report, SourceSummary
-from .wording import (clean, packet_count, probe_rows, side_words, split_fix_step, truncate,
+from .wording import (clean, packet_count, probe_rows, shown_host, side_words, split_fix_step, truncate,
                       verdict_sentence)
 
 WIDTH = 78
@@ -24,8 +24,9 @@ def _wrap(text: str, indent: str) -> list[str]:
                          break_long_words=False, break_on_hyphens=False) or [indent.rstrip()]
 
 
-def _where(source: str, line: int | None) -> str:
-    return f"{clean(source)}:{line}" if line is not None else clean(source)
+def _where(source: str, line: int | None, host: str | None = None) -> str:
+    where = f"{clean(source)}:{line}" if line is not None else clean(source)
+    return f"[{clean(host)}] {where}" if shown_host(host) else where
 
 
 def _finding(n: int, f: Finding) -> list[str]:
@@ -41,7 +42,7 @@ def _finding(n: int, f: Finding) -> list[str]:
     if f.evidence:
         out += ["", "   Evidence:"]
         for e in f.evidence[:EVIDENCE_SHOWN]:
-            out.append(f"     {_where(e.source, e.line)}: {truncate(clean(e.text), EVIDENCE_WIDTH)}")
+            out.append(f"     {_where(e.source, e.line, e.host)}: {truncate(clean(e.text), EVIDENCE_WIDTH)}")
         if len(f.evidence) > EVIDENCE_SHOWN:
             out.append(f"     ... and {len(f.evidence) - EVIDENCE_SHOWN} more line(s); --format html or json lists them all")
     if f.fix:
@@ -69,6 +70,8 @@ def _finding(n: int, f: Finding) -> list[str]:
 
 def _source(s: SourceSummary) -> list[str]:
     out = [f"  {clean(s.name)}"]
+    if shown_host(s.host):
+        out.append(f"      host: {clean(s.host)}")
     kind = s.kind + (f", Libreswan {s.version}" if s.version else "")
     out.append(f"      detected as: {clean(kind)}")
     counts = (f"      lines read: {s.lines}   pluto: {s.pluto_lines}   debug: {s.debug_lines}   "

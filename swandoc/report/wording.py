@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from ..facts import THIS_HOST
 from ..model import Report
 
 SIDE_WORDS = {
@@ -28,6 +29,15 @@ SIDE_SHORT = {
     "both": "both ends",
     "unknown": "side unknown",
 }
+
+
+def shown_host(host: str | None) -> bool:
+    """Name the host beside evidence when it tells the ends apart (not in a one-host diagnose).
+
+    >>> shown_host("gw-west"), shown_host("this host"), shown_host(None)
+    (True, False, False)
+    """
+    return bool(host) and host != THIS_HOST
 
 
 def side_words(side: str, short: bool = False) -> str:

@@ -1,33 +1,23 @@
 """Rules: pure functions from :class:`~swandoc.facts.Facts` to findings.
 
-Each rules module registers its functions with :func:`rule`; the knowledge they draw on
-(titles, explanations, fixes, references) lives beside them as data in ``knowledge``.
+Each rules module registers its functions with :func:`rule` (over all facts: logs, wire) or
+:func:`host_rule` (run once per host in ``Facts.hosts``, over that host's typed facts alone);
+the knowledge they draw on (titles, explanations, fixes, references) lives beside them as data
+in ``knowledge``.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Iterable
 
 from ..facts import Facts
 from ..model import SEVERITIES, Finding
-
-Rule = Callable[[Facts], Iterable[Finding]]
-RULES: list[Rule] = []
-
-
-def rule(fn: Rule) -> Rule:
-    RULES.append(fn)
-    return fn
-
-
-def _load_rule_modules() -> None:
-    # Imported for their @rule registrations.
-    from . import logs, packets, host  # noqa: F401
+# Imported for their @rule/@host_rule registrations, in the order their rules run.
+from . import loading, kernel, negotiation, auth, reachability, outcome, packets, host  # noqa: F401,E402
+from .registry import RULES, host_rule, rule  # noqa: F401  (the names rules modules register with)
 
 
 def run_rules(facts: Facts) -> list[Finding]:
     """All findings, most likely root cause first, one per (id, connection)."""
-    _load_rule_modules()
     seen: dict[tuple[str, str | None], Finding] = {}
     for fn in RULES:
         for finding in fn(facts) or ():
@@ -71,10 +61,11 @@ def correlate(findings: list[Finding]) -> list[Finding]:
     kernel = [f for f in findings if f.id == "kernel-sa-install-failed"]
     if not kernel:
         return findings
-    kernel_sources = {e.source for f in kernel for e in f.evidence}
+    # Ends are told apart by host where the evidence names one (bundles), else by input (log files).
+    kernel_sources = {e.origin_key for f in kernel for e in f.evidence}
     out = []
     for f in findings:
-        if f.id == "ts-unacceptable" and not {e.source for e in f.evidence} & kernel_sources:
+        if f.id == "ts-unacceptable" and not {e.origin_key for e in f.evidence} & kernel_sources:
             where = ", ".join(sorted(kernel_sources))
             f = replace(f, rank=min(f.rank, 40), severity="warning",
                         title="TS_UNACCEPTABLE here is a symptom of the peer's kernel failure",

@@ -9,13 +9,13 @@ import dataclasses
 import ipaddress
 from typing import Iterator
 
-from ..facts import Facts
-from ..model import EvidenceLine, Finding
+from ..facts import HostFacts
+from ..model import Finding
 from ..probes.config import Connection
-from ..probes.firewall import FwRule, Packet, Ruleset, families_for, has_mss_clamp, rule_matches, verdict_for
+from ..probes.netfilter import FwChain, FwRule, Packet, Ruleset, families_for, has_mss_clamp, rule_matches, verdict_for
 from ..probes.hostinfo import effective_rp_filter
 from ..probes.mtu import esp_overhead
-from . import rule
+from .registry import host_rule
 from .knowledge import REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_MTU, REF_NAT, REF_SITE, finding, topic
 
 topic("pluto-not-running", "critical", "The IKE daemon (pluto) is not running", "local", """
@@ -82,42 +82,36 @@ topic("rp-filter-strict", "warning", "Strict reverse-path filtering on a subnet-
     on gateways.""", [], REF_SITE, 35)
 
 
-def _conn(facts: Facts) -> Connection | None:
-    conn = facts.parsed.get("connection")
-    return conn if isinstance(conn, Connection) else None
-
-
 # ------------------------------------------------------------------------------- daemon state
 
-@rule
-def pluto_not_running(facts: Facts) -> Iterator[Finding]:
-    status = facts.evidence.get("whack_status") if facts.evidence else None
+@host_rule
+def pluto_not_running(host: HostFacts) -> Iterator[Finding]:
+    status = host.evidence.get("whack_status")
     if status is None or status.available:
         return
-    procs = facts.parsed.get("pluto_process")
+    procs = host.processes
     if procs and any(p.same_netns for p in procs):
         return  # it runs, the socket is elsewhere: the whack error says so in the probe summary
-    conn = _conn(facts)
-    lines = [EvidenceLine("whack_status", None, f"{status.origin}: {status.error}")]
+    conn = host.connection
+    lines = [host.line("whack_status", f"{status.origin}: {status.error}")]
     if procs is not None:
         others = [p for p in procs if not p.same_netns]
-        lines.append(EvidenceLine("pluto_process", None,
-                                  "no pluto process in this network namespace" +
+        lines.append(host.line("pluto_process", "no pluto process in this network namespace" +
                                   (f" ({len(others)} in other namespaces)" if others else "")))
     yield finding("pluto-not-running", conn.name if conn else None, lines)
 
 
-@rule
-def connection_not_loaded(facts: Facts) -> Iterator[Finding]:
-    status, conn = facts.parsed.get("whack_status"), _conn(facts)
-    item = facts.evidence.get("whack_status") if facts.evidence else None
+@host_rule
+def connection_not_loaded(host: HostFacts) -> Iterator[Finding]:
+    status, conn = host.whack_status, host.connection
+    item = host.evidence.get("whack_status")
     if status is None or conn is None or item is None or not item.available:
         return
     if conn.name in status.conns:
         return
     loaded = ", ".join(status.conns) or "none"
     yield finding("connection-not-loaded", conn.name, [
-        EvidenceLine("whack_status", None, f"{item.origin}: connections loaded: {loaded}"),
+        host.line("whack_status", f"{item.origin}: connections loaded: {loaded}"),
     ], extra=f"The configuration defines conn {conn.name!r} but pluto has not loaded it.")
 
 
@@ -140,9 +134,9 @@ def _wanted_sockets(conn: Connection) -> list[tuple[str, int, str]]:
     return wanted
 
 
-@rule
-def pluto_not_listening(facts: Facts) -> Iterator[Finding]:
-    conn, sockets, procs = _conn(facts), facts.parsed.get("listening_sockets"), facts.parsed.get("pluto_process")
+@host_rule
+def pluto_not_listening(host: HostFacts) -> Iterator[Finding]:
+    conn, sockets, procs = host.connection, host.sockets, host.processes
     if conn is None or sockets is None or not procs or not any(p.same_netns for p in procs):
         return  # without a running pluto, pluto-not-running says it all
     local = conn.local_address()
@@ -154,22 +148,22 @@ def pluto_not_listening(facts: Facts) -> Iterator[Finding]:
             missing.append(what)
     if not missing:
         return
-    item = facts.evidence.get("listening_sockets")
+    item = host.evidence.get("listening_sockets")
     where = f" at {local}" if local else ""
-    lines = [EvidenceLine("listening_sockets", None, f"{item.origin if item else 'ss'}: nothing on {m}{where}")
+    lines = [host.line("listening_sockets", f"{item.origin if item else 'ss'}: nothing on {m}{where}")
              for m in missing]
     yield finding("pluto-not-listening", conn.name, lines, extra="Missing: " + ", ".join(missing) + where + ".")
 
 
 # ------------------------------------------------------------------------------------ firewall
 
-def _rulesets(facts: Facts, ipv6: bool = False) -> list[tuple[Ruleset, bool]]:
+def _rulesets(host: HostFacts, ipv6: bool = False) -> list[tuple[Ruleset, bool]]:
     """(ruleset, skip iptables-nft compat chains) for each firewall view available."""
     out = []
-    ipt = facts.parsed.get("ip6tables_save" if ipv6 else "iptables_save")
+    ipt = (host.ip6tables if ipv6 else host.iptables)
     if ipt is not None:
         out.append((ipt, False))
-    nft = facts.parsed.get("nft_ruleset")
+    nft = host.nft
     if nft is not None:
         # iptables-nft chains show up in both views; report them once, from iptables-save.
         out.append((nft, ipt is not None and bool(ipt.rules)))
@@ -190,53 +184,61 @@ def _delete_command(r: FwRule) -> str:
     return f"nft delete rule {r.family} {r.table} {r.chain} handle {r.line}"
 
 
-def _accept_command(r: FwRule, what: str, proto: str, port: int | None) -> str:
-    match = f"{proto} dport {port}" if port else ("ip protocol esp" if proto == "esp" else proto)
-    if r.backend == "iptables":
-        tool = "ip6tables" if r.family == "ip6" else "iptables"
+def _accept_command(chain: FwChain, proto: str, port: int | None) -> str:
+    """The command that accepts *proto*/*port* at the top of *chain*, in the chain's own tool.
+
+    >>> nft = FwChain("nft", "inet", "filter", "input", "input", "filter", policy="drop")
+    >>> _accept_command(nft, "udp", 500)
+    'nft insert rule inet filter input udp dport 500 accept'
+    >>> _accept_command(FwChain("iptables", "ip", "filter", "INPUT", "input", "filter"), "esp", None)
+    'iptables -t filter -I INPUT -p esp -j ACCEPT'
+    """
+    match = f"{proto} dport {port}" if port else ("meta l4proto esp" if proto == "esp" else f"meta l4proto {proto}")
+    if chain.backend == "iptables":
+        tool = "ip6tables" if chain.family == "ip6" else "iptables"
         args = f"-p {proto}" + (f" --dport {port}" if port else "")
-        return f"{tool} -t {r.table} -I {r.chain} {args} -j ACCEPT"
-    return f"nft insert rule {r.family} {r.table} {r.chain} {match} accept"
+        return f"{tool} -t {chain.table} -I {chain.name} {args} -j ACCEPT"
+    return f"nft insert rule {chain.family} {chain.table} {chain.name} {match} accept"
 
 
-@rule
-def local_firewall_blocks_ike(facts: Facts) -> Iterator[Finding]:
-    conn = _conn(facts)
+@host_rule
+def local_firewall_blocks_ike(host: HostFacts) -> Iterator[Finding]:
+    conn = host.connection
     peer = conn.remote_address() if conn else None
-    rulesets = _rulesets(facts, ipv6=bool(peer and ":" in peer))
+    rulesets = _rulesets(host, ipv6=bool(peer and ":" in peer))
     if conn is None or not rulesets:
         return
-    route = facts.parsed.get("route_to_peer")
+    route = host.route_to_peer
     iif = route.dev if route else None
     wanted = [("IKE (UDP 500)", "udp", 500), ("NAT-T (UDP 4500)", "udp", 4500)]
     if (conn.encapsulation or "auto") != "yes":
         wanted.append(("ESP (IP protocol 50)", "esp", None))
     if conn.uses_tcp:
         wanted.append(("IKE over TCP (TCP 4500)", "tcp", conn.tcp_remoteport or 4500))
-    blocked: list[tuple[str, str, int | None, FwRule | None, str]] = []
+    blocked: list[tuple[str, str, int | None, FwRule | None, FwChain]] = []
     for ruleset, skip_compat in rulesets:
         for what, proto, port in wanted:
             pkt = Packet(proto, port, src=peer, iif=iif)
             for outcome in verdict_for(ruleset, "input", pkt, cover=False, skip_compat=skip_compat):
                 if outcome.verdict in ("drop", "reject"):
-                    blocked.append((what, proto, port, outcome.rule,
-                                    f"{outcome.chain.backend} {outcome.chain.family} {outcome.chain.table} "
-                                    f"{outcome.chain.name}"))
+                    blocked.append((what, proto, port, outcome.rule, outcome.chain))
                     break
     if not blocked:
         return
     lines, fixes, names = [], [], []
-    for what, proto, port, r, where in blocked:
+    for what, proto, port, r, chain in blocked:
         names.append(what)
-        source = _source(r.family if r else "ip", r.backend if r else "iptables")
+        # Cited from the ruleset that decided: an nft chain's policy is nft's, with an nft fix.
+        source = _source(chain.family, chain.backend)
+        where = f"{chain.backend} {chain.family} {chain.table} {chain.name}"
         if r is None:
-            lines.append(EvidenceLine(source, None, f"{where}: policy drop, no rule accepts {what}"))
-            fixes.append(f"Accept {what} before the policy applies (e.g. iptables -I INPUT -p {proto}"
-                         + (f" --dport {port}" if port else "") + " -j ACCEPT)")
+            lines.append(host.line(source, f"{where}: policy {chain.policy}, no rule accepts {what}"))
+            fixes.append(f"Accept {what} before the policy applies: {_accept_command(chain, proto, port)}")
             continue
-        lines.append(EvidenceLine(source, r.line if r.backend == "iptables" else None, f"{where}: {r.text}"))
+        lines.append(host.line(source, f"{where}: {r.text}", r.line if r.backend == "iptables" else None))
         fixes.append(f"Remove the rule that blocks {what}: {_delete_command(r)}")
-        fixes.append(f"or accept {what} ahead of it: {_accept_command(r, what, proto, port)}")
+        rule_chain = FwChain(r.backend, r.family, r.table, r.chain, None, None)  # may be a jumped-to chain
+        fixes.append(f"or accept {what} ahead of it: {_accept_command(rule_chain, proto, port)}")
     yield finding("local-firewall-blocks-ike", conn.name, lines, extra="Blocked here: " + ", ".join(dict.fromkeys(names)) + ".",
                   extra_fix=list(dict.fromkeys(fixes)))
 
@@ -264,17 +266,17 @@ def _exemption(r: FwRule, local: str, remote: str) -> str:
     return f"nft insert rule {r.family} {r.table} {r.chain} {ip} saddr {local} {ip} daddr {remote} return"
 
 
-@rule
-def nat_masquerade_before_ipsec(facts: Facts) -> Iterator[Finding]:
-    conn = _conn(facts)
+@host_rule
+def nat_masquerade_before_ipsec(host: HostFacts) -> Iterator[Finding]:
+    conn = host.connection
     if conn is None or not conn.is_subnet_tunnel:
         return
-    route = facts.parsed.get("route_to_peer")
+    route = host.route_to_peer
     oif = route.dev if route else None
     locals_ = conn.local_subnets or ((conn.local_address(),) if conn.local_address() else ())
     remotes = conn.remote_subnets or ((conn.remote_address(),) if conn.remote_address() else ())
     ipv6 = any(":" in value for value in locals_)
-    for ruleset, skip_compat in _rulesets(facts, ipv6=ipv6):
+    for ruleset, skip_compat in _rulesets(host, ipv6=ipv6):
         for local in locals_:
             for remote in remotes:
                 try:
@@ -286,8 +288,8 @@ def nat_masquerade_before_ipsec(facts: Facts) -> Iterator[Finding]:
                     continue
                 source = _source(caught.family, caught.backend)
                 yield finding("nat-masquerade-before-ipsec", conn.name, [
-                    EvidenceLine(source, caught.line if caught.backend == "iptables" else None,
-                                 f"{caught.backend} {caught.family} {caught.table} {caught.chain}: {caught.text}"),
+                    host.line(source, f"{caught.backend} {caught.family} {caught.table} {caught.chain}: {caught.text}",
+                              caught.line if caught.backend == "iptables" else None),
                 ], extra=f"Traffic {local} -> {remote} is caught by rule {caught.index} of "
                          f"{caught.table} {caught.chain} ({caught.backend}).",
                    fix=[f"Exempt the tunnel traffic ahead of the NAT rule: {_exemption(caught, local, remote)}",
@@ -299,22 +301,22 @@ def nat_masquerade_before_ipsec(facts: Facts) -> Iterator[Finding]:
 
 # -------------------------------------------------------------------------------------- MTU
 
-def _uses_nat_t(facts: Facts, conn: Connection) -> bool:
+def _uses_nat_t(host: HostFacts, conn: Connection) -> bool:
     if (conn.encapsulation or "") == "yes":
         return True
-    status = facts.parsed.get("whack_status")
+    status = host.whack_status
     if status and any(s.port == 4500 and s.conn == conn.name for s in status.states):
         return True
-    states = facts.parsed.get("xfrm_state") or ()
+    states = host.xfrm_state or ()
     return any(s.encap for s in states)
 
 
-@rule
-def mtu_too_small(facts: Facts) -> Iterator[Finding]:
-    conn, route = _conn(facts), facts.parsed.get("route_to_peer")
+@host_rule
+def mtu_too_small(host: HostFacts) -> Iterator[Finding]:
+    conn, route = host.connection, host.route_to_peer
     if conn is None or route is None or not route.path_mtu:
         return
-    nat_t = _uses_nat_t(facts, conn)
+    nat_t = _uses_nat_t(host, conn)
     tcp = (conn.enable_tcp or "no") == "yes"
     overhead = esp_overhead(conn.esp, ipv6=route.family == 10, nat_t=nat_t, tcp=tcp, tunnel=conn.type == "tunnel")
     path = route.path_mtu
@@ -326,9 +328,9 @@ def mtu_too_small(facts: Facts) -> Iterator[Finding]:
     if route.route_mtu and route.route_mtu < (route.link_mtu or 1 << 30):
         where.append(f"{'cached path MTU' if route.cached else 'route MTU'} {route.route_mtu}")
     where.append(f"link MTU of {route.dev} {route.link_mtu}")
-    lines = [EvidenceLine("route_to_peer", None, f"toward {route.peer} via {route.dev}: " + ", ".join(where))]
+    lines = [host.line("route_to_peer", f"toward {route.peer} via {route.dev}: " + ", ".join(where))]
     clamp = None
-    for ruleset, _ in _rulesets(facts):
+    for ruleset, _ in _rulesets(host):
         clamp = clamp or has_mss_clamp(ruleset)
     details = {"path_mtu": str(path), "ipsec_overhead": str(overhead), "inner_mtu": str(inner),
                "esp": conn.esp or "default (AES_GCM_16_256)", "nat_t": "yes" if nat_t else "no",
@@ -342,10 +344,9 @@ def mtu_too_small(facts: Facts) -> Iterator[Finding]:
              "-j TCPMSS --clamp-mss-to-pmtu",
              f"or set it outright: iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss {mss}"]
     yield finding("mtu-too-small", conn.name, lines, extra=extra, fix=fixes, details=details)
-    if clamp is None and conn.is_subnet_tunnel and _rulesets(facts):
+    if clamp is None and conn.is_subnet_tunnel and _rulesets(host):
         yield finding("mss-not-clamped", conn.name, lines + [
-            EvidenceLine("iptables_save" if facts.parsed.get("iptables_save") else "nft_ruleset", None,
-                         "no TCPMSS / maxseg rule in any table")],
+            host.line("iptables_save" if host.iptables else "nft_ruleset", "no TCPMSS / maxseg rule in any table")],
             fix=["iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
                  f"nft: add rule inet mangle forward tcp flags syn tcp option maxseg size set {mss} "
                  "(in a forward chain of type filter, priority mangle)"])
@@ -388,18 +389,18 @@ XFRM_COUNTERS = {
 EXPECTED_WHILE_NEGOTIATING = {"XfrmOutNoStates"}
 
 
-@rule
-def xfrm_errors(facts: Facts) -> Iterator[Finding]:
-    item = facts.evidence.get("xfrm_stat") if facts.evidence else None
+@host_rule
+def xfrm_errors(host: HostFacts) -> Iterator[Finding]:
+    item = host.evidence.get("xfrm_stat")
     if item is None:
         return
-    conn = _conn(facts)
+    conn = host.connection
     if not item.available:
         yield finding("xfrm-stats-unavailable", conn.name if conn else None,
-                      [EvidenceLine("xfrm_stat", None, f"{item.origin}: {item.error}")])
+                      [host.line("xfrm_stat", f"{item.origin}: {item.error}")])
         return
-    start = facts.parsed.get("xfrm_stat") or {}
-    end = facts.parsed.get("xfrm_stat_end") or start
+    start = host.xfrm_stat or {}
+    end = host.xfrm_stat_end or start
     nonzero = {k: v for k, v in end.items() if v}
     if not nonzero:
         return
@@ -407,8 +408,8 @@ def xfrm_errors(facts: Facts) -> Iterator[Finding]:
     lines, explained = [], []
     for name, value in nonzero.items():
         growth = f" (+{grew[name]} during the diagnosis)" if name in grew else ""
-        lines.append(EvidenceLine("xfrm_stat_end" if "xfrm_stat_end" in facts.parsed else "xfrm_stat", None,
-                                  f"{name} {value}{growth}"))
+        lines.append(host.line("xfrm_stat_end" if host.xfrm_stat_end is not None else "xfrm_stat",
+                               f"{name} {value}{growth}"))
         explained.append(f"{name}: {XFRM_COUNTERS.get(name, 'kernel IPsec error counter')}")
     extra = " ".join(f"{e}." for e in explained)
     if grew:
@@ -424,20 +425,20 @@ def xfrm_errors(facts: Facts) -> Iterator[Finding]:
 
 # --------------------------------------------------------------------------------------- host
 
-@rule
-def forwarding(facts: Facts) -> Iterator[Finding]:
-    conn, sysctls = _conn(facts), facts.parsed.get("sysctls")
+@host_rule
+def forwarding(host: HostFacts) -> Iterator[Finding]:
+    conn, sysctls = host.connection, host.sysctls
     if conn is None or not sysctls or not conn.is_subnet_tunnel:
         return
     if sysctls.get("net.ipv4.ip_forward") == "0" and any(":" not in s for s in conn.local_subnets + conn.remote_subnets):
-        yield finding("ip-forward-disabled", conn.name, [EvidenceLine("sysctls", None, "net.ipv4.ip_forward = 0")])
-    route = facts.parsed.get("route_to_peer")
+        yield finding("ip-forward-disabled", conn.name, [host.line("sysctls", "net.ipv4.ip_forward = 0")])
+    route = host.route_to_peer
     dev = route.dev if route else None
     value = effective_rp_filter(sysctls, dev)
     if value == 1:
-        lines = [EvidenceLine("sysctls", None, f"net.ipv4.conf.all.rp_filter = {sysctls.get('net.ipv4.conf.all.rp_filter')}")]
+        lines = [host.line("sysctls", f"net.ipv4.conf.all.rp_filter = {sysctls.get('net.ipv4.conf.all.rp_filter')}")]
         if dev and f"net.ipv4.conf.{dev}.rp_filter" in sysctls:
-            lines.append(EvidenceLine("sysctls", None, f"net.ipv4.conf.{dev}.rp_filter = {sysctls[f'net.ipv4.conf.{dev}.rp_filter']}"))
+            lines.append(host.line("sysctls", f"net.ipv4.conf.{dev}.rp_filter = {sysctls[f'net.ipv4.conf.{dev}.rp_filter']}"))
         yield finding("rp-filter-strict", conn.name, lines, fix=[
             "sysctl -w net.ipv4.conf.all.rp_filter=2" + (f" net.ipv4.conf.{dev}.rp_filter=2" if dev else ""),
             "Make it permanent in /etc/sysctl.d/50-ipsec.conf"])

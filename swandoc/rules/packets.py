@@ -1,4 +1,5 @@
-"""Rules over what was on the wire (``facts.packets``, decoded by swandoc.logparse.packets).
+"""Rules over what was on the wire (``facts.wire``: the packets decoded by swandoc.logparse.decode,
+paired into exchanges once by swandoc.logparse.pairing).
 
 A capture shows what the logs cannot: whether a request left and whether anything at all came
 back, on which port, and whether ICMP errors answered instead. These rules reuse the topics of
@@ -13,9 +14,10 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..facts import Facts
-from ..logparse.packets import Exchange, IkePacket, Wire, wire
+from ..logparse.packet import IkePacket
+from ..logparse.pairing import Exchange, Wire
 from ..model import EvidenceLine, Finding
-from . import rule
+from .registry import rule
 from .knowledge import REF_FIREWALL, REF_NAT, finding, topic
 
 MAX_LINES = 6
@@ -50,22 +52,8 @@ topic("esp-one-way", "warning", "ESP flows in one direction only", "unknown", ""
 ], REF_FIREWALL, 65)
 
 
-_cache: tuple[int, int, Wire] | None = None
-
-
-def _wire(facts: Facts) -> Wire | None:
-    """The capture pairing, computed once per Facts (all packet rules share it)."""
-    global _cache
-    if not facts.packets:
-        return None
-    key = (id(facts.packets), len(facts.packets))
-    if _cache is None or _cache[:2] != key:
-        _cache = (*key, wire(facts.packets))
-    return _cache[2]
-
-
 def line(p: IkePacket, suffix: str = "") -> EvidenceLine:
-    return EvidenceLine(p.source, p.number, p.summary() + suffix)
+    return EvidenceLine(p.source, p.number, p.summary() + suffix, p.host)
 
 
 def transmissions(ex: Exchange, limit: int = 4) -> list[EvidenceLine]:
@@ -75,7 +63,7 @@ def transmissions(ex: Exchange, limit: int = 4) -> list[EvidenceLine]:
         lines = lines[:limit - 1] + lines[-1:]
     if not ex.answered and ex.expects_response:
         last = lines[-1]
-        lines[-1] = EvidenceLine(last.source, last.line, last.text + " - no response")
+        lines[-1] = EvidenceLine(last.source, last.line, last.text + " - no response", last.host)
     return lines
 
 
@@ -100,7 +88,7 @@ def _too_big(err: IkePacket) -> bool:
 
 @rule
 def peer_unreachable(facts: Facts) -> Iterator[Finding]:
-    w = _wire(facts)
+    w = facts.wire
     if w is None:
         return
     errors = [e for e in w.icmp if e.about_ike and _unreachable(e)]
@@ -118,7 +106,7 @@ def peer_unreachable(facts: Facts) -> Iterator[Finding]:
 @rule
 def ike_no_response(facts: Facts) -> Iterator[Finding]:
     """Initial requests retransmitted and never answered, with nothing at all from that peer."""
-    w = _wire(facts)
+    w = facts.wire
     if w is None:
         return
     heard_from = {p.src for p in w.packets if p.kind in ("ike", "esp", "keepalive")}
@@ -142,7 +130,7 @@ def ike_no_response(facts: Facts) -> Iterator[Finding]:
 @rule
 def nat_t_blocked(facts: Facts) -> Iterator[Finding]:
     """IKE_SA_INIT answered on 500, then the requests on 4500 go unanswered."""
-    w = _wire(facts)
+    w = facts.wire
     if w is None:
         return
     for ex in w.exchanges:
@@ -163,7 +151,7 @@ def nat_t_blocked(facts: Facts) -> Iterator[Finding]:
 @rule
 def large_packets_dropped(facts: Facts) -> Iterator[Finding]:
     """The peer answers the small IKE_SA_INIT but never the large IKE_AUTH (or says it is too big)."""
-    w = _wire(facts)
+    w = facts.wire
     if w is None:
         return
     for ex in w.exchanges:
@@ -196,12 +184,17 @@ def large_packets_dropped(facts: Facts) -> Iterator[Finding]:
 
 @rule
 def esp_one_way(facts: Facts) -> Iterable[Finding]:
-    w = _wire(facts)
+    w = facts.wire
     if w is None:
         return
     flows = {(f.src, f.dst): f for f in w.esp}
+    # Where the capture shows IKE, only ESP between IKE peers can belong to these tunnels; a gateway also
+    # carries other tunnels' (and other hosts') ESP, which says nothing about this one.
+    ike_pairs = {frozenset(pair) for pair in w.peers()}
     for (src, dst), flow in flows.items():
         if flow.packets < ESP_ONE_WAY_MIN or (dst, src) in flows:
+            continue
+        if ike_pairs and frozenset((src, dst)) not in ike_pairs:
             continue
         spis = ", ".join(f"0x{s:08x}" for s in flow.spis[:4])
         yield finding("esp-one-way", None, [line(flow.first, f" (first of {flow.packets})")],

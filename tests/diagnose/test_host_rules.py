@@ -6,7 +6,7 @@ from pathlib import Path
 from swandoc.evidence import Evidence, EvidenceSet
 from swandoc.facts import Facts
 from swandoc.probes.config import parse_ipsec_conf, resolve_conn
-from swandoc.probes.parse import parse_evidence
+from swandoc.parse import parse_evidence
 from swandoc.rules import run_rules
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "probes"
@@ -65,6 +65,25 @@ def test_iptables_nft_rules_are_reported_once_from_iptables_save():
     assert [e.source for e in fw.evidence] == ["iptables_save"]
     assert "iptables -t nat -I POSTROUTING -s 203.0.113.0/25 -d 203.0.113.128/25 -j RETURN" in \
         found["nat-masquerade-before-ipsec"].fix[0]
+
+
+def test_nft_named_set_is_resolved_never_any_port():
+    # A set of other ports (DNS, NTP): IKE is not blocked, whatever the set is called.
+    assert "local-firewall-blocks-ike" not in findings(evidence(nft_ruleset="nft_named_set_other_ports.json"))
+    fw = findings(evidence(nft_ruleset="nft_named_set_ike.json"))["local-firewall-blocks-ike"]
+    assert "IKE (UDP 500), NAT-T (UDP 4500)." in fw.explanation and "ESP" not in fw.explanation.split("Blocked here:")[1]
+    assert [e.text for e in fw.evidence] == ["nft inet filter input: udp dport @blocked drop"]
+
+
+def test_nft_chain_policy_is_cited_and_fixed_in_nft():
+    # The route names the interface IKE arrives on, so "iifname lo accept" is known not to take it.
+    fw = findings(evidence(nft_ruleset="nft_policy_drop.json", route_to_peer="route_to_peer_pmtu1280.json"))[
+        "local-firewall-blocks-ike"]
+    assert {e.source for e in fw.evidence} == {"nft_ruleset"}
+    assert fw.evidence[0].text == "nft inet filter input: policy drop, no rule accepts IKE (UDP 500)"
+    fixes = " ".join(fw.fix)
+    assert "nft insert rule inet filter input udp dport 500 accept" in fixes
+    assert "iptables" not in fixes.replace("firewall-cmd", "")  # no iptables fix for an nft chain
 
 
 def test_exemptions_silence_the_nat_finding():
@@ -161,7 +180,7 @@ def test_an_item_its_parser_cannot_read_is_a_failed_probe_in_the_report():
     ev.add(Evidence("route_to_peer", cut.encode(), "ip -j route get 198.51.100.2"))
     facts = Facts(focus="west-east")
     parse_evidence(ev, facts, "west-east")
-    summary = probe_summary(ev, facts.parsed.get("parse_errors", ()))
+    summary = probe_summary(ev, facts.hosts["this host"].parse_errors)
     rows = {name: (status, result) for name, status, result in summary}
     assert rows["route_to_peer"] == ("failed", "could not parse: Expecting ',' delimiter: line 5 column 19 "
                                                "(char 80) [ip -j route get 198.51.100.2]")

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.lab
 
 def diagnose(lab, *args: str) -> tuple[dict, subprocess.CompletedProcess]:
     result = lab.swandoc(lab.west, "--format", "json", *args)
-    assert result.returncode in (0, 1), f"diagnose failed (rc {result.returncode}): {result.stderr}"
+    assert result.returncode in (0, 1, 4), f"diagnose failed (rc {result.returncode}): {result.stderr}"
     return json.loads(result.stdout), result
 
 
@@ -156,7 +156,7 @@ def test_without_root_probes_fail_softly(routed_lab):
                     "--config", str(conf),
                     "--ctl-socket", str(routed_lab.west.ctl), "--format", "json", "--duration", "1",
                     check=False, timeout=60)
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode in (0, 1, 4), result.stderr  # a report, whatever its verdict
     assert "Traceback" not in result.stderr
     probes = {p["name"]: p for p in json.loads(result.stdout)["probes"]}
     assert probes["iptables_save"]["status"] == "failed"

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from swandoc.probes import config, firewall, hostinfo, journal, mtu, netinfo, whack
-from swandoc.probes.firewall import Packet, parse_iptables_save, parse_nft_json, verdict_for
+from swandoc.probes import config, hostinfo, iptables, journal, mtu, netfilter, netinfo, nft, whack
+from swandoc.probes.iptables import parse_iptables_save
+from swandoc.probes.netfilter import Packet, verdict_for
+from swandoc.probes.nft import parse_nft_json
 from swandoc.probes.hostinfo import (parse_pluto_process, parse_ss, parse_sysctls, parse_xfrm_stat, parse_xfrm_state,
                                      strip_xfrm_keys)
 from swandoc.probes.netinfo import parse_route_to_peer
@@ -20,7 +22,7 @@ def fixture(name: str) -> str:
     return (FIXTURES / name).read_text()
 
 
-@pytest.mark.parametrize("module", [config, firewall, hostinfo, journal, mtu, netinfo, whack])
+@pytest.mark.parametrize("module", [config, iptables, nft, hostinfo, journal, mtu, netinfo, whack])
 def test_docstring_samples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
@@ -65,7 +67,7 @@ def test_iptables_save_rules_and_verdicts():
     assert all(o.verdict == "accept" for o in natt)
     esp = verdict_for(rs, "input", Packet("esp"), cover=False)
     assert [o.verdict for o in esp if o.rule] == ["accept"]
-    assert firewall.has_mss_clamp(rs).table == "mangle"
+    assert netfilter.has_mss_clamp(rs).table == "mangle"
 
 
 def test_iptables_exemption_before_masquerade():

@@ -1,11 +1,12 @@
 """Nothing of a lab run may outlive it: namespaces, veths, pluto, tcpdump.
 
-Checks look only for the lab's own traces (``sdlab-`` namespaces, pluto/tcpdump started
-with the lab's ``sdlab-`` work directories or inside its namespaces), so other software
-on the host is never counted or touched.
+Checks look only for the traces of the lab runs this test started (``sdlab-<pid>-`` namespaces,
+pluto/tcpdump started with that run's work directories or inside its namespaces): other software on
+the host, and other lab runs going on at the same time (another checkout's tests), are never counted.
 """
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -23,15 +24,17 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
 
+def _run_tag(pid: int | None) -> str:
+    """``sdlab-<pid>-``: what every namespace and work directory of that process's lab runs starts with."""
+    return f"{topology.NAMESPACE_PREFIX}{os.getpid() if pid is None else pid}-"
+
+
 def _lab_namespaces(pid: int | None = None) -> list[str]:
-    names = topology.lab_namespaces()
-    if pid is not None:
-        names = [n for n in names if n.startswith(f"{topology.NAMESPACE_PREFIX}{pid}-")]
-    return names
+    return [n for n in topology.lab_namespaces() if n.startswith(_run_tag(pid))]
 
 
-def _lab_processes() -> list[str]:
-    """pluto/tcpdump processes that belong to the lab (by their command line)."""
+def _lab_processes(pid: int | None = None) -> list[str]:
+    """pluto/tcpdump processes of that process's lab runs (by their command line or namespace)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -41,22 +44,43 @@ def _lab_processes() -> list[str]:
         except OSError:
             continue
         text = b" ".join(argv).decode(errors="replace")
-        is_pluto = argv and argv[0].endswith(b"/pluto") and "/sdlab-" in text
-        is_capture = argv and argv[0].endswith(b"tcpdump") and CAPTURE_FILTER in text
+        is_pluto = argv and argv[0].endswith(b"/pluto") and "/" + _run_tag(pid) in text
+        # A capture inside this run's namespace, or one left in a namespace that no longer has a name (its
+        # run tore the namespace down around it): captures of other runs going on now are not ours.
+        netns = _netns_of(entry)
+        is_capture = argv and argv[0].endswith(b"tcpdump") and CAPTURE_FILTER in text \
+            and (netns.startswith(_run_tag(pid)) or netns == "?")
         if is_pluto or is_capture:
             found.append(f"{entry.name}: {text}")
     return found
 
 
-def _host_veths_into_lab() -> list[str]:
+def _netns_of(proc: Path) -> str:
+    """The name of the network namespace a process runs in: '' for the host's, '?' for one without a name."""
+    try:
+        inode = os.stat(proc / "ns" / "net").st_ino
+        if inode == os.stat("/proc/self/ns/net").st_ino:
+            return ""
+    except OSError:
+        return ""
+    for name in topology.lab_namespaces():
+        try:
+            if os.stat(f"/run/netns/{name}").st_ino == inode:
+                return name
+        except OSError:
+            continue
+    return "?"
+
+
+def _host_veths_into_lab(pid: int | None = None) -> list[str]:
     out = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if topology.NAMESPACE_PREFIX in line]
+    return [line for line in out.splitlines() if _run_tag(pid) in line]
 
 
 def _assert_nothing_left(pid: int | None = None) -> None:
     assert _lab_namespaces(pid) == []
-    assert _lab_processes() == []
-    assert _host_veths_into_lab() == []
+    assert _lab_processes(pid) == []
+    assert _host_veths_into_lab(pid) == []
 
 
 def test_completed_runs_leave_nothing(lab_results):
@@ -88,7 +112,7 @@ def _wait_until_running(proc: subprocess.Popen, tmp_path: Path, timeout: float =
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"lab exited early: {proc.communicate()}")
-        if _lab_namespaces(proc.pid) and (tmp_path / "out" / "west.pcap").exists() and _lab_processes():
+        if _lab_namespaces(proc.pid) and (tmp_path / "out" / "west.pcap").exists() and _lab_processes(proc.pid):
             time.sleep(1.0)  # well inside the negotiation (udp500-blocked takes ~4s)
             return
         time.sleep(0.05)

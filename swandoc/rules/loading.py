@@ -1,0 +1,103 @@
+"""Log rules: is the connection there at all (loaded, allowed, found by the responder)?
+
+These rank highest: a connection that is not loaded, refused by ikev1-policy or unknown to the
+responder explains every later symptom.
+"""
+
+from __future__ import annotations
+
+from ..facts import Facts
+from .registry import rule
+from .knowledge import REF_BASIC, REF_MISMATCH, finding, topic
+from .support import IKE_INIT_STAGES, lines_of, retransmits
+
+# Knowledge: what each id means and what to do (the project's own words).
+
+topic("connection-not-loaded", "error", "The connection is not loaded in pluto", "local", """
+    pluto was asked about a connection it does not have: it was never added, it failed to load
+    (a syntax or semantic error in its definition), or the name is misspelled.""", [
+    "List what pluto has loaded: ipsec status | grep '\"NAME\"' (5.x: ipsec connectionstatus NAME)",
+    "Load it and read the error, if any: ipsec auto --add NAME",
+    "Check the file defining it is included from /etc/ipsec.conf (include /etc/ipsec.d/*.conf) and "
+    "that the conn has auto=add or auto=start",
+], REF_BASIC, 95)
+
+topic("ikev1-disabled", "error", "IKEv1 is refused by ikev1-policy", "local", """
+    One side runs with IKEv1 disabled (ikev1-policy=drop or reject in config setup; the default in
+    Libreswan 5 and in RHEL's builds), so the IKEv1 connection can never start. IKEv1 is deprecated:
+    the lasting fix is to move both ends to IKEv2.""", [
+    "Preferred: use IKEv2 on both ends: ikev2=yes (4.x: ikev2=insist) or keyexchange=ikev2 in the conn",
+    "Only if the peer cannot do IKEv2: set ikev1-policy=accept in the config setup section and restart "
+    "(systemctl restart ipsec)",
+], REF_MISMATCH, 92)
+
+topic("ike-version-mismatch", "error", "The two ends speak different IKE versions", "both", """
+    One end proposes IKEv2 and the other only accepts IKEv1 (or the reverse). The responder finds no
+    connection for that version and drops or refuses the request; to the initiator this can look
+    exactly like a firewall dropping IKE.""", [
+    "Make both conns agree: ikev2=yes (IKEv2, 4.x) / keyexchange=ikev2 (5.x) on both ends, or IKEv1 "
+    "on both when the peer cannot do IKEv2",
+    "On the responder, confirm which version its conn accepts: ipsec status | grep -E 'policy|IKEv'",
+], REF_MISMATCH, 89)
+
+topic("no-matching-connection", "error", "The responder has no connection for this peer", "peer", """
+    The responder received the initiator's first message but none of its loaded connections accepts it:
+    the peer's address, IKE version or authentication method (authby=) matches no conn there.""", [
+    "On the responder, compare its conn with the initiator's: right= must cover the initiator's address "
+    "(or %any), and authby= and the IKE version (ikev2=) must agree",
+    "Check the conn is loaded on the responder: ipsec status | grep NAME",
+], REF_MISMATCH, 83)
+
+
+@rule
+def connection_missing(facts: Facts):
+    for c in facts.connections():
+        unknown, failed = c.get("unknown_conn"), c.get("add_failed")
+        if unknown or failed:
+            detail = failed.first.detail if failed and failed.first else None
+            yield finding("connection-not-loaded", c.name, lines_of(unknown, failed),
+                          extra=f"pluto said: {detail}." if detail else None)
+
+
+@rule
+def ikev1_refused(facts: Facts):
+    for c in facts.connections():
+        s = c.get("ikev1_refused")
+        if s:
+            yield finding("ikev1-disabled", c.name, lines_of(s))
+        # The initiator's view: an IKEv1 peer that rejects IKEv1 answers INVALID_MAJOR_VERSION.
+        major = c.notified("notify_received", "INVALID_MAJOR_VERSION")
+        if major and not s:
+            yield finding("ikev1-disabled", c.name, lines_of(*major, *retransmits(c, IKE_INIT_STAGES))[:5],
+                          side="peer", extra="Here the peer answered every IKEv1 request with INVALID_MAJOR_VERSION, "
+                                             "which is how pluto refuses IKEv1 when its ikev1-policy is reject.")
+
+
+@rule
+def version_or_no_conn(facts: Facts):
+    """A responder that found no connection for the initiator: wrong IKE version, or no conn at all."""
+    unnamed = facts.conns.get("")
+    if not unnamed:
+        return
+    for signal in unnamed.all("no_connection"):
+        wanted = signal.qualifier  # the version the initiator spoke
+        for source in signal.sources:
+            loaded = _versions_loaded(facts, source)
+            names = sorted(loaded)
+            if loaded and wanted and all(v != wanted for vs in loaded.values() for v in vs):
+                have = sorted({v for vs in loaded.values() for v in vs})
+                yield finding("ike-version-mismatch", names[0] if len(names) == 1 else None, lines_of(signal),
+                              extra=f"The initiator spoke {wanted}; this responder's connections accept only "
+                                    f"{' and '.join(have)}.")
+            else:
+                yield finding("no-matching-connection", names[0] if len(names) == 1 else None, lines_of(signal))
+
+
+def _versions_loaded(facts: Facts, source: str) -> dict[str, set[str]]:
+    """Connection name -> IKE versions pluto reported adding, as logged in one source."""
+    loaded: dict[str, set[str]] = {}
+    for c in facts.conns.values():
+        for s in c.all("conn_added"):
+            if source in s.sources and c.name:
+                loaded.setdefault(c.name, set()).add(s.qualifier)
+    return loaded

@@ -1,0 +1,33 @@
+"""Every event kind the log parser can produce is a constant of logparse/kinds.py, in one group."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from swandoc.facts import QUALIFIER_FIELD, TIMELINE_KINDS
+from swandoc.logparse import events, kinds
+
+SOURCE = (Path(events.__file__)).read_text()
+
+
+def _produced() -> set[str]:
+    from_table = {kind for kind, _, _ in events._PATTERNS}
+    built = set(re.findall(r'LogEvent\(kind="([a-z_0-9]+)"', SOURCE))
+    return from_table | built
+
+
+def test_every_kind_is_a_constant():
+    assert _produced() - kinds.ALL == set()
+
+
+def test_every_kind_in_exactly_one_group():
+    for kind in kinds.ALL:
+        assert sum(kind in group for group in kinds.GROUPS) == 1, kind
+
+
+def test_facts_name_only_known_kinds():
+    assert set(TIMELINE_KINDS) | set(QUALIFIER_FIELD) <= kinds.ALL
+
+
+def test_no_kind_without_a_producer():
+    assert kinds.ALL - _produced() == set()
