@@ -76,6 +76,9 @@ def scrub_secret_lines(text: str) -> Result:
 
     Only when the value looks like one (quoted, 0x/0s/0t, a ``{`` block, or a single word after
     an upper-case KIND), so that prose such as "PSK authentication failed" stays readable.
+
+    >>> scrub_secret_lines('sudo echo \\'@a @b : PSK "pw-2024-x"\\' >> /etc/ipsec.secrets')[0]
+    "sudo echo '@a @b : PSK [PSK, quoted, 8-15 chars]' >> /etc/ipsec.secrets"
     """
     counts: Counter[str] = Counter()
 
@@ -98,7 +101,9 @@ def scrub_secret_lines(text: str) -> Result:
         inside = [t for t in tokens if record.block and record.block[0] <= t.start < record.block[1]]
         if record.block and not all(is_placeholder(t.raw) or t.raw in ("{", "}") for t in inside):
             edits.append((record.block[0], len(rest), f"{{ [{label} block removed] }}"))
-        for t in record.secrets:
+        # in other text the entry ends with its value: what follows ("' >> file") is not a secret
+        values = record.secrets if kind in grammar.KEY_KINDS else record.secrets[:1]
+        for t in values:
             if not is_placeholder(t.raw):
                 edits.append((t.start, t.end, grammar.placeholder(label, t)))
         if not edits:
@@ -271,7 +276,11 @@ def nm_secret_values(text: str) -> list[str]:
 
 def redact_nm_connection(text: str) -> Result:
     """A NetworkManager keyfile: the [vpn-secrets] section's values and every password-like key
-    (pskvalue, xauthpassword, psk, password...) of any section; ``*-flags`` stay."""
+    (pskvalue, xauthpassword, psk, password...) of any section; ``*-flags`` stay.
+
+    >>> redact_nm_connection("[vpn]\\npskvalue-flags=0\\n[vpn-secrets]\\npskvalue=s3cret-value\\n")[0]
+    '[vpn]\\npskvalue-flags=0\\n[vpn-secrets]\\npskvalue=[NetworkManager secret removed, 8-15 chars]\\n'
+    """
     out: list[str] = []
     n = 0
     entries = {pos: (section, key) for _, pos, section, key in _nm_entries(text)}
@@ -297,7 +306,11 @@ _CMDLINE_SECRET = re.compile(r"(--(?:xauthpass(?:word)?|password|passwd|pass|psk
 
 
 def redact_command_lines(text: str) -> Result:
-    """``ipsec whack --xauthpass VALUE`` and the like, wherever a command line was recorded."""
+    """``ipsec whack --xauthpass VALUE`` and the like, wherever a command line was recorded.
+
+    >>> redact_command_lines("ipsec whack --name vpn --xauthpass hunter2 --initiate")[0]
+    'ipsec whack --name vpn --xauthpass [command-line secret removed] --initiate'
+    """
     new, n = _CMDLINE_SECRET.subn(lambda m: m.group(1) + "[command-line secret removed]", text)
     return new, ({"command-line-secret": n} if n else {})
 

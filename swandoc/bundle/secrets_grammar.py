@@ -39,7 +39,8 @@ from ..compat import SLOTS
 
 QUOTES = "\"'`"
 KINDS = ("PSK", "XAUTH", "EAP", "NTLM", "PIN", "PPKS", "PPKF", "RSA", "ECDSA", "P12", "BLISS", "PKCS12")
-_KEY_KINDS = ("RSA", "ECDSA", "P12", "BLISS", "PKCS12")
+KEY_KINDS = ("RSA", "ECDSA", "P12", "BLISS", "PKCS12")
+_KEY_KINDS = KEY_KINDS
 LABEL = {"PSK": "PSK", "XAUTH": "XAUTH password", "EAP": "EAP password", "NTLM": "NTLM password", "PIN": "PIN",
          "PPKS": "PPK", "PPKF": "PPK file", "RSA": "RSA key", "ECDSA": "ECDSA key", "P12": "PKCS#12 passphrase",
          "PKCS12": "PKCS#12 passphrase", "BLISS": "BLISS key"}
