@@ -48,7 +48,10 @@ COUNT_KIND = {"PSK": "psk", "XAUTH": "xauth", "EAP": "eap", "NTLM": "ntlm", "PIN
               "RSA": "rsa-private", "ECDSA": "ecdsa-private", "P12": "p12-passphrase", "PKCS12": "p12-passphrase",
               "BLISS": "bliss-private"}
 # What this module writes in place of a secret: read back as one token, never censored twice.
-_PLACEHOLDER = re.compile(r"\[[A-Za-z][^\[\]\n]*(?:removed[^\[\]\n]*|chars|bytes)\]")
+# Only the exact shapes written here, so that a value merely looking like one is still a value.
+_PLACEHOLDER = re.compile(r"\[(?:[A-Za-z#0-9 ]+, (?:quoted|hex|base64|text|bare), (?:empty|\d+-\d+|64\+) (?:chars|bytes)"
+                          r"|unparsed secrets entry removed: [a-z ':]+|secret in a comment removed|known secret removed"
+                          r"|[A-Za-z#0-9 ]+ block removed, \d+ lines|[A-Za-z#0-9 ]+ block removed)\]")
 _FUSED = re.compile(r"^(?P<id>.*?):(?P<kind>" + "|".join(KINDS) + r")$", re.IGNORECASE)
 _ID_SHAPED = re.compile(r"@\S+|%any6?|[0-9a-fA-F:.]+(?:/\d+)?|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
 
