@@ -36,7 +36,9 @@ from ..errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 @no_esp_option
 @click.option("--capture", "legacy_capture", type=click.FloatRange(0, 300), default=None, hidden=True,
               help="Deprecated spelling of --duration.")
-@click.option("--obfuscate", is_flag=True, help="Replace IP addresses and host names consistently.")
+@click.option("--obfuscate", is_flag=True,
+              help="Also replace IP addresses, host names, IDs, user names and certificate nicknames, consistently "
+                   "(the map is written beside the archive, never into it).")
 @timeout_option
 @click.option("-o", "--output", metavar="FILE", help="Archive to write (default swandoc-HOST-DATE.tar.xz).")
 def bundle(config_path, secrets, ctl_socket, log_path, since, conn, duration, no_capture, no_esp, legacy_capture, obfuscate,
