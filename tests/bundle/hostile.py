@@ -114,6 +114,10 @@ class Corpus:
         v4a, v4b = f"203.0.113.{r.randint(2, 250)}", f"198.51.100.{r.randint(2, 250)}"
         v6 = f"2001:db8:{r.randint(1, 0xfff):x}::{r.randint(1, 0xfff):x}"
         self.ids = [f"@vpn-gw{r.randint(1, 9)}", f"{user}@{host}", host, org, keyid, v4a, v6, user]
+        hub = f"vpn-hub-{r.randint(10, 99)}"
+        # more names that --obfuscate must leave nowhere (single-label host, syslog host, nickname, IDs)
+        self.names = [v4b, hub, "rhel7-gw", f"{host}-nick", "@ntlm-u", "@abs-id",
+                      f"{v6}/64".split("/")[0]]
         hexkey = self.raw(r.randint(16, 40)).hex()
         b64key = base64.b64encode(self.raw(r.randint(16, 40))).decode()
         unicode_psk = v(14) + "ü€\"\\"
@@ -157,7 +161,7 @@ include {d / 'ipsec.d' / 'absolute.inc'}
 """
         (d / "real.secrets").write_text(secrets, encoding="utf-8")
         (d / "ipsec.d" / "a.secrets").write_text(f"@inc-{r.randint(1, 9)} : PSK \"{v()}\" # trailing\n")
-        (d / "ipsec.d" / "absolute.inc").write_text(f"@abs : XAUTH 0t{v()}\n")
+        (d / "ipsec.d" / "absolute.inc").write_text(f"@abs-id : XAUTH 0t{v()}\n")
         nss = v()
         (d / "nsspassword").write_text(f"NSS Certificate DB:{nss}\n")
         nm_psk, nm_xauth = v(), v()
@@ -172,11 +176,12 @@ include {d / 'ipsec.d' / 'absolute.inc'}
             f"config setup\n\tsecretsfile={d / 'real.secrets'}\n\tlogfile={d / 'pluto.log'}\n\tnssdir={d}\n"
             f"conn acme\n\tleft={v4a}\n\tleftid={self.ids[0]}\n\tright={host}\n\trightid=\"{dn}\"\n"
             f"\tleftcert={host}-nick\n\tleftxauthusername={user}\n\txauthpassword={conf_pw}\n"
-            f"\tleftsubnet=10.{r.randint(0, 255)}.0.0/16\n\trightsubnet={v6}/64\n\tauthby=secret\n")
+            f"\tleftsubnet=10.{r.randint(0, 255)}.0.0/16\n\trightsubnet={v6}/64\n\tauthby=secret\n"
+            f"conn hub\n\tright={hub}\n\tauthby=secret\n")
         (d / "ipsec.d" / "policies" / "private").write_text(f"{v4b}/32\n")
         leaked_psk = unicode_psk
         dump = self.raw(24)
-        rows3 = [f"Nov 30 10:00:0{i} rhel7 pluto[4321]: | PSK  " + "  ".join(
+        rows3 = [f"Nov 30 10:00:0{i} rhel7-gw pluto[4321]: | PSK  " + "  ".join(
             " ".join(f"{b:02x}" for b in dump[j:j + 4]) for j in range(k, min(k + 16, len(dump)), 4))
             for i, k in enumerate(range(0, len(dump), 16))]
         dump4 = self.raw(20)
@@ -185,28 +190,28 @@ include {d / 'ipsec.d' / 'absolute.inc'}
             for k in range(0, len(dump4), 16)]
         helper = self.raw(18)
         log = "\n".join([
-            f'Nov 30 10:00:00 rhel7 pluto[4321]: "acme" #1: initiating Main Mode to {v4b}:500 ID_FQDN \'{self.ids[0]}\'',
+            f'Nov 30 10:00:00 rhel7-gw pluto[4321]: "acme" #1: initiating Main Mode to {v4b}:500 ID_FQDN \'{self.ids[0]}\'',
             *rows3,
             "Nov 30 10:00:10.000000: | PreShared Key",
             *rows4,
             "Nov 30 10:00:11.000000: ] helper thread 1: g^ir",
             f"Nov 30 10:00:11.000001: ]   {' '.join(f'{b:02x}' for b in helper)}",
-            f"Nov 30 10:00:12 rhel7 pluto[4321]: XAUTH: User {user}: Authentication Successful",
+            f"Nov 30 10:00:12 rhel7-gw pluto[4321]: XAUTH: User {user}: Authentication Successful",
             f'"acme": 10.1.0.0/16==={v4a}[{self.ids[0]}]...{v4b}[{dn}]==={v6}/64; erouted',
-            f"Nov 30 10:00:13 rhel7 pluto[4321]: received from {v6}:500 [{v6}]:4500",
+            f"Nov 30 10:00:13 rhel7-gw pluto[4321]: received from {v6}:500 [{v6}]:4500",
             f"Nov 30 10:00:14 rhel7 sudo: admin typed {leaked_psk} and {leaked_psk.encode().hex()}",
             json.dumps({"MESSAGE": f"echo {leaked_psk} {base64.b64encode(leaked_psk.encode()).decode()}",
                         "_COMM": "bash"}),
             json.dumps({"MESSAGE": f"nss {nss} nm {nm_psk} conf {conf_pw}", "_COMM": "pluto"}, ensure_ascii=True),
-            f"Nov 30 10:00:15 rhel7 pluto[4321]: | ppk 0x{self.secrets[-1].hex()}",
-            f"Nov 30 10:00:16 rhel7 pluto[4321]: loaded {text_psk}",
+            f"Nov 30 10:00:15 rhel7-gw pluto[4321]: | ppk 0x{self.secrets[-1].hex()}",
+            f"Nov 30 10:00:16 rhel7-gw pluto[4321]: loaded {text_psk}",
             # pluto's own XAUTH debug lines print the password (passwd-file users: never in a secrets file)
-            f"Nov 30 10:00:17 rhel7 pluto[4321]: | XAUTH: found user({user}/{user}) pass({v()}) connid(acme/acme) "
+            f"Nov 30 10:00:17 rhel7-gw pluto[4321]: | XAUTH: found user({user}/{user}) pass({v()}) connid(acme/acme) "
             f"addresspool(10.9.0.1-10.9.0.9)",
-            f"Nov 30 10:00:18 rhel7 pluto[4321]: | XAUTH: xauth user({user}:acme) pass {v()} vs $6$salt$hash",
+            f"Nov 30 10:00:18 rhel7-gw pluto[4321]: | XAUTH: xauth user({user}:acme) pass {v()} vs $6$salt$hash",
             json.dumps({"MESSAGE": "whack", "_CMDLINE": f"ipsec whack --name acme --xauthpass {v()} --initiate"}),
             "",
         ])
         (d / "pluto.log").write_text(log)
-        (d / "hosts").write_text(f"{v4a} {host} vpn-hub-{r.randint(1, 9)}\n")
+        (d / "hosts").write_text(f"{v4a} {host} {hub}\n")
         return {"config": str(d / "ipsec.conf"), "nm": str(d / "nm"), "host": host, "org": org, "dn": dn}

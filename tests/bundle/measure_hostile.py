@@ -1,6 +1,9 @@
 """Count leaks and obfuscation leftovers of `swandoc bundle` on a fresh hostile corpus.
 
-    PYTHONPATH=<swandoc source> .venv/bin/python tests/bundle/measure_hostile.py [SEED]
+    PYTHONPATH=<swandoc source> .venv/bin/python tests/bundle/measure_hostile.py [SEED] [--explicit-secrets]
+
+--explicit-secrets passes the corpus's secrets file as --secrets (for code that does not follow
+secretsfile=), so that the redaction itself is measured.
 """
 from __future__ import annotations
 
@@ -20,22 +23,22 @@ from swandoc.probes import collect as probes_collect  # noqa: E402
 
 def main() -> None:
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    explicit = "--explicit-secrets" in sys.argv
     for obfuscate in (False, True):
         root = Path(tempfile.mkdtemp())
         corpus = Corpus(root, seed)
         paths = corpus.build()
         probes_collect.NM_CONNECTIONS = (paths["nm"] + "/*",)
         extra = [Evidence("hosts_file", (root / "hosts").read_bytes(), "/etc/hosts", status=0)]
-        try:
-            options = Options(config=paths["config"], timeout=5)
-        except TypeError:
-            options = Options(config=paths["config"], timeout=5)
+        options = Options(config=paths["config"], timeout=5,
+                          **({"secrets": str(root / "real.secrets"), "nss_dir": str(root)} if explicit else {}))
         result = build_bundle(options, output=str(root / "b.tar.xz"), obfuscate=obfuscate, extra_items=extra)
         members = archive_members(result.path)
         leaks = {x.split(": ", 1)[1] for x in leaked(members, corpus.secrets)}
         line = f"obfuscate={obfuscate}: {len(corpus.secrets)} secrets, {len(leaks)} leaked"
         if obfuscate:
             names = [i for i in corpus.ids if len(i) >= 4] + [paths["org"], paths["host"], "Net Ops", "Lisboa"]
+            names += getattr(corpus, "names", [])
             left = {n for data in members.values() for n in names if n.lower().encode() in data.lower()}
             line += f", {len(left)} of {len(names)} names/addresses/IDs left: {sorted(left)}"
         else:
