@@ -331,6 +331,10 @@ def _concatenated(name: str, *patterns: str, keep=lambda text: True) -> Evidence
         if keep(item.content):
             parts.append(f"# --- swandoc: file {path} ---\n".encode() + item.content.rstrip(b"\n") + b"\n")
     origin = " ".join(patterns)
+    for pattern in patterns:  # a directory we may not list is not an empty one
+        directory = os.path.dirname(pattern)
+        if os.path.isdir(directory) and not os.access(directory, os.R_OK | os.X_OK):
+            problems.append(f"no permission to list {directory} (run as root)")
     if not parts:
         why = "; ".join(problems) or f"no such files ({origin})"
         return failed(name, origin, why)
