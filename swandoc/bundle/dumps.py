@@ -37,6 +37,7 @@ _SECRET_LABEL = re.compile(
     r"unwrapped|chunk output|decrypt|encrypt|prf|hmac|xcbc|integ|data (?:before|after)|auth|idhash|hash",
     re.IGNORECASE)
 DUMP = "[hex dump removed]"
+_PUBLIC_ID = re.compile(r"(?:ckaid|keyid|key id|key-id|@#)[\s:=']*$")
 # pluto's XAUTH debug lines print the password: "pass(%s)" and, with crypt, "pass %s vs %s".
 _XAUTH_PASS = re.compile(r"(\bpass\()[^\n]*?(?=\) connid\()|(\bpass )\S+ vs \S+")
 
@@ -70,7 +71,17 @@ class _DumpState:
             return None
         self.in_dump = False
         self.label = text.strip()
-        new, n = _INLINE.subn("[hex removed]", text)
+        n = 0
+
+        def inline(match: re.Match) -> str:
+            nonlocal n
+            before = match.string[max(0, match.start() - 16):match.start()].lower()
+            if before.endswith("@#") or _PUBLIC_ID.search(before):
+                return match.group()  # a key id / CKAID names a public key: an ID, not key material
+            n += 1
+            return "[hex removed]"
+
+        new = _INLINE.sub(inline, text)
         if n:
             self.counts["log-key-material" if _SECRET_LABEL.search(text) else "log-hexdump"] += n
         new, m = _XAUTH_PASS.subn(lambda g: g.group(1) + "[password removed]" if g.group(1)

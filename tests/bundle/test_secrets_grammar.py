@@ -128,3 +128,12 @@ def test_xauth_passwords_in_plutos_debug_lines_and_on_command_lines():
     assert "pw one" not in out and "pw2" not in out and "$6$abc" not in out and counts == {"log-xauth-password": 2}
     out, counts = redact_command_lines('{"_CMDLINE":"ipsec whack --xauthpass a,b}c --initiate"} --psk=\'x y\'')
     assert "a,b" not in out and "x y" not in out and counts == {"command-line-secret": 2}
+
+
+def test_key_ids_on_debug_lines_are_ids_not_key_material():
+    from swandoc.bundle.dumps import redact_log
+
+    out, _ = redact_log("t: | CKAID 0a1b2c3d4e5f60718293a4b5c6d7e8f901234567 for @#0x0a1b2c3d4e5f6071\n"
+                        "t: | raw_key: 0x0a1b2c3d4e5f60718293a4b5\n")
+    assert "CKAID 0a1b2c3d4e5f60718293a4b5c6d7e8f901234567" in out and "@#0x0a1b2c3d4e5f6071" in out
+    assert "raw_key: [hex removed]" in out
