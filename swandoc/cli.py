@@ -81,12 +81,14 @@ def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | No
 
 def _register_subcommands() -> None:
     from .bundle.command import bundle
+    from .check.command import check
     from .lab.command import lab
     from .probes.command import diagnose
 
     main.add_command(diagnose)
     main.add_command(bundle)
     main.add_command(lab)
+    main.add_command(check)
 
 
 _register_subcommands()

@@ -37,9 +37,11 @@ FINDING = {
         "evidence": {"type": "array", "items": EVIDENCE_LINE},
         "explanation": STR,
         "fix": {"type": "array", "items": STR},
+        "fix_versions": {"type": "array", "items": {"type": "array", "items": {"enum": ["3", "4", "5"]}}},
         "reference": STR,
         "rank": {"type": "integer"},
         "details": {"type": "object", "values": STR},
+        "predicted": {"type": "boolean"},
     },
 }
 INPUT = {
@@ -266,3 +268,16 @@ def test_streamed_json_equals_plain_dumps(scenario):
     assert render(report, "json") == expected
     hostile = sample_report(hostile=True, probes=True)
     assert render(hostile, "json") == json.dumps(report_dict(hostile), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_check_reports_match_schema():
+    """swandoc check's reports (predicted findings, its probe rows) keep the same schema."""
+    from swandoc.check import run_check
+
+    lab = LAB / "ike-proposal-mismatch-v2"
+    report = run_check(str(lab / "west.conf"), str(lab / "west.secrets"), peer_config=str(lab / "east.conf"),
+                       peer_secrets=str(lab / "east.secrets"), host=False)
+    doc = json.loads(render(report, "json"))
+    assert validate(doc, SCHEMA) == []
+    assert doc["command"] == "check" and doc["findings"][0]["predicted"] is True
+    assert all(f["predicted"] is False for f in json.loads(render(sample_report(), "json"))["findings"])

@@ -57,6 +57,8 @@ def verdict_sentence(report: Report) -> str:
         where = f' on connection "{first.connection}"' if first.connection else ""
         more = f" ({_plural(len(problems), 'problem')} in all)" if len(problems) > 1 else ""
         return f"Most likely cause{where}: {first.title}{more}."
+    if report.verdict == "healthy" and report.command == "check":
+        return "Every check swandoc ran passed (the probe list says what was checked)."
     if report.verdict == "healthy":
         conns = sorted({f.connection for f in report.findings if f.id == "tunnel-up" and f.connection})
         if conns:
@@ -112,6 +114,18 @@ def _code_prefix(tail: str) -> tuple[str, str] | None:
 
 
 FixStep = tuple[str, tuple[str, ...], str]
+
+
+def step_only_for(step: str) -> str:
+    """'' for a fix step that applies to every Libreswan version, else which versions, e.g. 'Libreswan 5.x'.
+
+    >>> from swandoc.rules.knowledge import FixStep
+    >>> step_only_for(FixStep("keyexchange=ikev2", ("5",))), step_only_for("ping PEER")
+    ('Libreswan 5.x', '')
+    """
+    from ..rules.knowledge import step_versions, versions_label
+
+    return versions_label(step_versions(step))
 
 
 def split_fix_step(step: str) -> FixStep:

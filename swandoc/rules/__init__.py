@@ -12,7 +12,7 @@ from dataclasses import replace
 from ..facts import Facts
 from ..model import SEVERITIES, Finding
 # Imported for their @rule/@host_rule registrations, in the order their rules run.
-from . import loading, kernel, negotiation, auth, reachability, outcome, packets, host  # noqa: F401,E402
+from . import loading, kernel, negotiation, auth, reachability, outcome, packets, host, config  # noqa: F401,E402
 from .registry import RULES, host_rule, rule  # noqa: F401  (the names rules modules register with)
 
 
@@ -30,7 +30,7 @@ def run_rules(facts: Facts) -> list[Finding]:
             else:  # two rules (logs and packets, say) saw the same problem: keep the stronger, pool the proof
                 keep, other = (finding, old) if finding.rank > old.rank else (old, finding)
                 seen[key] = replace(keep, evidence=tuple(dict.fromkeys(keep.evidence + other.evidence)))
-    findings = correlate(_merge_unnamed(list(seen.values())))
+    findings = kernel.demote_peer_kernel_symptoms(correlate(_merge_unnamed(list(seen.values()))))
     return sorted(findings, key=lambda f: (-f.rank, SEVERITIES.index(f.severity), f.id, f.connection or ""))
 
 
