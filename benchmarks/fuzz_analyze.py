@@ -84,7 +84,10 @@ def main() -> int:
             print(f"          {o.name}: {'; '.join(o.problems)} | {o.stderr.strip().splitlines()[-1][:160] if o.stderr.strip() else ''}")
     biggest = max(outcomes, key=lambda o: o.max_rss_kb)
     slowest = max(outcomes, key=lambda o: o.seconds)
-    print(f"max RSS {biggest.max_rss_kb / 1024:.0f} MB ({biggest.name}); slowest {slowest.seconds:.1f} s ({slowest.name})")
+    longest = max(outcomes, key=lambda o: o.wall)
+    print(f"max RSS {biggest.max_rss_kb / 1024:.0f} MB ({biggest.name}); slowest {slowest.seconds:.1f} s CPU "
+          f"({slowest.name}); longest {longest.wall:.1f} s wall-clock ({longest.name})")
+    print(f"CPU of all inputs {sum(o.seconds for o in outcomes):.0f} s")
     statuses = Counter(o.status for o in outcomes)
     print("exit statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
     return 1 if failed else 0

@@ -19,7 +19,7 @@ import os
 from .bundle.reader import bundle_evidence
 from .errors import InputError
 from .evidence import FILE, Evidence, Origin
-from .logparse.feed import BZ2, GZIP, SNIFF, XZ
+from .logparse.feed import BZ2, DECOMPRESS_ERRORS, GZIP, SNIFF, XZ
 
 _PCAP = (b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1")
 _PCAPNG = b"\x0a\x0d\x0d\x0a"
@@ -61,6 +61,6 @@ def _is_tar(head: bytes) -> bool:
             inner = gzip.GzipFile(fileobj=io.BytesIO(head)).read(512)
         elif head.startswith(BZ2):
             inner = bz2.BZ2Decompressor().decompress(head)[:512]
-    except (OSError, EOFError, lzma.LZMAError, ValueError):
+    except (*DECOMPRESS_ERRORS, ValueError):  # damaged: not a tar; the log reader says what it is
         return False
     return inner[257:262] == b"ustar"

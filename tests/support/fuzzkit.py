@@ -452,8 +452,9 @@ class Outcome:
     name: str
     status: int
     stderr: str
-    seconds: float
+    seconds: float  # CPU seconds for a subprocess (wall-clock on a shared box says little), else wall-clock
     max_rss_kb: int = 0
+    wall: float = 0.0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -472,7 +473,7 @@ def judge(outcome: Outcome, max_seconds: float, max_rss_kb: int | None) -> Outco
     if outcome.status in (0, 1, 4) and err_lines:
         outcome.problems.append(f"stderr on success: {err_lines[0][:100]}")
     if outcome.seconds > max_seconds:
-        outcome.problems.append(f"took {outcome.seconds:.1f} s")
+        outcome.problems.append(f"took {outcome.seconds:.1f} s of CPU")
     if max_rss_kb is not None and outcome.max_rss_kb > max_rss_kb:
         outcome.problems.append(f"max RSS {outcome.max_rss_kb // 1024} MB")
     return outcome
@@ -511,15 +512,17 @@ def run_subprocess(name: str, path: Path, work: Path, *, python: str = sys.execu
                                  "--format", fmt, "-o", str(report)], pass_fds=(write_end,),
                                 cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         os.close(write_end)
-        status, rss = _wait_with_usage(proc.pid, timeout)
+        status, rss, cpu = _wait_with_usage(proc.pid, timeout)
         proc.returncode = status  # reaped here
-        seconds = time.monotonic() - start
+        wall = time.monotonic() - start
         err.seek(0)
         stderr = err.read(1 << 20).decode("utf-8", "replace")
     with os.fdopen(read_end, "rb") as peak:
         own = peak.read().strip()
     rss = int(own) if own.isdigit() else rss  # killed before it could say: ru_maxrss (an upper bound)
-    outcome = Outcome(name, status, stderr, seconds, rss)
+    outcome = Outcome(name, status, stderr, cpu, rss, wall)
+    if status == 137 and wall >= timeout:
+        outcome.problems.append(f"killed after {timeout:.0f} s wall-clock")
     after = listing(*watched) - {str(report)}
     leftovers = sorted(after - before)
     if leftovers:
@@ -529,8 +532,8 @@ def run_subprocess(name: str, path: Path, work: Path, *, python: str = sys.execu
     return judge(outcome, max_seconds, max_rss_kb)
 
 
-def _wait_with_usage(pid: int, timeout: float) -> tuple[int, int]:
-    """(exit status, or 128+signal; max RSS in KiB) of a child, killed after *timeout* seconds."""
+def _wait_with_usage(pid: int, timeout: float) -> tuple[int, int, float]:
+    """(exit status, or 128+signal; max RSS in KiB; CPU seconds) of a child, killed after *timeout* s."""
     deadline = time.monotonic() + timeout
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
@@ -542,7 +545,7 @@ def _wait_with_usage(pid: int, timeout: float) -> tuple[int, int]:
             break
         time.sleep(0.01)
     code = os.waitstatus_to_exitcode(status)
-    return (code if code >= 0 else 128 - code), usage.ru_maxrss
+    return (code if code >= 0 else 128 - code), usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def run_inprocess(name: str, path: Path, work: Path, *, fmt: str = "json", max_seconds: float = 60.0) -> Outcome:
