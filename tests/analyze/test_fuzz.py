@@ -39,11 +39,11 @@ def test_fuzzed_inputs_in_process(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     outcomes = []
-    for name, path in fuzzkit.cases(rng, tmp_path / "in", logs=30 * SCALE, lines_per_log=400, captures=40 * SCALE,
-                                    bundles=30 * SCALE, folders=4, many_packets=0):
+    for name, path in fuzzkit.cases(rng, tmp_path / "in", logs=40 * SCALE, lines_per_log=500, captures=60 * SCALE,
+                                    bundles=40 * SCALE, folders=4, many_packets=0):
         outcomes.append(fuzzkit.run_inprocess(name, path, work, fmt=("json", "text", "html")[len(outcomes) % 3],
                                               max_seconds=SECONDS))
-    assert len(outcomes) == (30 + 40 + 30) * SCALE + 4
+    assert len(outcomes) == (40 + 60 + 40) * SCALE + 4
     _assert_all_pass(outcomes)
     statuses = {o.status for o in outcomes}
     assert 2 in statuses and statuses & {0, 1, 4}, statuses  # the fuzz reaches both readers and refusals
