@@ -121,6 +121,13 @@ def capture_options(*, on_by_default: bool) -> Callable:
     return decorate
 
 
+def no_esp_option(f: Callable) -> Callable:
+    """``--no-esp``: capture IKE only; ESP is then kept out in the kernel and never reaches swandoc."""
+    return click.option("--no-esp", is_flag=True,
+                        help="Leave ESP out of the capture (IKE, NAT-T keepalives and ICMP errors only). By "
+                             "default ESP is counted per SPI and direction and a few packets of each are kept.")(f)
+
+
 def capture_seconds(duration: float | None, no_capture: bool, *, on_by_default: bool) -> float | None:
     """How long to capture, or None for no capture.
 

@@ -128,7 +128,7 @@ class ConnFacts:
 
 # Log events worth showing beside the packet ladder: how far each exchange got, and why it stopped.
 TIMELINE_KINDS = frozenset({K.INITIATE, K.SENT, K.PROCESSING, K.RETRANSMIT, K.TIMEOUT, K.NOTIFY_RECEIVED,
-                            K.NOTIFY_SENT, K.IKE_ESTABLISHED, K.CHILD_ESTABLISHED, K.NETLINK_ERROR, K.ICMP_ERROR,
+                            K.NOTIFY_SENT, K.IKE_ESTABLISHED, K.CHILD_ESTABLISHED, K.NETLINK_ERROR, K.CHILD_REFUSED, K.ICMP_ERROR,
                             K.AUTH_FAILED, K.NO_PROPOSAL, K.TS_MISMATCH, K.SECRET_MISSING, K.HASH_MISMATCH})
 TIMELINE_MAX = 40
 
@@ -194,6 +194,8 @@ class Facts:
     overflow_events: int = 0  # events of connections beyond MAX_CONNS, pooled under OVERFLOW
     timeline: list[EvidenceLine] = field(default_factory=list)  # the first key log events, for the ladder
     others_seen: set[str] = field(default_factory=set)  # with --conn: some other connections the input names
+    # ESP the live capture counted per (source, destination) and kept only samples of: {(src, dst): (packets, SPIs)}
+    esp_counts: dict[tuple[str, str], tuple[int, tuple[int, ...]]] = field(default_factory=dict)
     _wire: Wire | None = field(default=None, repr=False)
     _host_names: dict[Origin, str] = field(default_factory=dict, repr=False)
 
@@ -217,13 +219,20 @@ class Facts:
         self.sources.append(summary)
         self._wire = None
 
+    def add_esp_counts(self, flows: list[tuple[str, str, int, int]]) -> None:
+        """ESP counted by the capture, per (source, destination, SPI, packets): more than its samples show."""
+        for src, dst, spi, packets in flows:
+            old, spis = self.esp_counts.get((src, dst), (0, ()))
+            self.esp_counts[(src, dst)] = (old + packets, spis if spi in spis else spis + (spi,))
+        self._wire = None
+
     @property
     def wire(self) -> Wire | None:
         """The exchange pairing of all captured packets, computed once (None without packets)."""
         if not self.packets:
             return None
         if self._wire is None:
-            self._wire = wire(self.packets)
+            self._wire = wire(self.packets, self.esp_counts)
         return self._wire
 
     def host_name(self, origin: Origin) -> str | None:

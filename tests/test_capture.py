@@ -32,7 +32,8 @@ def started():
     if args["sender"]:
         subprocess.run(["ip", "netns", "exec", args["peer_ns"], sys.executable, "-c", args["sender"]], check=True,
                        timeout=60)
-ev = capture(args["iface"], args["duration"], args["max_packets"], args["pcap"], True, on_started=started)
+ev = capture(args["iface"], args["duration"], args["max_packets"], args["pcap"], True, on_started=started,
+             esp=args.get("esp", True))
 print(json.dumps({"error": ev.error, "meta": dict(ev.meta), "duration": ev.duration, "size": len(ev.content or b"")}))
 '''
 
@@ -84,10 +85,10 @@ def pair():
 
 
 def run_capture(a: str, b: str, tmp_path: Path, *, sender: str = "", duration: float = 4, max_packets: int = 100,
-                iface: str | None = "veth0", user: tuple[str, ...] = (), stderr=subprocess.PIPE):
+                iface: str | None = "veth0", user: tuple[str, ...] = (), stderr=subprocess.PIPE, esp: bool = True):
     pcap = tmp_path / "live.pcap"
     args = {"iface": iface, "duration": duration, "max_packets": max_packets, "pcap": None if user else str(pcap),
-            "sender": sender, "peer_ns": b}
+            "sender": sender, "peer_ns": b, "esp": esp}
     python = list(user) if user else [PY]  # user: a whole argv prefix that ends in a python
     proc = subprocess.run(["ip", "netns", "exec", a, *python, "-c", CAPTURE, json.dumps(args)], cwd=ROOT,
                           stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=90,
@@ -289,3 +290,47 @@ def test_capture_keeps_at_most_snaplen_bytes_per_packet_and_stays_valid(pair, tm
     assert any("IKE_SA_INIT" in line for line in lines), lines
     packets, summary = decode_pcap_bytes(pcap.read_bytes(), "ike_capture")
     assert [p.kind for p in packets].count("ike") == 1
+
+
+# IKE between b and a (nothing answers it), ESP one way from b to a, and an ESP flood to a from an
+# address that never spoke IKE (another tunnel's traffic on a busy gateway).
+IKE_AND_ESP = r'''
+from scapy.layers.inet import IP, UDP
+from scapy.layers.ipsec import ESP
+from scapy.contrib.ikev2 import IKEv2
+from scapy.sendrecv import send
+ike = IKEv2(init_SPI=bytes.fromhex("0102030405060708"), exch_type=34, flags="Initiator")
+send([IP(dst="192.0.2.1") / UDP(sport=500, dport=500) / ike] * 2, verbose=0)
+send([IP(src="192.0.2.2", dst="192.0.2.1") / ESP(spi=0x3003, seq=n) / (b"t" * 64) for n in range(1, 41)], verbose=0)
+send([IP(src="192.0.2.9", dst="192.0.2.1") / ESP(spi=0x9009, seq=n) / (b"x" * 64) for n in range(1, 201)], verbose=0)
+'''
+
+
+def test_one_way_esp_between_ike_peers_is_found_with_its_real_count_and_unrelated_esp_is_not(pair, tmp_path):
+    from swandoc.evidence import LIVE, Evidence, Origin
+    from swandoc.facts import Facts
+    from swandoc.logparse.capture import feed_capture
+    from swandoc.rules import run_rules
+
+    a, b = pair
+    subprocess.run(["ip", "-n", b, "addr", "add", "192.0.2.9/24", "dev", "veth0"], check=True)
+    result, pcap = run_capture(a, b, tmp_path, sender=IKE_AND_ESP, duration=4)
+    assert result["error"] is None
+    facts = Facts()
+    feed_capture(Evidence("ike_capture", pcap.read_bytes(), "capture", meta=tuple(result["meta"].items()),
+                          where=Origin(LIVE, "capture")), facts)
+    one_way = [f for f in run_rules(facts) if f.id == "esp-one-way"]
+    assert len(one_way) == 1, [f.id for f in run_rules(facts)]
+    details = dict(one_way[0].details)
+    assert details["from"] == "192.0.2.2" and details["packets"] == "40"  # counted, not the 8 samples
+    assert "0x00009009" not in details["spis"]
+
+
+def test_without_esp_the_kernel_keeps_esp_out_and_ike_is_all_there(pair, tmp_path):
+    a, b = pair
+    result, pcap = run_capture(a, b, tmp_path, sender=ESP_FLOOD, duration=4, esp=False)
+    assert result["error"] is None
+    assert result["meta"]["esp"] == "not captured" and result["meta"]["esp_packets"] == "0"
+    packets, _ = decode_pcap_bytes(pcap.read_bytes(), "x")
+    kinds = [p.kind for p in packets]
+    assert kinds.count("ike") == 3 and kinds.count("esp") == 0

@@ -39,6 +39,7 @@ class Options:
     since: str = "24h"
     conn: str | None = None
     capture: float = 0.0
+    esp: bool = True  # False: the capture takes IKE only
     timeout: float = DEFAULT_TIMEOUT
     nss_dir: str | None = None
 
@@ -73,7 +74,7 @@ def collect_options(options: Options):
     return CollectOptions(conn=options.conn, config=options.config, ctl_socket=options.ctl_socket, log=options.log,
                           since=_since(options.since), capture=bool(options.capture),
                           duration=options.capture or 10.0, initiate=False, countdown=False,
-                          timeout=options.timeout, nss_dir=options.nss_dir)
+                          timeout=options.timeout, nss_dir=options.nss_dir, esp=options.esp)
 
 
 def _collect(options: Options, progress: Callable[[str], None]) -> tuple[list[Evidence], str | None]:

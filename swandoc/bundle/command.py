@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from ..clitools import (ProgressLine, capture_options, capture_seconds, config_option, ctl_socket_option,
+from ..clitools import (ProgressLine, capture_options, no_esp_option, capture_seconds, config_option, ctl_socket_option,
                         help_epilog, log_option, since_option, timeout_option)
 from ..errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 
@@ -33,12 +33,13 @@ from ..errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 @since_option("-24h")
 @click.option("--conn", metavar="NAME", help="Connection to focus on.")
 @capture_options(on_by_default=False)
+@no_esp_option
 @click.option("--capture", "legacy_capture", type=click.FloatRange(0, 300), default=None, hidden=True,
               help="Deprecated spelling of --duration.")
 @click.option("--obfuscate", is_flag=True, help="Replace IP addresses and host names consistently.")
 @timeout_option
 @click.option("-o", "--output", metavar="FILE", help="Archive to write (default swandoc-HOST-DATE.tar.xz).")
-def bundle(config_path, secrets, ctl_socket, log_path, since, conn, duration, no_capture, legacy_capture, obfuscate,
+def bundle(config_path, secrets, ctl_socket, log_path, since, conn, duration, no_capture, no_esp, legacy_capture, obfuscate,
            timeout, output):
     """Collect a support bundle (tar.xz) with every secret removed.
 
@@ -53,7 +54,7 @@ def bundle(config_path, secrets, ctl_socket, log_path, since, conn, duration, no
             duration = legacy_capture
     seconds = capture_seconds(duration, no_capture, on_by_default=False)
     options = Options(config=config_path, secrets=secrets, ctl_socket=ctl_socket, log=log_path, since=since,
-                      conn=conn, capture=seconds or 0.0, timeout=timeout)
+                      conn=conn, capture=seconds or 0.0, esp=not no_esp, timeout=timeout)
     progress = ProgressLine(sys.stderr)
     try:
         result = build_bundle(options, output=output, obfuscate=obfuscate, progress=lambda m: progress.show(f"swandoc: {m}"))

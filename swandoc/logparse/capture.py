@@ -6,6 +6,7 @@ line) or a note, and a packet that cannot be decoded is counted as unparsed, nev
 """
 from __future__ import annotations
 
+import json
 import logging
 import struct
 from typing import Any
@@ -240,3 +241,30 @@ def feed_capture(item: Evidence, facts: Facts, host: str | None = None) -> None:
     else:
         return
     facts.add_packets(decoded, summary)
+    facts.add_esp_counts(esp_counts(item))
+
+
+def esp_counts(item: Evidence) -> list[tuple[str, str, int, int]]:
+    """The per-flow ESP counts a live capture recorded in its meta (``esp_flows``), if any.
+
+    >>> from swandoc.evidence import Evidence
+    >>> item = Evidence("ike_capture", b"", "capture", meta=(("esp_flows",
+    ...     '[{"src": "192.0.2.2", "dst": "192.0.2.1", "spi": "0x00001001", "packets": 300}]'),))
+    >>> esp_counts(item)
+    [('192.0.2.2', '192.0.2.1', 4097, 300)]
+    """
+    raw = dict(item.meta).get("esp_flows")
+    if not raw:
+        return []
+    try:
+        flows = json.loads(raw)
+    except (ValueError, RecursionError):
+        return []
+    out = []
+    for f in flows if isinstance(flows, list) else []:
+        try:
+            if isinstance(f, dict) and f.get("spi", "*") != "*":
+                out.append((str(f["src"]), str(f["dst"]), int(str(f["spi"])[:10], 16), int(f["packets"])))
+        except (KeyError, ValueError, TypeError):
+            continue
+    return out[:4096]

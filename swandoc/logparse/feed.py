@@ -111,7 +111,9 @@ _TS_LINE = re.compile(_TS)
 # Every line that is not "timestamp + debug marker": one regex attempt per debug line, then Python sorts
 # the few candidates into logfile lines and lines in some other (or no) format.
 _CANDIDATES = re.compile(rb"\n(?!" + _TS + rb"[|\]])([^\n]*)")
-_DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND")
+# Debug-only lines that still matter: NAT detection results, and Libreswan 5.2+'s startup probe of the
+# kernel (logged at debug level only when it fails; the rules keep it apart from SA install failures).
+_DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND|netlink response for [^\n]*Probe Test")
 CHUNK = 1 << 22
 
 
@@ -295,7 +297,7 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
                 marker = 0
             if marker != -1:
                 debug += 1
-                if b"NAT-Traversal: Result" in raw or b"NAT_TRAVERSAL_NAT_BHND" in raw:
+                if b"NAT-Traversal: Result" in raw or b"NAT_TRAVERSAL_NAT_BHND" in raw or b"Probe Test" in raw:
                     _feed_one(raw, n, name, summary, facts, kinds)
                 continue
             if raw.startswith(b"\x00"):

@@ -248,17 +248,23 @@ class _Requests:
         return self.positions[i - 1] if i else -1
 
 
-def esp_flows(packets: Iterable[IkePacket]) -> list[EspFlow]:
+def esp_flows(packets: Iterable[IkePacket], counted: dict | None = None) -> list[EspFlow]:
+    """ESP per direction; *counted* ({(src, dst): (packets, SPIs)}, from a live capture that kept only
+    samples of each flow) gives the real numbers where it knows them."""
     flows: dict[tuple[str, str], list[IkePacket]] = {}
     for p in packets:
         if p.kind == "esp":
             flows.setdefault((p.src, p.dst), []).append(p)
-    return [EspFlow(src, dst, len(ps), tuple(dict.fromkeys(p.esp_spi for p in ps)), ps[0], ps[0].transport)
-            for (src, dst), ps in flows.items()]
+    out = []
+    for (src, dst), ps in flows.items():
+        total, spis = (counted or {}).get((src, dst), (0, ()))
+        spis = tuple(dict.fromkeys(tuple(p.esp_spi for p in ps) + spis))
+        out.append(EspFlow(src, dst, max(len(ps), total), spis, ps[0], ps[0].transport))
+    return out
 
 
-def wire(packets: Iterable[IkePacket]) -> Wire:
+def wire(packets: Iterable[IkePacket], esp_counts: dict | None = None) -> Wire:
     packets = list(packets)
     return Wire(exchanges=exchanges(packets),
                 icmp=[p for p in packets if p.kind == "icmp" and (p.about_ike or p.quoted_proto == "esp")],
-                esp=esp_flows(packets), packets=packets)
+                esp=esp_flows(packets, esp_counts), packets=packets)

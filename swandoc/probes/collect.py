@@ -43,6 +43,7 @@ class CollectOptions:
     duration: float = 10.0
     interface: str | None = None
     capture: bool = True
+    esp: bool = True  # False: the capture takes IKE only, ESP is filtered out in the kernel
     pcap: str | None = None
     initiate: bool = False
     countdown: bool = False
@@ -153,7 +154,7 @@ def _capture(options: CollectOptions, interface: str | None) -> Evidence:
     def run() -> None:
         try:
             result.append(capture(interface, options.duration, MAX_PACKETS, options.pcap, options.countdown,
-                                  on_started=on_started))
+                                  on_started=on_started, esp=options.esp))
         except SwandocError as exc:  # the user's to fix (e.g. no such --interface): said after the join
             user_error.append(exc)
         except Exception as exc:  # the capture helper reports problems as Evidence; this is a last guard

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from ..clitools import (DEFAULT_CAPTURE_SECONDS, capture_options, capture_seconds, config_option, ctl_socket_option, format_option,
+from ..clitools import (DEFAULT_CAPTURE_SECONDS, capture_options, no_esp_option, capture_seconds, config_option, ctl_socket_option, format_option,
                         help_epilog, html_option, log_option, output_option, since_option, timeout_option)
 
 
@@ -60,6 +60,7 @@ def _short(text: str, limit: int = 200) -> str:
 @log_option
 @since_option("-1h")
 @capture_options(on_by_default=True)
+@no_esp_option
 @click.option("--interface", metavar="IFACE", help="Capture on IFACE (default: the one routing to the peer).")
 @click.option("--pcap", metavar="FILE", help="Keep the capture in FILE.")
 @click.option("--initiate", is_flag=True, help="Bring the connection up during the capture (changes the host).")
@@ -68,7 +69,7 @@ def _short(text: str, limit: int = 200) -> str:
 @output_option
 @html_option
 def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None, since: str, duration: float | None,
-             no_capture: bool, interface: str | None, pcap: str | None, initiate: bool, timeout: float, fmt: str,
+             no_capture: bool, no_esp: bool, interface: str | None, pcap: str | None, initiate: bool, timeout: float, fmt: str,
              output: str | None, html_path: str | None) -> None:
     """Diagnose connection CONN on this host with live probes.
 
@@ -91,7 +92,7 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
     seconds = capture_seconds(duration, no_capture, on_by_default=True)
     options = CollectOptions(conn=conn, config=config_path, ctl_socket=ctl_socket, log=log_path, since=since,
                              duration=seconds or DEFAULT_CAPTURE_SECONDS, interface=interface, capture=seconds is not None, pcap=pcap,
-                             initiate=initiate, countdown=interactive, timeout=timeout)
+                             initiate=initiate, countdown=interactive, timeout=timeout, esp=not no_esp)
     evidence = collect(options, progress=progress)
     facts = Facts(focus=conn)
     parse_evidence(evidence, facts, conn)

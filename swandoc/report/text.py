@@ -10,7 +10,8 @@ from __future__ import annotations
 import textwrap
 
 from ..model import Finding, Report, SourceSummary
-from .wording import (clean, packet_count, probe_rows, shown_host, side_words, split_fix_step, truncate,
+from .wording import (clean, packet_count, probe_rows, shown_host, side_words, split_fix_step, step_only_for,
+                      truncate,
                       verdict_sentence)
 
 WIDTH = 78
@@ -35,6 +36,10 @@ def _finding(n: int, f: Finding) -> list[str]:
     conn = f'"{clean(f.connection)}"' if f.connection else "(not tied to one connection)"
     out.append(f"   connection: {conn}")
     out.append(f"   where:      {side_words(f.side)}")
+    hosts = [h for h in dict.fromkeys(e.host for e in f.evidence) if shown_host(h)]
+    if hosts:  # evidence from named hosts (bundles): say whose, so two ends are never confused
+        out.append(f"   host{'s' if len(hosts) > 1 else ''}:{' ' if len(hosts) > 1 else '  '}     "
+                   + ", ".join(clean(h) for h in hosts))
     out.append("")
     out += _wrap(f.explanation, "   ")
     for key, value in f.details:
@@ -51,6 +56,9 @@ def _finding(n: int, f: Finding) -> list[str]:
             prose, code, after = split_fix_step(step)
             label = f"   {step_no}. "
             hang = " " * len(label)
+            only = step_only_for(step)
+            if only:  # the versions the step is for, before the step itself
+                prose = f"[{only}] {prose}" if prose else f"[{only}]"
             if prose:
                 out += textwrap.wrap(clean(prose), WIDTH, initial_indent=label, subsequent_indent=hang,
                                      break_long_words=False, break_on_hyphens=False)

@@ -33,8 +33,8 @@ topic("nat-t-blocked", "error", "IKE went silent after moving to UDP port 4500 (
     "iptables -I INPUT -p udp --dport 4500 -j ACCEPT",
     "On the NAT device, forward UDP 4500 as well as UDP 500 to the responder if it sits behind NAT",
     "Capture on the peer to see whether the 4500 packets arrive: tcpdump -n -i IFACE udp port 4500",
-    "If UDP cannot be opened at all, consider IKE over TCP (enable-tcp=fallback, tcp-remoteport=4500 on "
-    "both ends)",
+    "If UDP cannot be opened at all, use IKE over TCP: on the responder listen-tcp=yes in config setup and "
+    "enable-tcp=fallback in the conn; on the initiator enable-tcp=fallback and tcp-remoteport=4500 in the conn",
 ], REF_NAT, 82)
 
 topic("esp-one-way", "warning", "ESP flows in one direction only", "unknown", """
@@ -188,8 +188,13 @@ def esp_one_way(facts: Facts) -> Iterable[Finding]:
     if w is None:
         return
     flows = {(f.src, f.dst): f for f in w.esp}
+    # Where the capture shows IKE, only ESP between IKE peers can belong to these tunnels; a gateway also
+    # carries other tunnels' (and other hosts') ESP, which says nothing about this one.
+    ike_pairs = {frozenset(pair) for pair in w.peers()}
     for (src, dst), flow in flows.items():
         if flow.packets < ESP_ONE_WAY_MIN or (dst, src) in flows:
+            continue
+        if ike_pairs and frozenset((src, dst)) not in ike_pairs:
             continue
         spis = ", ".join(f"0x{s:08x}" for s in flow.spis[:4])
         yield finding("esp-one-way", None, [line(flow.first, f" (first of {flow.packets})")],
