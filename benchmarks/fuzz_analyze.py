@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 import fuzzkit  # noqa: E402
+import fuzzrun  # noqa: E402
 
 
 def main() -> int:
@@ -41,7 +42,7 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     started = time.monotonic()
-    outcomes: list[fuzzkit.Outcome] = []
+    outcomes: list[fuzzrun.Outcome] = []
     with tempfile.TemporaryDirectory(prefix="swandoc-fuzz-") as top:
         top_path = Path(top)
         inputs = top_path / "inputs"
@@ -49,12 +50,12 @@ def main() -> int:
                                   lines_per_log=args.lines_per_log, captures=args.captures, bundles=args.bundles,
                                   folders=args.folders, many_packets=args.many_packets, big=True)
 
-        def run(job: tuple[int, str, Path]) -> fuzzkit.Outcome:
+        def run(job: tuple[int, str, Path]) -> fuzzrun.Outcome:
             index, name, path = job
             work = top_path / f"work-{index}"
             work.mkdir()
             try:
-                return fuzzkit.run_subprocess(name, path, work, python=args.python, source=Path(args.source),
+                return fuzzrun.run_subprocess(name, path, work, python=args.python, source=Path(args.source),
                                               fmt=("json", "text", "html")[index % 3])
             finally:
                 fuzzkit.cleanup(work)
@@ -74,9 +75,9 @@ def main() -> int:
     elapsed = time.monotonic() - started
 
     failed = [o for o in outcomes if o.failed]
-    kinds: dict[str, list[fuzzkit.Outcome]] = defaultdict(list)
+    kinds: dict[str, list[fuzzrun.Outcome]] = defaultdict(list)
     for o in failed:
-        kinds[fuzzkit.failure_kind(o)].append(o)
+        kinds[fuzzrun.failure_kind(o)].append(o)
     print(f"\n{len(outcomes)} inputs, {len(failed)} failed, in {elapsed:.0f} s (seed {args.seed}, source {args.source})")
     for kind, group in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
         print(f"  {len(group):4d}  {kind}")
@@ -93,7 +94,7 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def _report_one(outcome: fuzzkit.Outcome) -> fuzzkit.Outcome:
+def _report_one(outcome: fuzzrun.Outcome) -> fuzzrun.Outcome:
     if outcome.failed:
         print(f"FAIL {outcome.name}: {'; '.join(outcome.problems)}", flush=True)
     return outcome

@@ -23,13 +23,14 @@ from pathlib import Path
 import pytest
 
 import fuzzkit
+import fuzzrun
 
 SCALE = int(os.environ.get("SWANDOC_FUZZ_SCALE", "1"))
 RSS_LIMIT_KB = 300 * 1024
 SECONDS = 60.0
 
 
-def _assert_all_pass(outcomes: list[fuzzkit.Outcome]) -> None:
+def _assert_all_pass(outcomes: list[fuzzrun.Outcome]) -> None:
     failed = [f"{o.name}: {'; '.join(o.problems)} | {o.stderr.strip()[-300:]}" for o in outcomes if o.failed]
     assert not failed, f"{len(failed)} of {len(outcomes)} inputs failed:\n" + "\n".join(failed[:20])
 
@@ -41,7 +42,7 @@ def test_fuzzed_inputs_in_process(tmp_path):
     outcomes = []
     for name, path in fuzzkit.cases(rng, tmp_path / "in", logs=40 * SCALE, lines_per_log=500, captures=60 * SCALE,
                                     bundles=40 * SCALE, folders=4, many_packets=0):
-        outcomes.append(fuzzkit.run_inprocess(name, path, work, fmt=("json", "text", "html")[len(outcomes) % 3],
+        outcomes.append(fuzzrun.run_inprocess(name, path, work, fmt=("json", "text", "html")[len(outcomes) % 3],
                                               max_seconds=SECONDS))
     assert len(outcomes) == (40 + 60 + 40) * SCALE + 4
     _assert_all_pass(outcomes)
@@ -57,7 +58,7 @@ def test_fuzzed_sample_through_the_real_command(tmp_path):
                                                        bundles=3, folders=1, many_packets=0)):
         work = tmp_path / f"work-{index}"
         work.mkdir()
-        outcomes.append(fuzzkit.run_subprocess(name, path, work, max_seconds=SECONDS, max_rss_kb=RSS_LIMIT_KB))
+        outcomes.append(fuzzrun.run_subprocess(name, path, work, max_seconds=SECONDS, max_rss_kb=RSS_LIMIT_KB))
     _assert_all_pass(outcomes)
     assert all(0 < o.max_rss_kb < RSS_LIMIT_KB for o in outcomes)
 
@@ -132,6 +133,6 @@ def test_known_hostile_input(tmp_path, case):
     path.write_bytes(make())
     work = tmp_path / "work"
     work.mkdir()
-    outcome = fuzzkit.run_subprocess(case, path, work, max_seconds=20.0, max_rss_kb=RSS_LIMIT_KB, timeout=300)
+    outcome = fuzzrun.run_subprocess(case, path, work, max_seconds=20.0, max_rss_kb=RSS_LIMIT_KB, timeout=300)
     _assert_all_pass([outcome])
     assert outcome.status in statuses, (outcome.status, outcome.stderr)
