@@ -283,12 +283,17 @@ def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
             items.append(Evidence("repeated_manifest_entries", None, "manifest.json", where=where,
                                   error=f"{repeated} entries name a member listed before (each member read once)"))
         for miss in (manifest.get("missing") or ())[:MAX_ITEMS]:
-            if isinstance(miss, dict) and "name" in miss:
-                items.append(Evidence(str(miss["name"]), None, str(miss.get("origin") or ""),
-                                      error=str(miss.get("reason") or "not collected"), where=where))
+            if isinstance(miss, dict) and isinstance(miss.get("name"), str):
+                # Text only: str() of a value nested a thousand deep would recurse that deep.
+                items.append(Evidence(miss["name"], None, _text(miss.get("origin")),
+                                      error=_text(miss.get("reason")) or "not collected", where=where))
     finally:
         source.close()
     return manifest, items
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def bundle_origin(path: str, manifest: dict[str, Any]) -> Origin:

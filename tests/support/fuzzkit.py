@@ -330,14 +330,16 @@ def bundle_bytes(rng: random.Random, manifest: dict, members: dict[str, bytes], 
     kind = rng.choice(kinds)
     items = manifest["items"]
     if kind == "deep":  # nested far beyond any real manifest: in the items, a meta value, or the top
-        depth = rng.choice([1200, 50_000, 400_000])
+        depth = rng.choice([900, 1200, 50_000, 400_000])
         nest = "[" * depth + "]" * depth
-        where = rng.randrange(3)
+        where = rng.randrange(4)
         text = json.dumps(manifest)
         if where == 0:
             text = text.replace('"items": [', '"items": [' + nest + ", ", 1)
         elif where == 1:
             text = text.replace('"meta": {', '"meta": {"x": ' + nest + ", ", 1)
+        elif where == 2:
+            text = text.replace('"missing": [', '"missing": [{"name": "x", "origin": ' + nest + "}, ", 1)
         else:
             text = text[:-1] + ', "deep": ' + nest + "}"
         files[top + "manifest.json"] = text.encode()
