@@ -330,18 +330,19 @@ def bundle_bytes(rng: random.Random, manifest: dict, members: dict[str, bytes], 
     kind = rng.choice(kinds)
     items = manifest["items"]
     if kind == "deep":  # nested far beyond any real manifest: in the items, a meta value, or the top
-        depth = rng.choice([900, 1200, 50_000, 400_000])
+        depth = rng.choice([30, 500, 900, 1200, 50_000, 400_000])
         nest = "[" * depth + "]" * depth
         where = rng.randrange(4)
-        text = json.dumps(manifest)
+        marker = "@@nest@@"  # placed in the structure, then swapped for the nesting in the text
         if where == 0:
-            text = text.replace('"items": [', '"items": [' + nest + ", ", 1)
+            manifest["items"].insert(0, marker)
         elif where == 1:
-            text = text.replace('"meta": {', '"meta": {"x": ' + nest + ", ", 1)
+            manifest["items"][0]["meta"] = dict(manifest["items"][0].get("meta") or {}, x=marker)
         elif where == 2:
-            text = text.replace('"missing": [', '"missing": [{"name": "x", "origin": ' + nest + "}, ", 1)
+            manifest["missing"] = [{"name": "x", "origin": marker}]
         else:
-            text = text[:-1] + ', "deep": ' + nest + "}"
+            manifest["deep"] = marker
+        text = json.dumps(manifest).replace(json.dumps(marker), nest)
         files[top + "manifest.json"] = text.encode()
         manifest = None
     elif kind == "wide":  # one member listed over and over
