@@ -239,7 +239,8 @@ def _sniff_text_kind(head: bytes) -> str:
     if first_line.startswith(b"__CURSOR=") or first_line.startswith(b"__REALTIME_TIMESTAMP="):
         return "journal-export"
     sample = head[:4096]
-    if b"\x00" in sample:
+    # A stray NUL (a crash mid-write, a damaged disk) leaves a log a log; many of them make it binary.
+    if sample.count(b"\x00") > len(sample) // 64:
         return "binary"
     # Mostly non-printable bytes that are not valid UTF-8 either: garbage, not a log.
     try:

@@ -121,6 +121,8 @@ CASES = {
     "long-name-claims-800MB": (lambda: fuzzkit._raw_header(b"././@LongLink", 800 << 20, b"L") + b"x" * 4096, {2}),
     "one-member-listed-1500-times": (lambda: _many_entries(1500), {0, 1, 4}),
     "one-member-listed-200000-times": (lambda: _many_entries(200_000), {2}),
+    "log-with-stray-nuls": (lambda: (fuzzkit.FIXTURES / "lab" / "healthy" / "west.log").read_bytes()
+                            .replace(b"\n", b"\x00\n", 5), {1}),  # still read as a log, not refused as binary
     "20000-tiny-packets": (lambda: fuzzkit.many_packets_capture(random.Random(1), 20_000), {0, 1, 4}),
 }
 
