@@ -66,6 +66,7 @@ def test_fuzzed_sample_through_the_real_command(tmp_path):
 # --- the failures issue 10 found, each made on purpose --------------------------------------------
 
 _LINE = b'Nov 26 21:30:22.075184: "west" #1: initiating IKEv2 connection\n'
+_RETRANSMIT = b'Nov 26 21:30:22.575184: "west" #1: STATE_V2_PARENT_I1: retransmission; will wait 0.5 seconds for response\n'
 
 
 def _tar(members: dict[str, bytes], mode: str = "w:gz") -> bytes:
@@ -104,7 +105,8 @@ def _many_entries(count: int) -> bytes:
 
 CASES = {
     # (input bytes, exit statuses it may get)
-    "serial-5000-digits": (lambda: _LINE.replace(b"#1", b"#" + b"7" * 5000) * 3, {0, 1, 4}),
+    "serial-5000-digits": (lambda: _LINE.replace(b"#1", b"#" + b"7" * 5000) + _RETRANSMIT.replace(b"#1", b"#" + b"7" * 5000),
+                           {0, 1, 4}),
     "journal-json-1200-deep": (lambda: fuzzkit.deep_json(1200) + b"\n" + fuzzkit.deep_json(100_000) + b"\n"
                                + (fuzzkit.FIXTURES / "journal" / "pluto.json").read_bytes(), {0, 1, 4}),
     "manifest-1200-deep": (lambda: _tar({"b/manifest.json": b'{"items": ' + b"[" * 1200 + b"]" * 1200 + b"}",
