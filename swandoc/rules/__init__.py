@@ -12,7 +12,7 @@ from dataclasses import replace
 from ..facts import Facts
 from ..model import SEVERITIES, Finding
 # Imported for their @rule/@host_rule registrations, in the order their rules run.
-from . import loading, kernel, negotiation, auth, reachability, outcome, packets, host, config  # noqa: F401,E402
+from . import daemon, loading, kernel, negotiation, auth, reachability, outcome, trouble, packets, host, config  # noqa: F401,E402
 from . import fleet, mesh  # noqa: F401,E402  (knowledge of the fleet analysis; its rules take many hosts)
 from .registry import RULES, host_rule, rule  # noqa: F401  (the names rules modules register with)
 
