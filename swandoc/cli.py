@@ -18,12 +18,24 @@ from .clitools import emit_report, format_option, help_epilog, html_option, inpu
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SwandocError
 
 
+def one_line(message: str, limit: int = 1000) -> str:
+    """An error message as the one line the exit-status contract promises: a library's message or a
+    file name may hold newlines and control characters; a hostile one may be megabytes long.
+
+    >>> one_line("cannot open:\\n- method gz: bad\\x1b[31m")
+    'cannot open: - method gz: bad?[31m'
+    """
+    flat = " ".join(message.split())
+    flat = "".join(c if c.isprintable() else "?" for c in flat[:limit])
+    return flat + (" ..." if len(message) > limit else "")
+
+
 class SwandocGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except SwandocError as exc:
-            click.echo(f"swandoc: error: {exc}", err=True)
+            click.echo(f"swandoc: error: {one_line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("swandoc: interrupted", err=True)
@@ -33,7 +45,7 @@ class SwandocGroup(click.Group):
         except Exception as exc:  # a bug of ours: one line for the user, the traceback on request
             if os.environ.get("SWANDOC_DEBUG"):
                 raise
-            click.echo(f"swandoc: internal error: {type(exc).__name__}: {exc} "
+            click.echo(f"swandoc: internal error: {type(exc).__name__}: {one_line(str(exc))} "
                        "(set SWANDOC_DEBUG=1 for details and please report it)", err=True)
             sys.exit(EXIT_INTERNAL)
 

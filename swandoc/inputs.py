@@ -19,7 +19,7 @@ import os
 from .bundle.reader import bundle_evidence
 from .errors import InputError
 from .evidence import FILE, Evidence, Origin
-from .logparse.feed import BZ2, GZIP, SNIFF, XZ
+from .logparse.feed import BZ2, DECOMPRESS_ERRORS, GZIP, SNIFF, XZ
 
 _PCAP = (b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1")
 _PCAPNG = b"\x0a\x0d\x0d\x0a"
@@ -46,13 +46,16 @@ def evidence_for_path(path: str) -> list[Evidence]:
         head = fh.read(SNIFF)
     if head.startswith(_PCAP) or head.startswith(_PCAPNG):
         return [Evidence("ike_capture", None, path, where=origin, path=path)]
-    if _is_tar(head):
+    if _is_tar(head, path):
         return bundle_evidence(path)
     return [Evidence("pluto_log", None, path, where=origin, path=path)]
 
 
-def _is_tar(head: bytes) -> bool:
-    """A tar archive, plain or compressed ('ustar' at offset 257 once decompressed)."""
+def _is_tar(head: bytes, path: str) -> bool:
+    """A tar archive, plain or compressed ('ustar' at offset 257 once decompressed).
+
+    bzip2 yields nothing before a whole block (up to ~900 kB) is in: that one is read from the file.
+    """
     inner = head
     try:
         if head.startswith(XZ):
@@ -60,7 +63,8 @@ def _is_tar(head: bytes) -> bool:
         elif head.startswith(GZIP):
             inner = gzip.GzipFile(fileobj=io.BytesIO(head)).read(512)
         elif head.startswith(BZ2):
-            inner = bz2.BZ2Decompressor().decompress(head)[:512]
-    except (OSError, EOFError, lzma.LZMAError, ValueError):
+            with bz2.open(path, "rb") as fh:
+                inner = fh.read(512)
+    except (*DECOMPRESS_ERRORS, ValueError):  # damaged: not a tar; the log reader says what it is
         return False
     return inner[257:262] == b"ustar"

@@ -25,9 +25,15 @@ from typing import Any
 from ..errors import InputError
 from ..evidence import BUNDLE, Evidence, Origin
 
-MAX_MEMBER = 512 * 1024 * 1024
-# All members together: a manifest may list the same big member many times.
-MAX_TOTAL = 1024 * 1024 * 1024
+# Limits on what someone else's archive may make us hold (every member read is kept in memory until
+# the analysis ends, so memory is bounded per bundle, whatever the archive claims). A bundle made by
+# `swandoc bundle` holds ~40 members, a manifest of a few KiB, and logs bounded by --since.
+MAX_MEMBER = 64 * 1024 * 1024
+MAX_TOTAL = 160 * 1024 * 1024  # all members read, together
+MAX_MANIFEST = 4 * 1024 * 1024
+MAX_ITEMS = 2000  # entries in manifest.json
+MAX_MEMBERS = 10000  # entries in the tar archive
+MAX_HEADER = 64 * 1024  # a GNU long name or a pax header
 _READ_ERRORS = (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, OSError, ValueError)
 
 
@@ -45,6 +51,28 @@ def is_bundle(path: str) -> bool:
     return False
 
 
+class _Refused(tarfile.ReadError):
+    """An archive refused for what it claims (tarfile lets a ReadError through its header loop)."""
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a GNU long name or a pax header whole, whatever size its header claims:
+    refuse one larger than any path (a hostile archive could claim gigabytes)."""
+
+    def _proc_gnulong(self, tarfile):  # noqa: A002 - tarfile's own signature
+        self._check_header_size()
+        return super()._proc_gnulong(tarfile)
+
+    def _proc_pax(self, tarfile):  # noqa: A002
+        self._check_header_size()
+        return super()._proc_pax(tarfile)
+
+    def _check_header_size(self) -> None:
+        if self.size > MAX_HEADER:
+            raise _Refused(f"a tar header of {self.size} bytes (a long name or pax header; "
+                           f"more than {MAX_HEADER} is not a swandoc bundle)")
+
+
 class _Source:
     """Members by relative path, from a tar archive or a folder."""
 
@@ -56,8 +84,13 @@ class _Source:
         self.total = 0  # bytes read so far, against MAX_TOTAL
         if os.path.isdir(path):
             return
-        self.tar = tarfile.open(path, "r:*")
-        for member in self.tar.getmembers():  # reads the whole archive: truncation shows here
+        self.tar = tarfile.open(path, "r:*", tarinfo=_BoundedTarInfo)
+        self.cache: dict[str, bytes] = {}
+        count = 0
+        for member in self.tar:  # reads the whole archive: truncation shows here
+            count += 1
+            if count > MAX_MEMBERS:
+                raise InputError(f"{path}: more than {MAX_MEMBERS} members (not a swandoc bundle)")
             if not member.isfile():
                 continue
             name = member.name
@@ -67,23 +100,38 @@ class _Source:
         if not hasattr(self, "prefix"):
             raise InputError(f"{path}: a tar archive without manifest.json (not a swandoc bundle)")
 
-    def read(self, relative: str) -> bytes | None:
+    def read(self, relative: str, limit: int | None = None) -> bytes | None:
+        limit = MAX_MEMBER if limit is None else limit
         if relative.startswith("/") or ".." in relative.split("/"):
             raise InputError(f"{self.path}: manifest names an unsafe path {relative!r}")
         if self.tar is None:
-            data = self._read_folder_member(relative)
+            data = self._read_folder_member(relative, limit)
+        elif relative in self.cache:
+            data = self.cache[relative]
         else:
             member = self.members.get(self.prefix + relative)
             if member is None:
                 return None
-            if member.size > MAX_MEMBER:
-                raise InputError(f"{self.path}: {relative} is too large")
+            if member.size > limit:
+                raise InputError(f"{self.path}: {relative} is too large ({member.size} bytes, "
+                                 f"more than {limit} is not read)")
             self._count(relative, member.size)
             fh = self.tar.extractfile(member)
-            data = fh.read(MAX_MEMBER + 1) if fh else None
-        if data is not None and len(data) > MAX_MEMBER:
+            data = fh.read(limit + 1) if fh else None
+            if data is not None:
+                self.cache[relative] = data
+        if data is not None and len(data) > limit:
             raise InputError(f"{self.path}: {relative} is too large")
         return data
+
+    def preload(self, paths: list[str]) -> None:
+        """Read the members *paths* name in the order they are stored: a compressed tar is a
+        stream, so reading in the manifest's order would decompress it again for each member."""
+        if self.tar is None:
+            return
+        wanted = {self.prefix + p: p for p in paths if not (p.startswith("/") or ".." in p.split("/"))}
+        for member in sorted((m for n, m in self.members.items() if n in wanted), key=lambda m: m.offset):
+            self.read(wanted[member.name])
 
     def _count(self, relative: str, size: int) -> None:
         self.total += size
@@ -91,7 +139,7 @@ class _Source:
             raise InputError(f"{self.path}: members add up to more than {MAX_TOTAL} bytes at {relative} "
                              "(a damaged or hostile manifest)")
 
-    def _read_folder_member(self, relative: str) -> bytes | None:
+    def _read_folder_member(self, relative: str, limit: int) -> bytes | None:
         """One member of an unpacked bundle: a regular file inside the folder, read with a bound.
 
         A bundle folder is someone else's: a member that is a symbolic link could show a file
@@ -112,10 +160,10 @@ class _Source:
             info = os.fstat(fh.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise InputError(f"{self.path}: {relative} is not a regular file (refused)")
-            if info.st_size > MAX_MEMBER:
+            if info.st_size > limit:
                 raise InputError(f"{self.path}: {relative} is too large")
             self._count(relative, info.st_size)
-            data = fh.read(MAX_MEMBER + 1)
+            data = fh.read(limit + 1)
         self._count(relative, max(0, len(data) - info.st_size))  # a file that grew while read
         return data
 
@@ -127,21 +175,27 @@ class _Source:
 def _open(path: str) -> tuple[_Source, dict[str, Any]]:
     try:
         source = _Source(path)
-        raw = source.read("manifest.json")
+        raw = source.read("manifest.json", MAX_MANIFEST)
     except InputError:
         raise
+    except _Refused as exc:
+        raise InputError(f"{path}: {exc}") from None
     except _READ_ERRORS as exc:
         raise InputError(f"{path}: corrupt or truncated bundle ({exc.__class__.__name__}: {str(exc) or 'unexpected end'})") from None
     if raw is None:
         raise InputError(f"{path}: no manifest.json (not a swandoc bundle)")
     try:
         manifest = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested absurdly deep
         source.close()
         raise InputError(f"{path}: manifest.json is not valid JSON (corrupt bundle)") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("items"), list):
         source.close()
         raise InputError(f"{path}: manifest.json has no item list (not a swandoc bundle)")
+    if len(manifest["items"]) > MAX_ITEMS:
+        source.close()
+        raise InputError(f"{path}: manifest.json lists {len(manifest['items'])} items, more than {MAX_ITEMS} "
+                         "(damaged bundle)")
     try:
         _check_manifest(manifest)
     except InputError as exc:
@@ -151,6 +205,7 @@ def _open(path: str) -> tuple[_Source, dict[str, Any]]:
 
 
 _NUMBER = (int, float)
+_SCALAR = (str, int, float, bool, type(None))
 _OPTIONAL_TEXT = (str, type(None))
 # Field -> the JSON types write_bundle puts there; anything else means a damaged or forged manifest.
 _ITEM_FIELDS: dict[str, tuple[type, ...]] = {
@@ -184,6 +239,9 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
         for key, count in (entry.get("redactions") or {}).items():
             if not isinstance(count, int) or isinstance(count, bool):
                 raise InputError(f"item {index} has a bad redaction count for {key!r}")
+        for key, value in (entry.get("meta") or {}).items():
+            if not isinstance(value, _SCALAR):  # write_bundle stores text and numbers, never nesting
+                raise InputError(f"item {index} has a bad meta value for {key!r} ({type(value).__name__})")
 
 
 def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
@@ -191,8 +249,20 @@ def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
     source, manifest = _open(path)
     where = bundle_origin(path, manifest)
     items: list[Evidence] = []
+    seen: set[str] = set()
+    repeated = 0
     try:
+        try:
+            source.preload([entry["path"] for entry in manifest["items"]])
+        except InputError:
+            raise
+        except _READ_ERRORS as exc:
+            raise InputError(f"{path}: corrupt or truncated bundle ({exc.__class__.__name__})") from None
         for entry in manifest["items"]:  # types checked by _check_manifest
+            if entry["path"] in seen:  # listed again: one member is one item, read once
+                repeated += 1
+                continue
+            seen.add(entry["path"])
             try:
                 data = source.read(str(entry["path"]))
             except InputError:
@@ -209,13 +279,21 @@ def read_bundle(path: str) -> tuple[dict[str, Any], list[Evidence]]:
                 redactions=tuple(sorted((entry.get("redactions") or {}).items())),
                 meta=tuple((str(k), str(v)) for k, v in (entry.get("meta") or {}).items() if v is not None),
                 where=where))
-        for miss in manifest.get("missing") or ():
-            if isinstance(miss, dict) and "name" in miss:
-                items.append(Evidence(str(miss["name"]), None, str(miss.get("origin") or ""),
-                                      error=str(miss.get("reason") or "not collected"), where=where))
+        if repeated:
+            items.append(Evidence("repeated_manifest_entries", None, "manifest.json", where=where,
+                                  error=f"{repeated} entries name a member listed before (each member read once)"))
+        for miss in (manifest.get("missing") or ())[:MAX_ITEMS]:
+            if isinstance(miss, dict) and isinstance(miss.get("name"), str):
+                # Text only: str() of a value nested a thousand deep would recurse that deep.
+                items.append(Evidence(miss["name"], None, _text(miss.get("origin")),
+                                      error=_text(miss.get("reason")) or "not collected", where=where))
     finally:
         source.close()
     return manifest, items
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def bundle_origin(path: str, manifest: dict[str, Any]) -> Origin:

@@ -50,7 +50,7 @@ def read_packets(path: str, name: str, host: str | None = None) -> tuple[list[Ik
     runtime_log.addHandler(watch)
     propagate, runtime_log.propagate = runtime_log.propagate, False
     try:
-        with PcapReader(path) as reader:
+        with PcapReader(_ClampedFile(path)) as reader:
             for pkt in reader:
                 number += 1
                 found = _safe_decode(pkt, number, name, host)
@@ -96,6 +96,33 @@ def read_packets(path: str, name: str, host: str | None = None) -> tuple[list[Ik
 
 
 MAX_DECODED = 50_000  # decoded packets kept from one capture: far beyond any IKE negotiation
+MAX_READ = 4 * 1024 * 1024  # one record or block: far beyond any snap length (256 KiB)
+
+
+class _ClampedFile:
+    """The capture file as scapy reads it, with every read bounded by what is left of the file and
+    by :data:`MAX_READ`: scapy reads a record by the length its header claims, and a damaged header
+    claiming 4 GiB would make it allocate that much before finding the file shorter."""
+
+    def __init__(self, path: str) -> None:
+        import os
+
+        self._fh = open(path, "rb")
+        self._size = os.fstat(self._fh.fileno()).st_size
+        self.name = path
+
+    def read(self, n: int = -1) -> bytes:
+        left = max(0, self._size - self._fh.tell())
+        return self._fh.read(left if n is None or n < 0 else min(n, left, MAX_READ))
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def close(self) -> None:
+        self._fh.close()
 
 PCAP_MAGICS = {  # classic pcap, microsecond and nanosecond variants: byte order of the headers
     b"\xa1\xb2\xc3\xd4": ">", b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">", b"\x4d\x3c\xb2\xa1": "<"}
@@ -175,10 +202,18 @@ def _looks_like_ike(pkt: Any) -> bool:
     return False
 
 
-def _iso(ts: float) -> str:
+def _iso(ts: float) -> str | None:
+    """A packet's time in ISO form; None when a damaged header puts it outside any calendar.
+
+    >>> _iso(0.0), _iso(1e300)
+    ('1970-01-01T00:00:00.000+00:00', None)
+    """
     import datetime as _dt
 
-    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat(timespec="milliseconds")
+    try:
+        return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat(timespec="milliseconds")
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def decode_pcap_bytes(data: bytes, name: str, host: str | None = None) -> tuple[list[IkePacket], SourceSummary]:

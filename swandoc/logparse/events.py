@@ -439,13 +439,27 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
         conn=conn,
         instance=prefix.group("inst") or None,
         peer=prefix.group("peer") or prefix.group("from"),
-        serial=int(serial) if serial else None,
+        serial=_serial(serial),
         state=state,
         exchange=exchange,
         notify=notify,
         direction="received" if kind == "notify_received" else "sent" if kind == "notify_sent" else None,
         detail=detail.strip() if detail else None,
     )
+
+
+MAX_SERIAL_DIGITS = 18  # pluto's serials are 64-bit counters; more digits is damage, not a serial
+
+
+def _serial(digits: str | None) -> int | None:
+    """A state serial ('#15') as a number; None when absent or too long to be one (a hostile line).
+
+    >>> _serial("15"), _serial(None), _serial("9" * 5000)
+    (15, None, None)
+    """
+    if not digits or len(digits) > MAX_SERIAL_DIGITS:
+        return None
+    return int(digits)
 
 
 def _notify_exchange(exchange: str | None, state: str | None, msg: str) -> str | None:

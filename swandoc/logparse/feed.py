@@ -16,6 +16,7 @@ import gzip
 import io
 import lzma
 import re
+import zlib
 from typing import BinaryIO, Iterable, Iterator
 
 from ..errors import InputError
@@ -26,6 +27,9 @@ from . import envelope as env
 from .events import parse_message
 from .journal import export_records, json_records
 
+# What a damaged compressed stream raises: gzip's CRC/length checks (OSError/BadGzipFile), zlib on a
+# corrupt deflate block, lzma, bz2 (OSError), or EOFError when it just stops.
+DECOMPRESS_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
 MAX_LINE = 64 * 1024  # pluto never writes a line near this long; longer is counted as unparsed
 UNPARSED_SAMPLES = 3
 SNIFF = 8192
@@ -70,7 +74,7 @@ def feed_stream(name: str, raw: BinaryIO, facts: Facts, host: str | None = None)
     facts.sources.append(summary)
     try:
         head = stream.peek(SNIFF)[:SNIFF] if hasattr(stream, "peek") else b""
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+    except DECOMPRESS_ERRORS as exc:
         raise InputError(f"{name}: corrupt {compression or ''} data: {exc}".replace("  ", " ")) from None
     kind = _sniff_text_kind(head)
     if kind == "binary":
@@ -86,7 +90,7 @@ def feed_stream(name: str, raw: BinaryIO, facts: Facts, host: str | None = None)
             feed_logfile_chunks(summary, stream, facts)
         else:
             feed_text_lines(summary, _lines(stream, summary), facts)
-    except (EOFError, lzma.LZMAError, gzip.BadGzipFile, OSError) as exc:
+    except DECOMPRESS_ERRORS as exc:
         summary.notes.append(f"input ends early ({compression or 'file'} truncated or corrupt: {exc}); "
                              f"analysed the {summary.lines} lines before that")
         summary.truncated = True
@@ -235,7 +239,8 @@ def _sniff_text_kind(head: bytes) -> str:
     if first_line.startswith(b"__CURSOR=") or first_line.startswith(b"__REALTIME_TIMESTAMP="):
         return "journal-export"
     sample = head[:4096]
-    if b"\x00" in sample:
+    # A stray NUL (a crash mid-write, a damaged disk) leaves a log a log; many of them make it binary.
+    if sample.count(b"\x00") > len(sample) // 64:
         return "binary"
     # Mostly non-printable bytes that are not valid UTF-8 either: garbage, not a log.
     try:

@@ -52,7 +52,7 @@ def json_records(lines: Iterator[bytes]) -> Iterator[Record | None]:
             continue
         try:
             obj = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than any journal record
             yield None
             continue
         if not isinstance(obj, dict):

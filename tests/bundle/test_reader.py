@@ -118,13 +118,22 @@ def test_member_larger_than_the_bound_is_refused(tmp_path, monkeypatch):
         read_bundle(folder_bundle(tmp_path))
 
 
-def test_same_member_listed_many_times_hits_the_total_cap(tmp_path, monkeypatch):
+def test_members_together_hit_the_total_cap(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "MAX_TOTAL", len(LOG_LINE) * 10)
-    path = folder_bundle(tmp_path, items=[entry(name=f"pluto_log_{i}") for i in range(11)])
+    path = folder_bundle(tmp_path, items=[entry(name=f"pluto_log_{i}", path=f"logs/{i}.log") for i in range(11)])
+    for i in range(11):
+        (tmp_path / "bundle" / "logs" / f"{i}.log").write_bytes(LOG_LINE)
     with pytest.raises(InputError, match="add up to more than"):
         read_bundle(path)
     monkeypatch.setattr(reader, "MAX_TOTAL", len(LOG_LINE) * 11 + 4096)
-    assert len(read_bundle(path)[1]) == 11  # the manifest plus 11 copies fit under a larger cap
+    assert len(read_bundle(path)[1]) == 11  # the manifest plus 11 members fit under a larger cap
+
+
+def test_same_member_listed_many_times_is_read_once(tmp_path):
+    path = folder_bundle(tmp_path, items=[entry(name=f"pluto_log_{i}") for i in range(1500)])
+    items = read_bundle(path)[1]
+    assert [i.name for i in items] == ["pluto_log_0", "repeated_manifest_entries"]
+    assert items[0].content == LOG_LINE and "1499 entries" in items[1].error
 
 
 def test_nss_password_follows_the_nss_dir_pluto_reports(tmp_path):
