@@ -27,8 +27,10 @@ from ..evidence import BUNDLE, Evidence, Origin
 
 # Limits on what someone else's archive may make us hold (every member read is kept in memory until
 # the analysis ends, so memory is bounded per bundle, whatever the archive claims). A bundle made by
-# `swandoc bundle` holds ~40 members, a manifest of a few KiB, and logs bounded by --since.
-MAX_MEMBER = 64 * 1024 * 1024
+# `swandoc bundle` holds ~40 members, a manifest of a few KiB, and logs bounded by --since. A member
+# may be a little bigger than the most the writer collects of one item (probes.collect.LOG_LIMIT,
+# 64 MiB): redaction notes and markers add bytes, and a bundle swandoc wrote must always read back.
+MAX_MEMBER = 72 * 1024 * 1024
 MAX_TOTAL = 160 * 1024 * 1024  # all members read, together
 MAX_MANIFEST = 4 * 1024 * 1024
 MAX_ITEMS = 2000  # entries in manifest.json

@@ -147,3 +147,9 @@ def test_nss_password_follows_the_nss_dir_pluto_reports(tmp_path):
     assert item is not None and item.origin == str(nss / "nsspassword")
     text, counts = redactor.redact("echo SwandocPlutoNssDir-3344\n")
     assert "SwandocPlutoNssDir" not in text and counts == {"known-secret": 1}
+
+
+def test_the_reader_takes_the_largest_item_the_writer_collects():
+    """A bundle swandoc wrote must always read back: the per-member limit is above the writer's own."""
+    from swandoc.probes.collect import LOG_LIMIT
+    assert reader.MAX_MEMBER > LOG_LIMIT and reader.MAX_TOTAL > reader.MAX_MEMBER
