@@ -104,9 +104,15 @@ def feed_stream(name: str, raw: BinaryIO, facts: Facts, host: str | None = None)
 # all (unparsed, or whack/syslog lines mixed in). Everything else is counted, never decoded.
 _TS = rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d\.\d{6}: "
 _TS_LINE = re.compile(_TS)
-# Every line that is not "timestamp + debug marker": one regex attempt per debug line, then Python sorts
-# the few candidates into logfile lines and lines in some other (or no) format.
-_CANDIDATES = re.compile(rb"\n(?!" + _TS + rb"[|\]])([^\n]*)")
+# Every line that is not "timestamp + debug marker": one regex attempt per debug line. A logfile line comes
+# back split (group 1 its timestamp, group 2 its message), any other line whole in group 3, so Python never
+# re-checks the format.
+_CANDIDATES = re.compile(rb"\n(?!" + _TS + rb"[|\]])(?:(" + _TS + rb")([^\n]*)|([^\n]*))")
+# Messages known to be no event (the same startup chatter, algorithm tables and status lines recur with
+# every restart and every connection): seen again, they cost one set lookup instead of a parse. Bounded:
+# emptied when full, so memory never grows with the log. Exact: whether a message is an event depends on
+# the message alone (parse_message's other arguments only fill the event in).
+_NO_EVENT_MAX = 8192
 _DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND")
 CHUNK = 1 << 22
 
@@ -124,6 +130,7 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) 
     read = getattr(stream, "read1", stream.read)
     carry = b""
     skipping_long = False
+    no_event: set[bytes] = set()  # see _NO_EVENT_MAX
     try:
         while True:
             data = read(CHUNK)
@@ -146,11 +153,11 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) 
                 if cut == -1:
                     carry = buf
                     continue
-            _scan_chunk(summary, buf[:cut], facts, counts)
+            _scan_chunk(summary, buf[:cut], facts, counts, no_event)
             carry = buf[cut + 1:]
     finally:
         if carry and not skipping_long:  # the last line, without a newline (or cut off by a broken stream)
-            _scan_chunk(summary, carry, facts, counts)
+            _scan_chunk(summary, carry, facts, counts, no_event)
         unparsed = summary.unparsed - unparsed_before
         debug = counts["n"] - counts["ok"] - counts["other_pluto"] - counts["other"] - counts["empty"] - unparsed
         summary.lines += counts["n"]
@@ -161,34 +168,50 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) 
             summary.kind = env.LOGFILE
 
 
-def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict[str, int]) -> None:
+def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict[str, int],
+                no_event: set[bytes] | None = None) -> None:
     name = summary.name
     base = counts["n"]  # lines before this block
+    if no_event is None:
+        no_event = set()
     if summary.first_time is None and _TS_LINE.match(block):
         summary.first_time = block[:22].decode("ascii")
     last_nl = block.rfind(b"\n")
     if _TS_LINE.match(block, last_nl + 1):
         summary.last_time = block[last_nl + 1:last_nl + 23].decode("ascii")
     block = b"\n" + block
+    # Line numbers are counted only for the lines that need one (events, unparsed lines): up to there
+    # from the last counted position.
     pos, line = 0, base
+    ok = 0
     for m in _CANDIDATES.finditer(block):
-        line += block.count(b"\n", pos, m.start() + 1)
-        pos = m.start() + 1
-        raw = m.group(1)
-        if _TS_LINE.match(raw):
-            counts["ok"] += 1
-            if len(raw) > MAX_LINE:
-                _note_unparsed(summary, line, "line longer than 64 KiB: " + raw[:200].decode("utf-8", "replace"))
-                counts["ok"] -= 1
+        stamp, message, other = m.groups()
+        if stamp is not None:
+            ok += 1
+            if message in no_event:
                 continue
-            text = raw.decode("utf-8", errors="replace").rstrip("\r")
+            line += block.count(b"\n", pos, m.start() + 1)
+            pos = m.start() + 1
+            if len(message) + 24 > MAX_LINE:
+                _note_unparsed(summary, line, "line longer than 64 KiB: "
+                               + (stamp + message)[:200].decode("utf-8", "replace"))
+                ok -= 1
+                continue
+            text = (stamp + message).decode("utf-8", errors="replace").rstrip("\r")
             event = parse_message(text[24:], source=name, line=line, text=text, time=text[:22])
             if event is not None:
                 _add_event(event, summary, facts)
+            else:
+                if len(no_event) >= _NO_EVENT_MAX:
+                    no_event.clear()
+                no_event.add(message)
             continue
+        raw = other
         if not raw.strip():
             counts["empty"] += 1
             continue
+        line += block.count(b"\n", pos, m.start() + 1)
+        pos = m.start() + 1
         text = raw[:MAX_LINE].decode("utf-8", errors="replace").rstrip("\r")
         if len(raw) > MAX_LINE:
             _note_unparsed(summary, line, "line longer than 64 KiB: " + text[:200])
@@ -204,7 +227,8 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
         event = parse_message(envelope.body, source=name, line=line, text=text, time=envelope.time)
         if event is not None:
             _add_event(event, summary, facts)
-    # One pass counts newlines: up to each candidate in the loop, and the rest here.
+    counts["ok"] += ok
+    # One pass counts newlines: up to each line that needed its number in the loop, and the rest here.
     counts["n"] = line + block.count(b"\n", pos)
     # pluto logs its NAT detection result only as a debug line: find the few such lines directly.
     end = 0
