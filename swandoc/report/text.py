@@ -35,6 +35,10 @@ def _finding(n: int, f: Finding) -> list[str]:
     conn = f'"{clean(f.connection)}"' if f.connection else "(not tied to one connection)"
     out.append(f"   connection: {conn}")
     out.append(f"   where:      {side_words(f.side)}")
+    hosts = [h for h in dict.fromkeys(e.host for e in f.evidence) if shown_host(h)]
+    if hosts:  # evidence from named hosts (bundles): say whose, so two ends are never confused
+        out.append(f"   host{'s' if len(hosts) > 1 else ''}:{' ' if len(hosts) > 1 else '  '}     "
+                   + ", ".join(clean(h) for h in hosts))
     out.append("")
     out += _wrap(f.explanation, "   ")
     for key, value in f.details:

@@ -6,6 +6,7 @@ These rank lowest: they describe the evidence, not a cause.
 from __future__ import annotations
 
 from ..facts import MAX_CONNS, OVERFLOW, Facts
+from ..logparse import kinds
 from ..model import EvidenceLine, Finding
 from .registry import rule
 from .knowledge import REF_BASIC, REF_LOGS, finding, topic
@@ -54,9 +55,7 @@ topic("input-truncated", "warning", "An input ends early (truncated or corrupt)"
 ], REF_LOGS, 2)
 
 
-FAILURE_KINDS = ("retransmit", "timeout", "notify_received", "notify_sent", "no_proposal", "ts_mismatch",
-                 "auth_failed", "hash_mismatch", "secret_missing", "icmp_error", "netlink_error", "dpd",
-                 "ikev1_refused", "no_connection")
+FAILURE_KINDS = kinds.FAILURES  # one list of what counts as a failure (logparse/kinds.py), none missed
 
 
 @rule

@@ -55,3 +55,16 @@ def test_bundles_and_a_plain_log_together(tmp_path):
     assert {e.host for e in ts.evidence} == {"gw"}
     kernel = next(f for f in report.findings if f.id == "kernel-sa-install-failed")
     assert {(e.source, e.host) for e in kernel.evidence} == {(str(LAB / "east.log"), None)}
+
+
+def test_reports_name_the_host_of_each_side(tmp_path):
+    from swandoc.report import render
+
+    west, east = _bundle(tmp_path, "west"), _bundle(tmp_path, "east")
+    report = analyze_paths([west, east])
+    text = render(report, "text")
+    kernel = text[text.index("kernel-sa-install-failed"):]
+    assert kernel.splitlines()[4].split() == ["host:", "gw", "(east.tar.xz)"]
+    assert f"[gw (east.tar.xz)] {east}:pluto_log:" in text
+    html = render(report, "html")
+    assert '<span class="host">[gw (east.tar.xz)]</span>' in html
