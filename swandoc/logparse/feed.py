@@ -128,7 +128,10 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) 
     unparsed_before = summary.unparsed
     # read1 hands back what could be decompressed so far, so a truncated .gz still yields its lines.
     read = getattr(stream, "read1", stream.read)
-    carry = b""
+    # Each buffer starts with the newline that ended the line before it (a virtual one before the first
+    # line), so the candidate regex's leading "\n" finds the first line too and a block is scanned in
+    # place (finditer with an end position), not copied.
+    carry = b"\n"
     skipping_long = False
     no_event: set[bytes] = set()  # see _NO_EVENT_MAX
     try:
@@ -137,27 +140,26 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) 
             if not data:
                 break
             buf = carry + data
-            cut = buf.rfind(b"\n")
-            if cut == -1:
-                carry = buf
-                if len(carry) > MAX_LINE:  # one line longer than pluto ever writes: count it, drop it
-                    if not skipping_long:
-                        counts["n"] += 1
-                        _note_unparsed(summary, counts["n"], "line longer than 64 KiB: "
-                                       + carry[:200].decode("utf-8", "replace"))
-                    skipping_long, carry = True, b""
-                continue
-            if skipping_long:  # the rest of an over-long line ends here
-                buf, skipping_long = buf[cut + 1:], False
-                cut = buf.rfind(b"\n")
-                if cut == -1:
-                    carry = buf
+            if skipping_long:  # the rest of an over-long line: up to its newline, if it came
+                first = buf.find(b"\n", 1)
+                if first == -1:
+                    carry = b"\n"
                     continue
-            _scan_chunk(summary, buf[:cut], facts, counts, no_event)
-            carry = buf[cut + 1:]
+                buf, skipping_long = buf[first:], False
+            cut = buf.rfind(b"\n")
+            if cut == 0:  # no newline since the line began
+                carry = buf
+                if len(carry) > MAX_LINE + 1:  # one line longer than pluto ever writes: count it, drop it
+                    counts["n"] += 1
+                    _note_unparsed(summary, counts["n"], "line longer than 64 KiB: "
+                                   + carry[1:201].decode("utf-8", "replace"))
+                    skipping_long, carry = True, b"\n"
+                continue
+            _scan_chunk(summary, buf, facts, counts, no_event, cut)
+            carry = buf[cut:]
     finally:
-        if carry and not skipping_long:  # the last line, without a newline (or cut off by a broken stream)
-            _scan_chunk(summary, carry, facts, counts, no_event)
+        if len(carry) > 1 and not skipping_long:  # the last line, without a newline (or cut off by a broken stream)
+            _scan_chunk(summary, carry, facts, counts, no_event, len(carry))
         unparsed = summary.unparsed - unparsed_before
         debug = counts["n"] - counts["ok"] - counts["other_pluto"] - counts["other"] - counts["empty"] - unparsed
         summary.lines += counts["n"]
@@ -169,22 +171,24 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) 
 
 
 def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict[str, int],
-                no_event: set[bytes] | None = None) -> None:
+                no_event: set[bytes] | None = None, end: int | None = None) -> None:
+    """Scan the lines of block[1:end]; block[0] is the newline before them (see feed_logfile_chunks)."""
     name = summary.name
     base = counts["n"]  # lines before this block
     if no_event is None:
         no_event = set()
-    if summary.first_time is None and _TS_LINE.match(block):
-        summary.first_time = block[:22].decode("ascii")
-    last_nl = block.rfind(b"\n")
-    if _TS_LINE.match(block, last_nl + 1):
+    if end is None:
+        end = len(block)
+    if summary.first_time is None and _TS_LINE.match(block, 1, end):
+        summary.first_time = block[1:23].decode("ascii")
+    last_nl = block.rfind(b"\n", 0, end)
+    if _TS_LINE.match(block, last_nl + 1, end):
         summary.last_time = block[last_nl + 1:last_nl + 23].decode("ascii")
-    block = b"\n" + block
     # Line numbers are counted only for the lines that need one (events, unparsed lines): up to there
     # from the last counted position.
     pos, line = 0, base
     ok = 0
-    for m in _CANDIDATES.finditer(block):
+    for m in _CANDIDATES.finditer(block, 0, end):
         stamp, message, other = m.groups()
         if stamp is not None:
             ok += 1
@@ -229,16 +233,16 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
             _add_event(event, summary, facts)
     counts["ok"] += ok
     # One pass counts newlines: up to each line that needed its number in the loop, and the rest here.
-    counts["n"] = line + block.count(b"\n", pos)
+    counts["n"] = line + block.count(b"\n", pos, end)
     # pluto logs its NAT detection result only as a debug line: find the few such lines directly.
-    end = 0
-    for hit in _DEBUG_NAT.finditer(block):
-        if hit.start() < end:
+    line_end = 0
+    for hit in _DEBUG_NAT.finditer(block, 0, end):
+        if hit.start() < line_end:
             continue  # both needles on one line
         start = block.rfind(b"\n", 0, hit.start()) + 1
-        end = block.find(b"\n", hit.start())
-        end = len(block) if end == -1 else end
-        text = block[start:end].decode("utf-8", errors="replace")
+        line_end = block.find(b"\n", hit.start(), end)
+        line_end = end if line_end == -1 else line_end
+        text = block[start:line_end].decode("utf-8", errors="replace")
         envelope = env.strip_envelope(text)
         if envelope is not None:
             event = parse_message(envelope.body, source=name, line=base + block.count(b"\n", 0, start),

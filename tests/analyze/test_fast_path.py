@@ -67,5 +67,19 @@ def test_no_event_memo_is_bounded(monkeypatch):
     memo: set[bytes] = set()
     summary = feed.SourceSummary(name="x", kind="unknown")
     counts = {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
-    feed._scan_chunk(summary, body.rstrip(b"\n"), Facts(), counts, memo)
+    feed._scan_chunk(summary, b"\n" + body.rstrip(b"\n"), Facts(), counts, memo)
     assert 0 < len(memo) <= 16 and counts["n"] == 100 and counts["ok"] == 100
+
+
+def test_over_long_line_costs_only_itself():
+    # A line longer than a whole chunk: it is counted and sampled as unparsed, and every line after
+    # it (in the same read, too) is still parsed, with its right number.
+    log = LAB / "ikev2-psk-mismatch" / "west.log"
+    lines = log.read_bytes()
+    data = lines + b"Nov 26 21:41:54.673160: " + b"x" * 200_000 + b"\n" + lines
+    expected = _events_line_by_line(data)
+    got, summary = _events_fast(data, 4096)
+    assert sorted(got) == sorted(expected)
+    assert summary.unparsed == 1 and "longer than 64 KiB" in summary.unparsed_samples[0].text
+    assert summary.unparsed_samples[0].line == lines.count(b"\n") + 1
+    assert summary.lines == data.count(b"\n")
