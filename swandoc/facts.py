@@ -128,7 +128,7 @@ class ConnFacts:
 
 # Log events worth showing beside the packet ladder: how far each exchange got, and why it stopped.
 TIMELINE_KINDS = frozenset({K.INITIATE, K.SENT, K.PROCESSING, K.RETRANSMIT, K.TIMEOUT, K.NOTIFY_RECEIVED,
-                            K.NOTIFY_SENT, K.IKE_ESTABLISHED, K.CHILD_ESTABLISHED, K.NETLINK_ERROR, K.ICMP_ERROR,
+                            K.NOTIFY_SENT, K.IKE_ESTABLISHED, K.CHILD_ESTABLISHED, K.NETLINK_ERROR, K.CHILD_REFUSED, K.ICMP_ERROR,
                             K.AUTH_FAILED, K.NO_PROPOSAL, K.TS_MISMATCH, K.SECRET_MISSING, K.HASH_MISMATCH})
 TIMELINE_MAX = 40
 

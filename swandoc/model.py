@@ -92,6 +92,8 @@ class Finding:
             "evidence": [e.as_dict() for e in self.evidence],
             "explanation": self.explanation,
             "fix": list(self.fix),
+            # per step: the Libreswan major versions it applies to (knowledge.FixStep)
+            "fix_versions": [list(getattr(step, "versions", ("3", "4", "5"))) for step in self.fix],
             "reference": self.reference,
             "details": dict(self.details),
         }

@@ -37,6 +37,7 @@ FINDING = {
         "evidence": {"type": "array", "items": EVIDENCE_LINE},
         "explanation": STR,
         "fix": {"type": "array", "items": STR},
+        "fix_versions": {"type": "array", "items": {"type": "array", "items": {"enum": ["3", "4", "5"]}}},
         "reference": STR,
         "rank": {"type": "integer"},
         "details": {"type": "object", "values": STR},

@@ -10,6 +10,7 @@ import click
 
 from ..clitools import emit_report, format_option, help_epilog, html_option, output_option
 from ..errors import SwandocError
+from .roots import HOST_VERSION, ROOTS, VERSIONS
 from .scenarios import SCENARIOS
 
 
@@ -41,6 +42,8 @@ def _print_lab_summary(result) -> None:
     ("will these two configs talk to each other?",
      "swandoc lab --west-conf mine.conf --west-secrets mine.secrets --east-conf theirs.conf --east-secrets theirs.secrets"),
     ("keep the evidence in a known place; the report as HTML", "swandoc lab healthy --out /tmp/lab --format html -o lab.html"),
+    ("a migration: a Libreswan 5 initiator against this host's 4.x responder",
+     "swandoc lab ikev2-psk-mismatch --west-version 5 --east-version 4"),
     ("remove what a killed run left behind", "swandoc lab --cleanup"),
 ))
 @click.argument("scenario", required=False)
@@ -59,10 +62,16 @@ def _print_lab_summary(result) -> None:
               help="The initiator's ipsec.secrets (with --west-conf).")
 @click.option("--east-secrets", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="The responder's ipsec.secrets (with --east-conf).")
+@click.option("--west-version", type=click.Choice(VERSIONS), default=HOST_VERSION, show_default=True,
+              help="Libreswan major version west runs: 4 is this host's own, 5 comes from a Debian 13 root.")
+@click.option("--east-version", type=click.Choice(VERSIONS), default=HOST_VERSION, show_default=True,
+              help="Libreswan major version east runs.")
+@click.option("--build-root", type=click.Choice(tuple(ROOTS)), metavar="VERSION",
+              help="(Re)build the cached Debian root with Libreswan VERSION (debootstrap), then exit.")
 @click.option("--cleanup", is_flag=True,
               help="Remove namespaces and processes left behind by lab runs that died, then exit.")
 def lab(scenario, list_only, out_dir, fmt, output, html_path, debug, west_conf, east_conf, west_secrets, east_secrets,
-        cleanup):
+        west_version, east_version, build_root, cleanup):
     """Reproduce an IPsec failure with two real pluto daemons in network namespaces.
 
     SCENARIO is one of --list; or give --west-conf and --east-conf to find out whether two
@@ -87,6 +96,14 @@ def lab(scenario, list_only, out_dir, fmt, output, html_path, debug, west_conf, 
         click.echo(f"swandoc lab: removed {len(removed)} stale lab namespace(s)"
                    + (": " + ", ".join(removed) if removed else ""))
         return
+    if build_root:
+        from . import roots
+        try:
+            root = roots.build(build_root, force=True, log=lambda msg: click.echo(f"swandoc lab: {msg}", err=True))
+        except roots.RootError as exc:
+            raise SwandocError(str(exc)) from None
+        click.echo(f"swandoc lab: Libreswan {build_root} root ready in {root}")
+        return
     if (west_conf is None) != (east_conf is None):
         raise SwandocError("give both --west-conf and --east-conf")
     if west_conf is None and not scenario:
@@ -94,15 +111,17 @@ def lab(scenario, list_only, out_dir, fmt, output, html_path, debug, west_conf, 
     if west_conf is not None and scenario:
         raise SwandocError("give either a SCENARIO or --west-conf/--east-conf, not both")
 
+    versions = (west_version, east_version)
     if west_conf is not None:
         out_dir = out_dir or _default_out("configs")
-        result = runner.run_configs(west_conf, east_conf, west_secrets, east_secrets, out_dir=out_dir, debug=debug)
+        result = runner.run_configs(west_conf, east_conf, west_secrets, east_secrets, out_dir=out_dir, debug=debug,
+                                    versions=versions)
     else:
         from .scenarios import BY_NAME
         if scenario not in BY_NAME:
             raise SwandocError(f"unknown scenario {scenario!r}; see swandoc lab --list")
         out_dir = out_dir or _default_out(scenario)
-        result = runner.run_scenario(scenario, out_dir, debug=debug)
+        result = runner.run_scenario(scenario, out_dir, debug=debug, versions=versions)
     # runner.LabError is a SwandocError, and Ctrl-C reaches the command group: one line, as everywhere.
 
     _print_lab_summary(result)

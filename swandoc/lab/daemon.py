@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .toolset import HOST, Toolset
+
 PLUTO = "/usr/libexec/ipsec/pluto"
 IPSEC = "ipsec"
 
@@ -54,6 +56,11 @@ class Pluto:
     started_at: float | None = None
     extra_args: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    toolset: Toolset = HOST  # which Libreswan runs this daemon (and its whack/addconn)
+
+    def command(self, *argv: str) -> list[str]:
+        """*argv* run in this daemon's namespace with its own version's programs."""
+        return self.toolset.argv(self.namespace, (self.workdir,), *argv)
 
     @property
     def conf(self) -> Path:
@@ -93,8 +100,8 @@ class Pluto:
         self.secrets.chmod(0o600)
 
     def start(self, timeout: float = 10.0) -> None:
-        argv = [
-            "ip", "netns", "exec", self.namespace, PLUTO,
+        argv = self.command(
+            PLUTO,
             "--config", str(self.conf),
             "--nofork",
             "--rundir", str(self.rundir),
@@ -103,7 +110,7 @@ class Pluto:
             "--ipsecdir", str(self.workdir / "ipsec.d"),
             "--logfile", str(self.logfile),
             *self.extra_args,
-        ]
+        )
         # A new session keeps Ctrl-C at the terminal from reaching pluto directly: the
         # runner decides the shutdown order, and a half-killed pluto cannot be left behind.
         # The child has its own copy of the descriptor; the parent's is closed at once.
@@ -138,14 +145,18 @@ class Pluto:
         return self.process is not None and self.process.poll() is None
 
     def _whack(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-        argv = ["ip", "netns", "exec", self.namespace, IPSEC, "whack", "--ctlsocket", str(self.ctlsocket), *args]
+        argv = self.command(IPSEC, "whack", "--ctlsocket", str(self.ctlsocket), *args)
         return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=timeout)
+
+    def addconn(self, *names: str) -> subprocess.CompletedProcess:
+        """``ipsec addconn`` of this daemon's config: the named conns, or every ``auto=add`` one."""
+        argv = self.command(IPSEC, "addconn", "--config", str(self.conf), "--ctlsocket", str(self.ctlsocket),
+                            *(names or ("--autoall",)))
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
 
     def add_connections(self) -> subprocess.CompletedProcess:
         """Load every conn in the config (``auto=add``) into this daemon."""
-        argv = ["ip", "netns", "exec", self.namespace, IPSEC, "addconn", "--config", str(self.conf),
-                "--ctlsocket", str(self.ctlsocket), "--autoall"]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        result = self.addconn()
         self._whack("--listen", check=False)
         self._whack("--rereadsecrets", check=False)
         return result

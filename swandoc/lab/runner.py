@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -22,9 +24,10 @@ from pathlib import Path
 
 from ..bundle.redact import redact_secrets
 from ..errors import SwandocError
-from . import credentials, kernel, topology
+from . import credentials, kernel, roots, topology
 from .capture import Capture
-from .daemon import Pluto, config_setup, ipsec_version
+from .daemon import Pluto, config_setup
+from .toolset import Toolset
 from .plan import Plan, from_scenario, render_conn
 from .scenarios import VIEWS
 from .scenarios import get as get_scenario
@@ -33,6 +36,10 @@ EVIDENCE_FILES = ("west.log", "east.log", "west-whack.txt", "west.pcap", "west.c
                   "west.secrets", "east.secrets", "lab.json")
 # Time east gets to log the end of an exchange after west's whack has returned.
 SETTLE_SECONDS = 0.5
+# Every scenario's exchange ends within ~12 s (retransmit-timeout=3). Libreswan 5 ignores keyingtries=1
+# for a connection it was told to bring up and, when the Child SA is refused, whack waits for pluto's
+# 60 s exchange timeout: stop listening sooner; the logs already hold the whole story by then.
+INITIATE_TIMEOUT = 20
 
 
 class LabError(SwandocError):
@@ -170,6 +177,8 @@ class LabRun:
     east: Pluto | None = None
     capture: Capture | None = None
     notes: list[str] = field(default_factory=list)
+    # which Libreswan each side runs ("4": the host's; "5": the Debian 13 root)
+    toolsets: dict[str, Toolset] = field(default_factory=lambda: {"west": Toolset(), "east": Toolset()})
 
     def __enter__(self) -> "LabRun":
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -228,8 +237,10 @@ class LabRun:
                                   extra=self.plan.west_setup)
         east_setup = config_setup(self.workdir / "east" / "pluto.log", debug=self.debug,
                                   extra=self.plan.east_setup)
-        self.west = Pluto("west", self.topo.west_ns, self.workdir / "west", west_setup, self.plan.west_secrets)
-        self.east = Pluto("east", self.topo.east_ns, self.workdir / "east", east_setup, self.plan.east_secrets)
+        self.west = Pluto("west", self.topo.west_ns, self.workdir / "west", west_setup, self.plan.west_secrets,
+                          toolset=self.toolsets["west"])
+        self.east = Pluto("east", self.topo.east_ns, self.workdir / "east", east_setup, self.plan.east_secrets,
+                          toolset=self.toolsets["east"])
         for daemon in (self.west, self.east):
             daemon.prepare()
         west_conn, east_conn = self._auth_material()
@@ -276,7 +287,7 @@ class LabRun:
             self.notes.append("east pluto deliberately not started (fault: no-responder)")
         self.west.start()
         self._wait_loaded(self.west)
-        whack_out, whack_rc = self.west.initiate(self.plan.conn_name)
+        whack_out, whack_rc = self.west.initiate(self.plan.conn_name, timeout=INITIATE_TIMEOUT)
         time.sleep(SETTLE_SECONDS)
         return whack_out, whack_rc
 
@@ -290,18 +301,24 @@ class LabRun:
         loaded = f'"{name}":'
         refused = f'"{name}": failed to add'
         deadline = time.monotonic() + timeout
+        status = ""
         while time.monotonic() < deadline:
-            if loaded in daemon.whack("--status"):
+            status = daemon.whack("--status")
+            # The conn appears before pluto has bound its interfaces; an initiate in between gets
+            # "need --listen before --initiate". Wait for a non-loopback interface too.
+            if loaded in status and re.search(r"interface (?!lo\b)\S+", status):
                 return
             log = daemon.logfile.read_text(errors="replace") if daemon.logfile.exists() else ""
             if refused in log:
                 self.notes.append(f"{daemon.side}: pluto refused to load the connection (see {daemon.side}.log)")
                 return
             time.sleep(0.05)
+        if loaded in status:
+            self.notes.append(f"{daemon.side}: pluto listed no interface but loopback within {timeout}s")
+            daemon.whack("--listen")
+            return
         # Neither: ask addconn, whose error output says why (bad option, bad key ...).
-        result = subprocess.run(["ip", "netns", "exec", daemon.namespace, "ipsec", "addconn",
-                                 "--config", str(daemon.conf), "--ctlsocket", str(daemon.ctlsocket),
-                                 name], capture_output=True, text=True, timeout=30)
+        result = daemon.addconn(name)
         self.notes.append(f"{daemon.side}: connection was not loaded at start; addconn said: "
                           f"{(result.stdout + result.stderr).strip()}")
 
@@ -327,8 +344,14 @@ class LabRun:
         self._stop_daemons()
 
 
+def _without_debug(log: str) -> str:
+    """The log without plutodebug lines ("TIME: | ..."): 5.x's debug state tables say "established Child SA"."""
+    return "\n".join(line for line in log.splitlines() if ": | " not in line[:40])
+
+
 def _outcome_from_logs(west_log: str, east_log: str, whack_rc: int, traffic_ok: bool | None) -> Outcome:
     """A plain summary for lab.json; diagnosing is swandoc.analysis's job, not this."""
+    west_log, east_log = _without_debug(west_log), _without_debug(east_log)
     both = west_log + east_log
     ike = ("established IKE SA" in west_log or "ISAKMP SA established" in west_log
            or "established ISAKMP SA" in west_log or "IKE SA established" in west_log)
@@ -337,15 +360,25 @@ def _outcome_from_logs(west_log: str, east_log: str, whack_rc: int, traffic_ok: 
     return Outcome(ike, child, install_failed, traffic_ok, whack_rc)
 
 
+def _toolsets(versions: tuple[str, str]) -> dict[str, Toolset]:
+    """west's and east's Libreswan; a missing 5.x root is built here (once per machine)."""
+    try:
+        return {side: Toolset.for_version(version, log=lambda msg: print(f"swandoc lab: {msg}", file=sys.stderr))
+                for side, version in zip(("west", "east"), versions)}
+    except roots.RootError as exc:
+        raise LabError(str(exc)) from exc
+
+
 def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scenario",
-            notes: tuple[str, ...] = ()) -> LabResult:
+            notes: tuple[str, ...] = (), versions: tuple[str, str] = ("4", "4")) -> LabResult:
     require_root()
+    toolsets = _toolsets(versions)
     started = time.monotonic()
     started_wall = datetime.now(timezone.utc).isoformat(timespec="seconds")
     support = kernel.detect()
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
-    run = LabRun(plan, out_dir, debug=debug, notes=list(notes))
+    run = LabRun(plan, out_dir, debug=debug, notes=list(notes), toolsets=toolsets)
     try:
         whack_rc, traffic_ok = _run(run, support, started, timings)
     except LabError:
@@ -358,12 +391,12 @@ def execute(plan: Plan, out_dir: Path, *, debug: bool = False, kind: str = "scen
     outcome = _outcome_from_logs(west_log, east_log, whack_rc, traffic_ok)
     duration = round(time.monotonic() - started, 3)
     timings["total"] = duration
-    expected = (plan.scenario.expected_for(support.esp, "both", support.espintcp)
+    expected = (plan.scenario.expected_for(support.esp, "both", support.espintcp, versions[1])
                 if plan.scenario else None)
     files = tuple(n for n in EVIDENCE_FILES if n == "lab.json" or (out_dir / n).exists())
     result = LabResult(plan.name, plan.description, out_dir, support.esp, support.espintcp, expected,
                        outcome, duration, files, tuple(run.notes))
-    _write_lab_json(result, plan, support, timings, started_wall, kind)
+    _write_lab_json(result, plan, support, timings, started_wall, kind, toolsets, versions[1])
     return result
 
 
@@ -381,6 +414,7 @@ def _run(run: LabRun, support: kernel.KernelSupport, started: float,
         timings["negotiate"] = round(time.monotonic() - t0, 3)
         west_log_live = run.west.logfile.read_text(errors="replace") if run.west.logfile.exists() else ""
         traffic_ok = None
+        west_log_live = _without_debug(west_log_live)
         child_up = "established Child SA" in west_log_live or "IPsec SA established" in west_log_live
         if child_up and support.esp:
             traffic_ok = run.traffic_test()
@@ -407,26 +441,33 @@ def _collect(run: LabRun, whack_out: str) -> None:
     (out / "west-whack.txt").write_text(whack_out)
 
 
-def _expected_by_view(plan: Plan, support: kernel.KernelSupport) -> dict[str, str] | None:
+def _expected_by_view(plan: Plan, support: kernel.KernelSupport,
+                      responder_version: str = "4") -> dict[str, str] | None:
     """What each end's evidence alone should be diagnosed as (some ends cannot see the cause)."""
     s = plan.scenario
     if s is None:
         return None
-    return {view: s.expected_for(support.esp, view, support.espintcp)
+    return {view: s.expected_for(support.esp, view, support.espintcp, responder_version)
             for view in VIEWS if view not in s.blind_views}
 
 
 def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport, timings: dict,
-                    started_wall: str, kind: str) -> None:
+                    started_wall: str, kind: str, toolsets: dict[str, Toolset],
+                    responder_version: str = "4") -> None:
+    # Each daemon's own ``ipsec --version``, asked of the programs that really ran it.
+    versions = {side: t.version_line() for side, t in toolsets.items()}
     data = {
         "scenario": result.scenario,
         "kind": kind,
         "description": result.description,
         "expected_finding": result.expected,
-        "expected_by_view": _expected_by_view(plan, support),
+        "expected_by_view": _expected_by_view(plan, support, responder_version),
         "kernel_esp": support.esp,
         "kernel": support.as_dict(),
-        "libreswan": ipsec_version(),
+        "libreswan": versions["west"] if versions["west"] == versions["east"] else
+                     f"west {versions['west']}, east {versions['east']}",
+        "libreswan_by_side": versions,
+        "libreswan_major": {side: t.version for side, t in toolsets.items()},
         "topology": plan.topology,
         "auth": plan.auth,
         "faults": [asdict(f) for f in plan.faults],
@@ -439,12 +480,15 @@ def _write_lab_json(result: LabResult, plan: Plan, support: kernel.KernelSupport
     (result.out_dir / "lab.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
-def run_scenario(name: str, out_dir: Path | str, *, debug: bool = False) -> LabResult:
-    return execute(from_scenario(get_scenario(name)), Path(out_dir), debug=debug)
+def run_scenario(name: str, out_dir: Path | str, *, debug: bool = False,
+                 versions: tuple[str, str] = ("4", "4")) -> LabResult:
+    """Run scenario *name*; *versions* are west's and east's Libreswan ("4" host, "5" Debian 13 root)."""
+    return execute(from_scenario(get_scenario(name)), Path(out_dir), debug=debug, versions=versions)
 
 
 def run_configs(west_conf: Path | str, east_conf: Path | str, west_secrets: Path | str | None = None,
-                east_secrets: Path | str | None = None, *, out_dir: Path | str, debug: bool = False) -> LabResult:
+                east_secrets: Path | str | None = None, *, out_dir: Path | str, debug: bool = False,
+                versions: tuple[str, str] = ("4", "4")) -> LabResult:
     """Run the first conn of two user-supplied ipsec.conf files against each other.
 
     Addresses and subnets are mapped onto the lab's; the mapped configs are what end up
@@ -456,4 +500,4 @@ def run_configs(west_conf: Path | str, east_conf: Path | str, west_secrets: Path
         plan, notes = plan_from_configs(read(west_conf), read(east_conf), read(west_secrets), read(east_secrets))
     except ConfigError as exc:
         raise LabError(f"cannot use these configs: {exc}") from exc
-    return execute(plan, Path(out_dir), debug=debug, kind="user-configs", notes=tuple(notes))
+    return execute(plan, Path(out_dir), debug=debug, kind="user-configs", notes=tuple(notes), versions=versions)

@@ -163,13 +163,17 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"we cannot identify ourselves with either end of this connection"
      r"|cannot initiate connection without knowing peer IP address|could not route|cannot route "),
     # -- TCP encapsulation (RFC 8229) needs the kernel's espintcp ULP --
-    ("tcp_encap_failed", ("TCP_ULP",), r"TCP_ULP.*failed"),
+    # 4.x "TCP_ULP ... failed"; 5.x 'TCP: socket N: setting socket option "espintcp": ... (errno 2)'
+    ("tcp_encap_failed", ("TCP_ULP", "espintcp"), r"TCP_ULP.*failed|setting socket option \"espintcp\":"),
     # -- what pluto loaded: connection versions and its interfaces (used to explain silence) --
     ("conn_added", ("added IKEv",), r"^added (?P<detail>IKEv1|IKEv2) connection"),
     ("iface_added", ("adding ",), r"^adding (?:UDP|TCP) interface (?P<detail>\S+ \S+)"),
     # -- the kernel said no (§2.12) --
     ("netlink_error", ("netlink response", "hit fail", "kernel"),
      r"netlink response for |setup_half_ipsec_sa\(\) hit fail|kernel (?:refused|failed)"),
+    # -- the responder answered IKE_AUTH without a Child SA: a 5.x responder's TEMPORARY_FAILURE,
+    # e.g. after its kernel refused the SA (4.x and 5.x initiators log it this way) --
+    ("child_refused", ("missing v2SA",), r"IKE_AUTH response missing v2SA, v2TSi or v2TSr"),
     # -- success --
     ("child_established", ("IPsec SA established", "established Child SA", "negotiated connection"),
      r"IPsec SA established|established Child SA|negotiated connection \["),
@@ -334,7 +338,19 @@ _DEBUG_NAT = re.compile(r"NAT-Traversal: Result using .*?: (?P<detail>I am behin
                         r"|(?P<detail2>NAT_TRAVERSAL_NAT_BHND_(?:ME|PEER))")
 
 
+_DEBUG_PROBE = re.compile(r"netlink response for (?P<detail>.*Probe Test.*)")
+
+
 def _debug_event(body: str, *, source: str, line: int, text: str, time: str | None) -> LogEvent | None:
+    """The few debug lines that matter: NAT detection, and 5.2+'s kernel probe (debug-only when it fails).
+
+    >>> _debug_event("| netlink response for Add SA Probe Test", source="e.log", line=3, text="", time=None).kind
+    'netlink_error'
+    """
+    if "Probe Test" in body:
+        m = _DEBUG_PROBE.search(body)
+        return LogEvent(kind="netlink_error", source=source, line=line, text=text, time=time,
+                        detail=m.group("detail")) if m else None
     if "NAT" not in body:
         return None
     m = _DEBUG_NAT.search(body)

@@ -113,7 +113,9 @@ _CANDIDATES = re.compile(rb"\n(?!" + _TS + rb"[|\]])(?:(" + _TS + rb")([^\n]*)|(
 # emptied when full, so memory never grows with the log. Exact: whether a message is an event depends on
 # the message alone (parse_message's other arguments only fill the event in).
 _NO_EVENT_MAX = 8192
-_DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND")
+# Debug-only lines that still matter: NAT detection results, and Libreswan 5.2+'s startup probe of the
+# kernel (logged at debug level only when it fails; the rules keep it apart from SA install failures).
+_DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND|netlink response for [^\n]*Probe Test")
 CHUNK = 1 << 22
 
 
@@ -319,7 +321,7 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
                 marker = 0
             if marker != -1:
                 debug += 1
-                if b"NAT-Traversal: Result" in raw or b"NAT_TRAVERSAL_NAT_BHND" in raw:
+                if b"NAT-Traversal: Result" in raw or b"NAT_TRAVERSAL_NAT_BHND" in raw or b"Probe Test" in raw:
                     _feed_one(raw, n, name, summary, facts, kinds)
                 continue
             if raw.startswith(b"\x00"):

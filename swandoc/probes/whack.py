@@ -35,7 +35,9 @@ class WhackStatus:
 _CODE = re.compile(r"^\d{3}\s?")
 # Instances of a template conn are written "name"[1] (the number after the quote).
 _CONN = re.compile(r'^"(?P<name>[^"]+)"(?P<inst>\[\d+\])?(?::\s|\s)')
-_STATE = re.compile(r'^#(?P<serial>\d+):\s+"(?P<name>[^"]+)"(?P<inst>\[\d+\])?(?:\s+(?P<addr>\S+?))?(?::(?P<port>\d+))?\s+(?P<state>STATE_\w+)')
+# 3.x/4.x name states STATE_V2_ESTABLISHED_IKE_SA, 5.x ESTABLISHED_IKE_SA (no prefix).
+_STATE = re.compile(r'^#(?P<serial>\d+):\s+"(?P<name>[^"]+)"(?P<inst>\[\d+\])?(?:\s+(?P<addr>\S+?))?(?::(?P<port>\d+))?'
+                    r'\s+(?P<state>STATE_\w+|[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b')
 
 
 def _strip_code(line: str) -> str:
@@ -55,6 +57,13 @@ def parse_whack_status(text: str) -> WhackStatus:
     ... ''')
     >>> s.conns, s.states[0].serial, s.states[0].state, s.nssdir, s.fips, s.version
     (('west-east',), 1, 'STATE_V2_ESTABLISHED_IKE_SA', '/var/lib/ipsec/nss', 'disabled', '4.10')
+
+    Libreswan 5 writes no numeric codes and no STATE_ prefix:
+
+    >>> s5 = parse_whack_status('#1: "west-east":500 ESTABLISHED_IKE_SA (established IKE SA); newest; idle;\\n'
+    ...                         '#2: "west-east":500 NEW_CHILD_I1 (sent CREATE_CHILD_SA request); idle;')
+    >>> [(x.serial, x.state, x.established) for x in s5.states]
+    [(1, 'ESTABLISHED_IKE_SA', True), (2, 'NEW_CHILD_I1', False)]
     """
     conns: dict[str, None] = {}
     conn_lines: list[tuple[str, str, int]] = []

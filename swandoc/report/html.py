@@ -12,7 +12,8 @@ from typing import Any
 import jinja2
 
 from ..model import Finding, Report
-from .wording import (packet_count, probe_rows, shown_host, side_words, split_fix_step, status_class, truncate,
+from .wording import (packet_count, probe_rows, shown_host, side_words, split_fix_step, status_class,
+                      step_only_for, truncate,
                       verdict_sentence)
 
 EVIDENCE_WIDTH = 600  # beyond this a line is cut in the middle; the rest is in the log
@@ -40,7 +41,7 @@ def _finding_view(n: int, f: Finding) -> dict[str, Any]:
         "evidence": [(e.source, e.line, truncate(e.text, EVIDENCE_WIDTH), e.host if shown_host(e.host) else None)
                      for e in f.evidence[:EVIDENCE_MAX]],
         "evidence_dropped": max(0, len(f.evidence) - EVIDENCE_MAX),
-        "steps": [split_fix_step(step) for step in f.fix],
+        "steps": [split_fix_step(step) + (step_only_for(step),) for step in f.fix],
     }
 
 

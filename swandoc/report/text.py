@@ -10,7 +10,8 @@ from __future__ import annotations
 import textwrap
 
 from ..model import Finding, Report, SourceSummary
-from .wording import (clean, packet_count, probe_rows, shown_host, side_words, split_fix_step, truncate,
+from .wording import (clean, packet_count, probe_rows, shown_host, side_words, split_fix_step, step_only_for,
+                      truncate,
                       verdict_sentence)
 
 WIDTH = 78
@@ -55,6 +56,9 @@ def _finding(n: int, f: Finding) -> list[str]:
             prose, code, after = split_fix_step(step)
             label = f"   {step_no}. "
             hang = " " * len(label)
+            only = step_only_for(step)
+            if only:  # the versions the step is for, before the step itself
+                prose = f"[{only}] {prose}" if prose else f"[{only}]"
             if prose:
                 out += textwrap.wrap(clean(prose), WIDTH, initial_indent=label, subsequent_indent=hang,
                                      break_long_words=False, break_on_hyphens=False)

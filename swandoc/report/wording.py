@@ -114,6 +114,18 @@ def _code_prefix(tail: str) -> tuple[str, str] | None:
 FixStep = tuple[str, tuple[str, ...], str]
 
 
+def step_only_for(step: str) -> str:
+    """'' for a fix step that applies to every Libreswan version, else which versions, e.g. 'Libreswan 5.x'.
+
+    >>> from swandoc.rules.knowledge import FixStep
+    >>> step_only_for(FixStep("keyexchange=ikev2", ("5",))), step_only_for("ping PEER")
+    ('Libreswan 5.x', '')
+    """
+    from ..rules.knowledge import step_versions, versions_label
+
+    return versions_label(step_versions(step))
+
+
 def split_fix_step(step: str) -> FixStep:
     """Split one fix step into (sentence, lines to copy, what the sentence says after them).
 

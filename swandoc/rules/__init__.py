@@ -39,7 +39,7 @@ def run_rules(facts: Facts) -> list[Finding]:
             else:  # two rules (logs and packets, say) saw the same problem: keep the stronger, pool the proof
                 keep, other = (finding, old) if finding.rank > old.rank else (old, finding)
                 seen[key] = replace(keep, evidence=tuple(dict.fromkeys(keep.evidence + other.evidence)))
-    findings = correlate(_merge_unnamed(list(seen.values())))
+    findings = kernel.demote_peer_kernel_symptoms(correlate(_merge_unnamed(list(seen.values()))))
     return sorted(findings, key=lambda f: (-f.rank, SEVERITIES.index(f.severity), f.id, f.connection or ""))
 
 

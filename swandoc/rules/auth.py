@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..facts import Facts
 from .registry import rule
-from .knowledge import REF_MISMATCH, finding, topic
+from .knowledge import REF_MISMATCH, UP_TO_4, V5, finding, topic
 from .support import IKEV1_AUTH_STAGES, lines_of, retransmits
 
 # Knowledge: what each id means and what to do (the project's own words).
@@ -15,7 +15,9 @@ topic("authentication-failed", "error", "IKEv2 authentication failed", "both", "
     expect; with certificates or raw RSA keys, the peer's key, certificate chain or ID did not
     verify.""", [
     "PSK: make the secret identical in /etc/ipsec.secrets (or /etc/ipsec.d/*.secrets) on both ends, "
-    "e.g. @west @east : PSK \"same secret\", then ipsec auto --rereadsecrets",
+    "e.g. @west @east : PSK \"same secret\"",
+    ("Reload the secrets on both ends: ipsec auto --rereadsecrets", UP_TO_4),
+    ("Reload the secrets on both ends: ipsec rereadsecrets", V5),
     "IDs: leftid=/rightid= must match what the other end expects (compare the IDs in the evidence)",
     "Certificates: check the chain with certutil -L -d sql:/var/lib/ipsec/nss and that the peer's CA is "
     "trusted (certutil -M -n CA -t CT,, ...)",
@@ -26,7 +28,9 @@ topic("ikev1-psk-mismatch", "error", "IKEv1 pre-shared keys differ", "both", """
     PSKs differ the peer cannot read it: one side reports a hash mismatch or a malformed payload
     ("probable authentication failure"), the other retransmits in Main Mode I3 / Aggressive Mode
     and finally gives up.""", [
-    "Put the same PSK for this peer in ipsec.secrets on both ends, then ipsec auto --rereadsecrets",
+    "Put the same PSK for this peer in ipsec.secrets on both ends",
+    ("Reload the secrets on both ends: ipsec auto --rereadsecrets", UP_TO_4),
+    ("Reload the secrets on both ends: ipsec rereadsecrets", V5),
     "Check that the IDs in the secrets line match the conn's leftid/rightid (or the IP addresses)",
     "Consider moving to IKEv2, which reports AUTHENTICATION_FAILED explicitly",
 ], REF_MISMATCH, 87)
@@ -37,7 +41,8 @@ topic("secret-not-found", "error", "No secret or key found for this ID pair", "l
     private key / certificate is not in the NSS database.""", [
     "Check that an entry matches both IDs exactly: @left-id @right-id : PSK \"...\" (or the IP "
     "addresses when no leftid/rightid is set)",
-    "Reload secrets: ipsec auto --rereadsecrets (and ipsec secrets on 5.x)",
+    ("Reload secrets: ipsec auto --rereadsecrets", UP_TO_4),
+    ("Reload secrets: ipsec rereadsecrets", V5),
     "For RSA/certificates: certutil -K -d sql:/var/lib/ipsec/nss lists the private keys pluto can use",
 ], REF_MISMATCH, 93)
 

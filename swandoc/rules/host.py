@@ -16,7 +16,8 @@ from ..probes.netfilter import FwChain, FwRule, Packet, Ruleset, families_for, h
 from ..probes.hostinfo import effective_rp_filter
 from ..probes.mtu import esp_overhead
 from .registry import host_rule
-from .knowledge import REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_MTU, REF_NAT, REF_SITE, finding, topic
+from .knowledge import (REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_MTU, REF_NAT, REF_SITE, UP_TO_4, V5, finding,
+                        fix_step, topic)
 
 topic("pluto-not-running", "critical", "The IKE daemon (pluto) is not running", "local", """
     Nothing answers on pluto's control socket and no pluto process runs in this network namespace,
@@ -39,13 +40,25 @@ topic("nat-masquerade-before-ipsec", "error", "A NAT rule rewrites tunnel traffi
     A MASQUERADE/SNAT rule in POSTROUTING also catches traffic from the local protected subnet to the
     remote one, with no earlier rule exempting it. The source address is rewritten to this gateway's
     address, the packet no longer matches the connection's IPsec policy, and it leaves unencrypted
-    (or is dropped) instead of going through the tunnel.""", [], REF_NAT, 85)
+    (or is dropped) instead of going through the tunnel.""", [
+    "Exempt traffic between the protected subnets ahead of the NAT rule, e.g. iptables -t nat -I POSTROUTING "
+    "-s LOCAL-SUBNET -d REMOTE-SUBNET -j RETURN (nft: a return rule before the masquerade)",
+    "Or match only traffic without an IPsec policy: -m policy --dir out --pol none on the masquerade rule",
+    "Make it permanent in the firewall configuration you use (iptables-save > /etc/iptables/rules.v4, "
+    "/etc/nftables.conf, or a firewalld rich rule/policy)",
+], REF_NAT, 85)
 
 topic("mtu-too-small", "warning", "Encrypted packets do not fit the path MTU toward the peer", "path", """
     The path toward the peer carries smaller packets than a normal 1500-byte Ethernet, and IPsec adds
     its own headers on top. Full-size packets from the protected networks must be fragmented after
     encryption; when fragments are lost, small packets (ping, SSH login) work while large transfers
-    hang.""", [], REF_MTU, 60)
+    hang.""", [
+    "Set a lower tunnel MTU in the conn, e.g. mtu=1400 (the path MTU minus the IPsec overhead)",
+    ("Then reload the conn: ipsec auto --replace NAME", UP_TO_4),
+    ("Then reload the conn: ipsec replace NAME", V5),
+    "Clamp TCP MSS to the path MTU: iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS "
+    "--clamp-mss-to-pmtu",
+], REF_MTU, 60)
 
 topic("mss-not-clamped", "warning", "TCP MSS is not clamped for tunnel traffic", "local", """
     No TCPMSS rule (iptables) or 'tcp option maxseg size set' rule (nftables) adjusts TCP's maximum
@@ -65,21 +78,29 @@ topic("xfrm-errors", "warning", "The kernel's IPsec layer counts errors", "local
 
 topic("xfrm-stats-unavailable", "info", "The kernel does not expose XFRM statistics", "local", """
     /proc/net/xfrm_stat is missing (kernel built without CONFIG_XFRM_STATISTICS, or XFRM not loaded),
-    so kernel-side IPsec drops could not be checked.""", [], REF_KERNEL, 5)
+    so kernel-side IPsec drops could not be checked.""", [
+    "Run swandoc as root: /proc/net/xfrm_stat is readable by root only on some systems",
+    "The kernel needs CONFIG_XFRM_STATISTICS=y for /proc/net/xfrm_stat; without it, compare the byte "
+    "counters instead: ip -s xfrm state",
+], REF_KERNEL, 5)
 
 topic("ip-forward-disabled", "error", "IP forwarding is off on a subnet-to-subnet gateway", "local", """
     This connection protects networks behind the gateways, so the gateway must forward packets
     between its LAN and the tunnel. net.ipv4.ip_forward is 0: decrypted traffic is never forwarded to
     the LAN and LAN traffic never reaches the tunnel.""", [
     "sysctl -w net.ipv4.ip_forward=1",
-    "Make it permanent: echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/50-ipsec.conf",
+    # >> (append): the rp_filter fix adds to the same file
+    "Make it permanent: echo 'net.ipv4.ip_forward = 1' >> /etc/sysctl.d/50-ipsec.conf",
 ], REF_SITE, 80)
 
 topic("rp-filter-strict", "warning", "Strict reverse-path filtering on a subnet-to-subnet gateway", "local", """
     rp_filter=1 (strict) drops packets whose source address would not be routed back out of the
     interface they arrived on. Decrypted tunnel traffic arrives from the remote subnet on the
     outside interface and can be dropped by this check; Libreswan recommends loose (2) or off (0)
-    on gateways.""", [], REF_SITE, 35)
+    on gateways.""", [
+    "sysctl -w net.ipv4.conf.all.rp_filter=2 (loose mode; or 0 on the interfaces that carry the tunnel)",
+    "Make it permanent: echo 'net.ipv4.conf.all.rp_filter = 2' >> /etc/sysctl.d/50-ipsec.conf",
+], REF_SITE, 35)
 
 
 # ------------------------------------------------------------------------------- daemon state
@@ -339,7 +360,9 @@ def mtu_too_small(host: HostFacts) -> Iterator[Finding]:
              f"{', NAT-T' if nat_t else ''}) leaves {inner} bytes for the original packet.")
     if clamp:
         extra += f" A TCP MSS clamp is in place ({clamp.text}); it helps TCP only."
-    fixes = [f"Set the tunnel MTU in conn {conn.name}: mtu={inner} (then ipsec auto --replace {conn.name})",
+    fixes = [f"Set the tunnel MTU in conn {conn.name}: mtu={inner}",
+             fix_step((f"Then reload the conn: ipsec auto --replace {conn.name}", UP_TO_4)),
+             fix_step((f"Then reload the conn: ipsec replace {conn.name}", V5)),
              "Clamp TCP MSS to the path MTU: iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN "
              "-j TCPMSS --clamp-mss-to-pmtu",
              f"or set it outright: iptables -t mangle -I FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss {mss}"]
@@ -439,6 +462,9 @@ def forwarding(host: HostFacts) -> Iterator[Finding]:
         lines = [host.line("sysctls", f"net.ipv4.conf.all.rp_filter = {sysctls.get('net.ipv4.conf.all.rp_filter')}")]
         if dev and f"net.ipv4.conf.{dev}.rp_filter" in sysctls:
             lines.append(host.line("sysctls", f"net.ipv4.conf.{dev}.rp_filter = {sysctls[f'net.ipv4.conf.{dev}.rp_filter']}"))
+        names = ("all", dev) if dev else ("all",)
         yield finding("rp-filter-strict", conn.name, lines, fix=[
-            "sysctl -w net.ipv4.conf.all.rp_filter=2" + (f" net.ipv4.conf.{dev}.rp_filter=2" if dev else ""),
-            "Make it permanent in /etc/sysctl.d/50-ipsec.conf"])
+            "sysctl -w " + " ".join(f"net.ipv4.conf.{name}.rp_filter=2" for name in names),
+            # appended: the ip_forward fix adds to the same file
+            "Make it permanent: printf '%s\\n' " + " ".join(f"'net.ipv4.conf.{name}.rp_filter = 2'" for name in names)
+            + " >> /etc/sysctl.d/50-ipsec.conf"])

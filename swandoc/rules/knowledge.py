@@ -26,6 +26,60 @@ REF_HOST = f"{DOC} §4.3 Creating a host-to-host VPN"
 REF_SITE = f"{DOC} §4.4 Configuring a site-to-site VPN"
 
 
+# Libreswan major versions a fix step can apply to. The lab checks every ``ipsec ...`` command and every
+# ipsec.conf option of a step against the installed 4.x and the 5.x root (tests/lab/test_fix_versions.py).
+ALL_VERSIONS = ("3", "4", "5")
+UP_TO_4 = ("3", "4")   # ipsec auto --add/--up/--replace/--rereadsecrets; ikev2=insist/yes (no keyexchange=ikev2)
+V5 = ("5",)            # ipsec add/up/replace/rereadsecrets/connectionstatus; keyexchange=ikev2
+
+
+class FixStep(str):
+    """One fix step: its text (a str, so every renderer can treat it as one) and the Libreswan major
+    versions it applies to (``versions``), e.g. ``keyexchange=ikev2`` is 5.x only.
+
+    >>> step = FixStep("keyexchange=ikev2", ("5",))
+    >>> step, step.versions, versions_label(step.versions)
+    ('keyexchange=ikev2', ('5',), 'Libreswan 5.x')
+    >>> versions_label(FixStep("ping PEER").versions)
+    ''
+    """
+
+    versions: tuple[str, ...]
+
+    def __new__(cls, text: str, versions: tuple[str, ...] | str = ALL_VERSIONS) -> "FixStep":
+        step = super().__new__(cls, text)
+        step.versions = tuple(versions) if not isinstance(versions, str) else (versions,)
+        return step
+
+    def __reduce__(self):
+        return (FixStep, (str(self), self.versions))
+
+
+def fix_step(step: "str | tuple[str, tuple[str, ...] | str]") -> FixStep:
+    """A step from plain text (every version) or a (text, versions) pair."""
+    if isinstance(step, FixStep):
+        return step
+    if isinstance(step, tuple):
+        return FixStep(step[0], step[1])
+    return FixStep(step)
+
+
+def step_versions(step: str) -> tuple[str, ...]:
+    return getattr(step, "versions", ALL_VERSIONS)
+
+
+def versions_label(versions: tuple[str, ...]) -> str:
+    """'' for a step that applies to every version, else e.g. 'Libreswan 4.x' or 'Libreswan 3.x and 4.x'.
+
+    >>> versions_label(("3", "4")), versions_label(("4", "5")), versions_label(ALL_VERSIONS)
+    ('Libreswan 3.x and 4.x', 'Libreswan 4.x and 5.x', '')
+    """
+    if tuple(sorted(versions)) == ALL_VERSIONS:
+        return ""
+    names = [f"{v}.x" for v in sorted(versions)]
+    return "Libreswan " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+
+
 @dataclass(frozen=True, **SLOTS)
 class Topic:
     id: str
@@ -33,7 +87,7 @@ class Topic:
     title: str
     side: str
     explanation: str
-    fix: tuple[str, ...]
+    fix: tuple[FixStep, ...]  # each step with the Libreswan versions it applies to
     reference: str
     rank: int  # how likely this is the root cause when several findings appear together
 
@@ -41,9 +95,11 @@ class Topic:
 TOPICS: dict[str, Topic] = {}
 
 
-def topic(id: str, severity: str, title: str, side: str, explanation: str, fix: tuple[str, ...] | list[str],
+def topic(id: str, severity: str, title: str, side: str, explanation: str, fix: tuple | list,
           reference: str, rank: int) -> Topic:
-    t = Topic(id, severity, title, side, " ".join(explanation.split()), tuple(fix), reference, rank)
+    """Register a topic. Fix steps are plain text (every version) or ``(text, versions)`` pairs."""
+    t = Topic(id, severity, title, side, " ".join(explanation.split()), tuple(fix_step(f) for f in fix),
+              reference, rank)
     TOPICS[id] = t
     return t
 
@@ -66,7 +122,7 @@ def finding(id: str, connection: str | None, evidence: tuple[EvidenceLine, ...] 
         side=side or t.side,
         evidence=tuple(dict.fromkeys(evidence)),  # keep order, drop repeats
         explanation=text,
-        fix=tuple(fix if fix is not None else t.fix) + tuple(extra_fix),
+        fix=tuple(fix_step(f) for f in (fix if fix is not None else t.fix)) + tuple(fix_step(f) for f in extra_fix),
         reference=t.reference,
         rank=t.rank if rank is None else rank,
         details=tuple((details or {}).items()),

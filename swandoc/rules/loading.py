@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..facts import Facts
 from .registry import rule
-from .knowledge import REF_BASIC, REF_MISMATCH, finding, topic
+from .knowledge import REF_BASIC, REF_MISMATCH, UP_TO_4, V5, finding, topic
 from .support import IKE_INIT_STAGES, lines_of, retransmits
 
 # Knowledge: what each id means and what to do (the project's own words).
@@ -16,8 +16,10 @@ from .support import IKE_INIT_STAGES, lines_of, retransmits
 topic("connection-not-loaded", "error", "The connection is not loaded in pluto", "local", """
     pluto was asked about a connection it does not have: it was never added, it failed to load
     (a syntax or semantic error in its definition), or the name is misspelled.""", [
-    "List what pluto has loaded: ipsec status | grep '\"NAME\"' (5.x: ipsec connectionstatus NAME)",
-    "Load it and read the error, if any: ipsec auto --add NAME",
+    ("List what pluto has loaded: ipsec status | grep '\"NAME\"'", UP_TO_4),
+    ("List what pluto has loaded: ipsec connectionstatus NAME", V5),
+    ("Load it and read the error, if any: ipsec auto --add NAME", UP_TO_4),
+    ("Load it and read the error, if any: ipsec add NAME", V5),
     "Check the file defining it is included from /etc/ipsec.conf (include /etc/ipsec.d/*.conf) and "
     "that the conn has auto=add or auto=start",
 ], REF_BASIC, 95)
@@ -26,7 +28,10 @@ topic("ikev1-disabled", "error", "IKEv1 is refused by ikev1-policy", "local", ""
     One side runs with IKEv1 disabled (ikev1-policy=drop or reject in config setup; the default in
     Libreswan 5 and in RHEL's builds), so the IKEv1 connection can never start. IKEv1 is deprecated:
     the lasting fix is to move both ends to IKEv2.""", [
-    "Preferred: use IKEv2 on both ends: ikev2=yes (4.x: ikev2=insist) or keyexchange=ikev2 in the conn",
+    ("Preferred: use IKEv2 on both ends, in the conn: ikev2=insist (IKEv2 is also the default when ikev2= is not "
+     "set; ikev2=permit means IKEv1)", UP_TO_4),
+    ("Preferred: use IKEv2 on both ends, in the conn: keyexchange=ikev2 (the default; the old ikev2= is still read, "
+     "and ikev2=permit means IKEv1)", V5),
     "Only if the peer cannot do IKEv2: set ikev1-policy=accept in the config setup section and restart "
     "(systemctl restart ipsec)",
 ], REF_MISMATCH, 92)
@@ -35,8 +40,11 @@ topic("ike-version-mismatch", "error", "The two ends speak different IKE version
     One end proposes IKEv2 and the other only accepts IKEv1 (or the reverse). The responder finds no
     connection for that version and drops or refuses the request; to the initiator this can look
     exactly like a firewall dropping IKE.""", [
-    "Make both conns agree: ikev2=yes (IKEv2, 4.x) / keyexchange=ikev2 (5.x) on both ends, or IKEv1 "
-    "on both when the peer cannot do IKEv2",
+    ("Make both conns agree on IKEv2: ikev2=insist (or no ikev2= at all: IKEv2 is the default; ikev2=never or "
+     "ikev2=permit mean IKEv1 only)", UP_TO_4),
+    ("Make both conns agree on IKEv2: keyexchange=ikev2 (the default; ikev2=no and ikev2=permit mean IKEv1 only)",
+     V5),
+    "Only when the peer cannot do IKEv2, use IKEv1 on both ends (and ikev1-policy=accept in config setup)",
     "On the responder, confirm which version its conn accepts: ipsec status | grep -E 'policy|IKEv'",
 ], REF_MISMATCH, 89)
 
@@ -44,7 +52,9 @@ topic("no-matching-connection", "error", "The responder has no connection for th
     The responder received the initiator's first message but none of its loaded connections accepts it:
     the peer's address, IKE version or authentication method (authby=) matches no conn there.""", [
     "On the responder, compare its conn with the initiator's: right= must cover the initiator's address "
-    "(or %any), and authby= and the IKE version (ikev2=) must agree",
+    "(or %any), and authby= must agree",
+    ("The IKE version must agree too: ikev2= (unset means IKEv2)", UP_TO_4),
+    ("The IKE version must agree too: keyexchange= (unset means IKEv2)", V5),
     "Check the conn is loaded on the responder: ipsec status | grep NAME",
 ], REF_MISMATCH, 83)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..facts import Facts, Signal
 from .registry import rule
-from .knowledge import REF_MISMATCH, TOPICS, finding, topic
+from .knowledge import REF_MISMATCH, TOPICS, UP_TO_4, V5, finding, topic
 from .proposals import ipsec_conf_line
 from .support import lines_of, retransmits
 
@@ -22,7 +22,8 @@ topic("ike-proposal-mismatch", "error", "No common IKE SA algorithms (IKE propos
     "Compare the ike= line of both ends and make them share at least one proposal, for example "
     "ike=aes_gcm256-sha2_512-dh19,aes256-sha2_256-modp2048 on both",
     "On RHEL, check the system crypto policy on both ends: update-crypto-policies --show",
-    "Reload and retry: ipsec auto --add NAME && ipsec auto --up NAME",
+    ("Reload and retry: ipsec auto --add NAME && ipsec auto --up NAME", UP_TO_4),
+    ("Reload and retry: ipsec add NAME && ipsec up NAME", V5),
 ], REF_MISMATCH, 88)
 
 topic("child-proposal-mismatch", "error", "No common ESP/AH algorithms (Child SA proposal mismatch)", "both", """
@@ -32,7 +33,8 @@ topic("child-proposal-mismatch", "error", "No common ESP/AH algorithms (Child SA
     "Compare esp= (phase2alg=) on both ends and make them share one proposal, for example "
     "esp=aes_gcm256,aes256-sha2_256 on both",
     "Check PFS agreement: pfs=yes/no must match, and the DH group in esp= (e.g. esp=aes256-sha2_256-dh19)",
-    "Reload and retry: ipsec auto --add NAME && ipsec auto --up NAME",
+    ("Reload and retry: ipsec auto --add NAME && ipsec auto --up NAME", UP_TO_4),
+    ("Reload and retry: ipsec add NAME && ipsec up NAME", V5),
 ], REF_MISMATCH, 86)
 
 topic("ts-unacceptable", "error", "Traffic selectors (subnets) do not match", "both", """
@@ -42,7 +44,8 @@ topic("ts-unacceptable", "error", "Traffic selectors (subnets) do not match", "b
     "Make the subnets mirror each other: this end's leftsubnet= must equal the peer's rightsubnet= "
     "and the reverse (or use leftsubnets=/rightsubnets= on both)",
     "Check for narrowing: a peer that offers a wider subnet than yours accepts only with narrowing=yes",
-    "Reload both ends (ipsec auto --add NAME) and retry",
+    ("Reload both ends and retry: ipsec auto --add NAME && ipsec auto --up NAME", UP_TO_4),
+    ("Reload both ends and retry: ipsec add NAME && ipsec up NAME", V5),
 ], REF_MISMATCH, 85)
 
 

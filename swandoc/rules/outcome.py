@@ -9,7 +9,7 @@ from ..facts import MAX_CONNS, OVERFLOW, Facts
 from ..logparse import kinds
 from ..model import EvidenceLine, Finding
 from .registry import rule
-from .knowledge import REF_BASIC, REF_LOGS, finding, topic
+from .knowledge import REF_BASIC, REF_LOGS, UP_TO_4, V5, finding, topic
 from .support import lines_of
 
 # Knowledge: what each id means and what to do (the project's own words).
@@ -37,8 +37,9 @@ topic("unparsed-lines", "info", "Some input lines could not be parsed", "local",
     These lines are not in any pluto log format swandoc knows; they were counted and left out of the
     analysis. A few are normal (a line cut by log rotation); many mean the input is not what it
     seems.""", [
-    "Give swandoc the pluto log itself (logfile= in config setup), journalctl -u ipsec -o json, or the "
-    "console output of ipsec auto --up",
+    "Give swandoc the pluto log itself (logfile= in config setup) or journalctl -u ipsec -o json",
+    ("Or the console output of bringing the connection up: ipsec auto --up NAME", UP_TO_4),
+    ("Or the console output of bringing the connection up: ipsec up NAME", V5),
 ], REF_LOGS, 1)
 
 topic("input-not-understood", "warning", "An input held nothing swandoc could use", "local", """

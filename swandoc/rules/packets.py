@@ -35,8 +35,8 @@ topic("nat-t-blocked", "error", "IKE went silent after moving to UDP port 4500 (
     "iptables -I INPUT -p udp --dport 4500 -j ACCEPT",
     "On the NAT device, forward UDP 4500 as well as UDP 500 to the responder if it sits behind NAT",
     "Capture on the peer to see whether the 4500 packets arrive: tcpdump -n -i IFACE udp port 4500",
-    "If UDP cannot be opened at all, consider IKE over TCP (enable-tcp=fallback, tcp-remoteport=4500 on "
-    "both ends)",
+    "If UDP cannot be opened at all, use IKE over TCP: on the responder listen-tcp=yes in config setup and "
+    "enable-tcp=fallback in the conn; on the initiator enable-tcp=fallback and tcp-remoteport=4500 in the conn",
 ], REF_NAT, 82)
 
 topic("esp-one-way", "warning", "ESP flows in one direction only", "unknown", """

@@ -53,7 +53,9 @@ topic("dpd-peer-dead", "warning", "Dead peer detection declared the peer gone", 
     "Check the peer's uptime and logs around the time of the DPD action",
     "Behind NAT, keep mappings alive: nat-keepalive=yes (default) and a shorter keep-alive period "
     "(keep-alive=20 in config setup)",
-    "Tune detection: dpddelay=/dpdtimeout= (4.x) or dpddelay= with retransmit-timeout (5.x)",
+    "IKEv2: liveness is dpddelay= (how often to check) with retransmit-timeout= (how long to wait); "
+    "dpdtimeout= is ignored for IKEv2",
+    "IKEv1: dpddelay= and dpdtimeout= (both must be set)",
 ], REF_LOGS, 60)
 
 
@@ -76,7 +78,8 @@ def retransmissions(facts: Facts):
             else:
                 yield finding("large-packets-dropped", c.name, lines_of(*auth)[:6])
         elif auth_never_arrived(c):
-            replies = [s for s in c.all("sent") if any(v.startswith("IKE_SA_INIT reply") for v in s.values)]
+            replies = [s for s in c.all("sent") if any(v.startswith(("IKE_SA_INIT reply", "IKE_SA_INIT response"))
+                                                        for v in s.values)]
             # Ranked below the initiator's own view: from here NAT-T blocking and big packets look alike.
             yield finding("large-packets-dropped", c.name, lines_of(*replies)[:4], side="path", rank=72,
                           extra="Seen from the responder: it answered IKE_SA_INIT but the initiator's IKE_AUTH never "

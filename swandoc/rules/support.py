@@ -36,7 +36,8 @@ def got_any_reply(c: ConnFacts) -> bool:
 
 def auth_never_arrived(c: ConnFacts) -> bool:
     """Responder side: IKE_SA_INIT answered, then no IKE_AUTH request ever processed."""
-    replied = any(v.startswith("IKE_SA_INIT reply") for s in c.all("sent") for v in s.values)
+    # 4.x "sent IKE_SA_INIT reply", 5.x "sent IKE_SA_INIT response"
+    replied = any(v.startswith(("IKE_SA_INIT reply", "IKE_SA_INIT response")) for s in c.all("sent") for v in s.values)
     got_auth = any(v.startswith("IKE_AUTH") for s in c.all("processing") for v in s.values)
     return replied and not got_auth and not c.has("ike_established") and not c.has("auth_failed")
 

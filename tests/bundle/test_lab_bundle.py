@@ -39,14 +39,20 @@ def _sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=60)
 
 
-@pytest.fixture(scope="module")
-def pluto_host(tmp_path_factory):
-    """West and east pluto in fresh namespaces; west has a PSK mismatch and logs key dumps."""
+@pytest.fixture(scope="module", params=["4", "5"], ids=["libreswan4", "libreswan5"])
+def pluto_host(request, tmp_path_factory):
+    """West and east pluto in fresh namespaces; west has a PSK mismatch and logs key dumps.
+
+    Once with the host's Libreswan 4.x, once with 5.x from the lab's Debian 13 root (whose ``ipsec``
+    then comes first on swandoc's PATH, as on a 5.x host)."""
     require_root()
     for tool in ("ipsec", "ip", "certutil"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is needed for this test (install libreswan, iproute2, libnss3-tools)", pytrace=False)
     from swandoc.lab.daemon import Pluto, config_setup
+    from swandoc.lab.toolset import Toolset
+
+    toolset = Toolset.for_version(request.param)
 
     tag = secrets.token_hex(3)
     west_ns, east_ns = f"sdbundle-w-{tag}", f"sdbundle-e-{tag}"
@@ -64,7 +70,7 @@ def pluto_host(tmp_path_factory):
         for side, ns, psk, debug in (("west", west_ns, WEST_PSK, "all,crypt,private"), ("east", east_ns, EAST_PSK, "none")):
             workdir = base / side
             cfg = config_setup(workdir / "pluto.log", debug=True, extra={"plutodebug": debug}) + CONN
-            daemon = Pluto(side, ns, workdir, cfg, f'192.0.2.1 192.0.2.2 : PSK "{psk}"\n')
+            daemon = Pluto(side, ns, workdir, cfg, f'192.0.2.1 192.0.2.2 : PSK "{psk}"\n', toolset=toolset)
             daemon.prepare()
             daemon.start()
             daemon.add_connections()
@@ -78,8 +84,16 @@ def pluto_host(tmp_path_factory):
             _sh("ip", "netns", "del", ns, check=False)
 
 
-def _swandoc(ns: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", "netns", "exec", ns, PYTHON, "-m", "swandoc", *args], capture_output=True,
+def _swandoc(ns: str, *args: str, timeout: float = 240, daemon=None) -> subprocess.CompletedProcess:
+    """swandoc in *ns*; for a 5.x *daemon* its version's ipsec comes first on PATH."""
+    env = ()
+    if daemon is not None and daemon.toolset.root is not None:
+        bindir = daemon.workdir.parent / f"bin-{daemon.side}"
+        bindir.mkdir(exist_ok=True)
+        (bindir / "ipsec").write_text(daemon.toolset.shell_wrapper((daemon.workdir,)))
+        (bindir / "ipsec").chmod(0o755)
+        env = ("env", f"PATH={bindir}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}")
+    return subprocess.run(["ip", "netns", "exec", ns, *env, PYTHON, "-m", "swandoc", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT)
 
 
@@ -93,7 +107,7 @@ def test_real_pluto_bundle_has_no_psk_and_analyzes_like_diagnose(pluto_host, tmp
     out = tmp_path / "west.tar.xz"
     made = _swandoc(west.namespace, "bundle", "--conn", "sdb", "--config", str(west.conf), "--secrets",
                     str(west.secrets), "--ctl-socket", str(west.ctlsocket), "--log", str(west.logfile),
-                    "-o", str(out))
+                    "-o", str(out), daemon=west)
     assert made.returncode == 0, made.stderr
     members = archive_members(str(out))
     assert leaks_of(members, [WEST_PSK.encode(), EAST_PSK.encode()]) == []
@@ -102,9 +116,12 @@ def test_real_pluto_bundle_has_no_psk_and_analyzes_like_diagnose(pluto_host, tmp
     assert by_name["pluto_log"]["redactions"]["log-key-material"] >= 2
     assert by_name["ipsec_secrets"]["redactions"] == {"psk": 1}
     assert "whack_status" in by_name and "connection" in by_name
+    version = members["swandoc-bundle/" + by_name["libreswan_version"]["path"]].decode()
+    assert version.startswith(f"Libreswan {west.toolset.version}."), version
 
     diagnose = _swandoc(west.namespace, "diagnose", "sdb", "--config", str(west.conf), "--ctl-socket",
-                        str(west.ctlsocket), "--log", str(west.logfile), "--no-capture", "--format", "json")
+                        str(west.ctlsocket), "--log", str(west.logfile), "--no-capture", "--format", "json",
+                        daemon=west)
     assert diagnose.returncode in (0, 1), diagnose.stderr
     analyzed = subprocess.run([PYTHON, "-m", "swandoc", "analyze", "--format", "json", str(out)],
                               capture_output=True, text=True, timeout=120, cwd=ROOT)

@@ -19,3 +19,11 @@ def nat_lab(tmp_path):
     lab = build_lab(tmp_path, "nat")
     yield lab
     lab.teardown()
+
+
+@pytest.fixture
+def routed_lab5(tmp_path):
+    """The routed lab with Libreswan 5.x (the lab's Debian 13 root) on both gateways."""
+    lab = build_lab(tmp_path, "routed", version="5")
+    yield lab
+    lab.teardown()

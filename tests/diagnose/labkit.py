@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from swandoc.lab.toolset import Toolset
+
 PLUTO = "/usr/libexec/ipsec/pluto"
 WEST, ROUTER_W, ROUTER_E, EAST = "192.0.2.1", "192.0.2.254", "198.51.100.254", "198.51.100.2"
 WEST_PRIVATE, ROUTER_PRIVATE = "10.99.0.1", "10.99.0.254"
@@ -46,6 +48,11 @@ class Gateway:
     workdir: Path
     address: str
     process: subprocess.Popen | None = None
+    toolset: Toolset = field(default_factory=Toolset)  # Libreswan 4.x (the host's) or 5.x (the lab's root)
+
+    def run(self, *argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
+        """*argv* in this gateway's namespace with its own Libreswan's programs."""
+        return sh(*self.toolset.argv(self.ns, (self.workdir,), *argv), check=check, timeout=timeout)
 
     @property
     def conf(self) -> Path:
@@ -75,10 +82,11 @@ class Gateway:
         secrets_file.chmod(0o600)
 
     def start(self) -> None:
-        argv = ["ip", "netns", "exec", self.ns, PLUTO, "--config", str(self.conf), "--nofork",
-                "--rundir", str(self.workdir / "run"), "--nssdir", str(self.workdir / "nss"),
-                "--secretsfile", str(self.workdir / "ipsec.secrets"), "--ipsecdir", str(self.workdir / "ipsec.d"),
-                "--logfile", str(self.log)]
+        argv = self.toolset.argv(
+            self.ns, (self.workdir,), PLUTO, "--config", str(self.conf), "--nofork",
+            "--rundir", str(self.workdir / "run"), "--nssdir", str(self.workdir / "nss"),
+            "--secretsfile", str(self.workdir / "ipsec.secrets"), "--ipsecdir", str(self.workdir / "ipsec.d"),
+            "--logfile", str(self.log))
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 10
@@ -90,13 +98,13 @@ class Gateway:
             time.sleep(0.05)
         else:
             raise RuntimeError(f"pluto in {self.ns} did not start")
-        nsexec(self.ns, "ipsec", "addconn", "--config", str(self.conf), "--ctlsocket", str(self.ctl), "--autoall",
-               check=False)
+        self.run("ipsec", "addconn", "--config", str(self.conf), "--ctlsocket", str(self.ctl), "--autoall",
+                 check=False)
         self.whack("--listen", check=False)
         self.whack("--rereadsecrets", check=False)
 
     def whack(self, *args: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess:
-        return nsexec(self.ns, "ipsec", "whack", "--ctlsocket", str(self.ctl), *args, check=check, timeout=timeout)
+        return self.run("ipsec", "whack", "--ctlsocket", str(self.ctl), *args, check=check, timeout=timeout)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -128,7 +136,15 @@ class Lab:
         python = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python")
         if not os.path.exists(python):
             python = "python3"
-        return nsexec(gw.ns, python, "-m", "swandoc", "diagnose", conn, "--config", str(gw.conf),
+        env = ()
+        if gw.toolset.root is not None:
+            # The gateway's own ipsec first on PATH: to swandoc this host has Libreswan 5 installed.
+            bindir = gw.workdir / "bin"
+            bindir.mkdir(exist_ok=True)
+            (bindir / "ipsec").write_text(gw.toolset.shell_wrapper((gw.workdir,)))
+            (bindir / "ipsec").chmod(0o755)
+            env = ("env", f"PATH={bindir}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}")
+        return nsexec(gw.ns, *env, python, "-m", "swandoc", "diagnose", conn, "--config", str(gw.conf),
                       "--ctl-socket", str(gw.ctl), *args, check=False, timeout=timeout)
 
     def teardown(self) -> None:
@@ -160,7 +176,8 @@ def east_conn_text(kind: str, subnets: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_lab(tmp: Path, kind: str = "routed", subnets: bool = True) -> Lab:
+def build_lab(tmp: Path, kind: str = "routed", subnets: bool = True, version: str = "4") -> Lab:
+    """The two gateways run Libreswan *version*: "4" the host's, "5" the lab's Debian 13 root."""
     require_root()
     run_id = f"{os.getpid()}-{secrets.token_hex(2)}"
     lab = Lab(kind, run_id, tmp)
@@ -194,8 +211,9 @@ def build_lab(tmp: Path, kind: str = "routed", subnets: bool = True) -> Lab:
             # A subnet gateway forwards; the lab sets it so only deliberate faults show up.
             for ns in (w, e):
                 nsexec(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-        lab.west = Gateway("west", w, tmp / "west", west_addr)
-        lab.east = Gateway("east", e, tmp / "east", EAST)
+        tools = Toolset.for_version(version)
+        lab.west = Gateway("west", w, tmp / "west", west_addr, toolset=tools)
+        lab.east = Gateway("east", e, tmp / "east", EAST, toolset=tools)
         lab.west.write(conn_text(kind, subnets))
         lab.east.write(east_conn_text(kind, subnets))
         lab.east.start()
