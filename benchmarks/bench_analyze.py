@@ -282,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     SRC = str(Path(args.src).resolve()) if args.src else None
     sizes = args.lines or [1_000_000]
     kinds = ("debug", "events") if args.kind == "both" else (args.kind,)
+    if DATA.is_symlink():  # a committed link once pointed into another checkout: never write through one
+        sys.exit(f"bench: {DATA} is a symlink (to {os.readlink(DATA)}); make it a directory of this tree")
     DATA.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in sizes:
