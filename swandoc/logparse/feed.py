@@ -116,6 +116,10 @@ _NO_EVENT_MAX = 8192
 # Debug-only lines that still matter: NAT detection results, and Libreswan 5.2+'s startup probe of the
 # kernel (logged at debug level only when it fails; the rules keep it apart from SA install failures).
 _DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND|netlink response for [^\n]*Probe Test")
+# Literals one of which every line _DEBUG_NAT matches contains, each a pattern with a literal start that the
+# regex engine finds fast: the lines they hit are then checked with _DEBUG_NAT. (_DEBUG_NAT itself over the
+# whole buffer would try "netlink..." at every "n": 0.35 s CPU per million debug lines instead of 0.09.)
+_DEBUG_HINTS = (re.compile(rb"NAT(?:-Traversal: Result|_TRAVERSAL_NAT_BHND)"), re.compile(rb"Probe Test"))
 CHUNK = 1 << 22
 
 
@@ -237,13 +241,12 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
     # One pass counts newlines: up to each line that needed its number in the loop, and the rest here.
     counts["n"] = line + block.count(b"\n", pos, end)
     # pluto logs its NAT detection result only as a debug line: find the few such lines directly.
-    line_end = 0
-    for hit in _DEBUG_NAT.finditer(block, 0, end):
-        if hit.start() < line_end:
-            continue  # both needles on one line
-        start = block.rfind(b"\n", 0, hit.start()) + 1
-        line_end = block.find(b"\n", hit.start(), end)
+    starts = {block.rfind(b"\n", 0, hit.start()) + 1 for hint in _DEBUG_HINTS for hit in hint.finditer(block, 0, end)}
+    for start in sorted(starts):  # each line once, in order
+        line_end = block.find(b"\n", start, end)
         line_end = end if line_end == -1 else line_end
+        if not _DEBUG_NAT.search(block, start, line_end):
+            continue
         text = block[start:line_end].decode("utf-8", errors="replace")
         envelope = env.strip_envelope(text)
         if envelope is not None:

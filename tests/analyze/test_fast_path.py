@@ -12,7 +12,7 @@ from swandoc.logparse import feed
 from swandoc.logparse.events import parse_message
 
 LAB = Path(__file__).resolve().parents[2] / "fixtures" / "lab"
-LOGS = sorted(p for p in LAB.glob("*/*.log") if p.stat().st_size)
+LOGS = sorted(p for lab in (LAB, LAB.parent / "lab5") for p in lab.glob("*/*.log") if p.stat().st_size)
 
 
 def _events_line_by_line(data: bytes) -> list[tuple[int, str, str | None]]:
