@@ -22,7 +22,7 @@ from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SwandocError
 # The other front doors, loaded only when named (or when help lists them): "swandoc analyze" must not
 # pay for the lab's scenario tables or the probes at every start (see benchmarks/README.md).
 LAZY_COMMANDS = {"diagnose": "swandoc.probes.command:diagnose", "bundle": "swandoc.bundle.command:bundle",
-                 "lab": "swandoc.lab.command:lab"}
+                 "lab": "swandoc.lab.command:lab", "check": "swandoc.check.command:check"}
 
 
 class SwandocGroup(click.Group):
@@ -83,17 +83,33 @@ def main() -> None:
     ("in a script: status 0 only for a healthy tunnel, 4 when the log shows nothing to judge",
      "swandoc analyze pluto.log >/dev/null || echo \"swandoc says $?\""),
 ))
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
 @click.option("--conn", metavar="NAME", help="Only report on this connection.")
 @format_option
 @output_option
 @html_option
-def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None, html_path: str | None) -> None:
+@click.option("--name-from-file", is_flag=True,
+              help="Fleet: name each bundle's host after its file (gw-a.tar.xz -> gw-a), as Ansible fetched it.")
+@click.option("--failures", "failures_path", metavar="FILE",
+              help="Fleet: JSON {host: reason or {reason, address}} of hosts that gave no bundle (the playbook writes it).")
+@click.option("--unreachable", "unreachable", multiple=True, metavar="NAME[=REASON]",
+              help="Fleet: a host that gave no bundle (repeatable).")
+def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | None, html_path: str | None,
+            name_from_file: bool, failures_path: str | None, unreachable: tuple[str, ...]) -> None:
     """Diagnose pluto logs, journal exports, whack output, pcaps and support bundles offline.
 
     Give several files at once (both ends of a tunnel, rotated .gz/.xz logs); '-' reads stdin.
-    On a terminal, a long run shows which input it is reading on stderr.
+    On a terminal, a long run shows which input it is reading on stderr. Several bundles (one
+    per host) are diagnosed as one network: hosts, tunnels paired end to end, mesh policy conflicts.
     """
+    from .fleet.command import emit_fleet, fleet_requested, run_fleet
+
+    if fleet_requested(paths, name_from_file, failures_path, unreachable):
+        with input_progress(paths):
+            report = run_fleet(paths, conn, name_from_file, failures_path, unreachable)
+        sys.exit(emit_fleet(report, fmt, output, html_path))
+    if not paths:
+        raise click.UsageError("give at least one PATH")
     from .analysis import analyze_paths
 
     with input_progress(paths):

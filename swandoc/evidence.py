@@ -160,3 +160,8 @@ class EvidenceSet:
 
     def __iter__(self):
         return iter(self.items.values())
+
+# fleet (issue 13): the mesh's opportunistic policy groups, /etc/ipsec.d/policies/* joined
+# (see swandoc/probes/policies.py); addresses only, the generic scrubber is enough.
+REGISTRY["ipsec_policies"] = EvidenceSpec("ipsec_policies", "config/policies.txt",
+                                          "opportunistic policy groups (/etc/ipsec.d/policies/*)")

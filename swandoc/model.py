@@ -81,6 +81,9 @@ class Finding:
     # Higher = more likely the root cause; used only for ordering.
     rank: int = 50
     details: tuple[tuple[str, str], ...] = ()
+    # True when no daemon ran: ``swandoc check`` foresees from the two configs what pluto would
+    # report (same id), rather than having seen it in a log, capture or probe.
+    predicted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +99,7 @@ class Finding:
             "fix_versions": [list(getattr(step, "versions", ("3", "4", "5"))) for step in self.fix],
             "reference": self.reference,
             "details": dict(self.details),
+            "predicted": self.predicted,
         }
 
 

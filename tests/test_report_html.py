@@ -149,8 +149,25 @@ def test_long_evidence_folds_under_details():
     html = render_html(report)
     head, _, folded = html.partition('<details class="more"><summary>')
     assert "big.log:8:" in head and "big.log:9:" not in head
-    assert folded.startswith("492 more evidence line(s) (and 100 not shown; see the JSON report)</summary>")
-    assert "big.log:500:" in folded and "big.log:501:" not in folded
+    assert folded.startswith("92 more evidence line(s) (and 500 not shown; see the JSON report)</summary>")
+    assert "big.log:100:" in folded and "big.log:101:" not in folded
+
+
+def test_many_findings_fold_beyond_the_cards_into_one_row_per_kind():
+    """A big log's hundreds of findings: full cards for the likeliest, one folded row per kind for the rest."""
+    from swandoc.model import EvidenceLine
+    from swandoc.report.html import CARDS_MAX
+    sample = sample_report()
+    first = sample.findings[0]
+    many = tuple(replace(first, connection=f"site{n:04d}<x>", evidence=(EvidenceLine("big.log", n, f"line {n}"),))
+                 for n in range(CARDS_MAX + 300))
+    html = render_html(replace(sample, findings=many))
+    assert html.count('<section class="card') == CARDS_MAX
+    assert "… and 300 more finding(s) of 1 kind(s), folded below" in html
+    folded = html.partition('id="more-findings"')[2]
+    assert "300 connection(s)" in folded and "site0239&lt;x&gt;" in folded and "site0239<x>" not in html
+    assert "site0240" not in folded and "… and 100 more" in folded  # ROW_CONNECTIONS named, the rest counted
+    assert len(html) < 200_000
 
 
 def test_real_report_renders_self_contained():

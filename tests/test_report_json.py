@@ -41,6 +41,7 @@ FINDING = {
         "reference": STR,
         "rank": {"type": "integer"},
         "details": {"type": "object", "values": STR},
+        "predicted": {"type": "boolean"},
     },
 }
 INPUT = {
@@ -72,6 +73,27 @@ SCHEMA = {
         "packet_count": INT,
     },
 }
+
+# A fleet report (several bundles, one per host) is the report above plus these keys.
+HOST = {"type": "object", "properties": {
+    "name": {"type": "string", "minLength": 1}, "status": {"enum": ["analyzed", "no-bundle"]},
+    "reason": STR_OR_NULL, "bundle": STR_OR_NULL, "bundle_host": STR_OR_NULL, "version": STR_OR_NULL,
+    "addresses": {"type": "array", "items": STR}, "problems": INT, "tunnels": {"type": "array", "items": STR},
+    "mesh_node": {"type": "boolean"}}}
+TUNNEL = {"type": "object", "properties": {
+    "id": STR, "hosts": {"type": "array", "items": STR_OR_NULL},
+    "connections": {"type": "array", "items": STR_OR_NULL},
+    "status": {"enum": ["up", "failing", "inconclusive"]}, "paired": {"type": "boolean"},
+    "pairing": {"type": "array", "items": STR}, "finding_ids": {"type": "array", "items": STR},
+    "findings": {"type": "array", "items": INT},
+    "root_cause": {"type": ["object", "null"], "properties": {"id": STR, "host": STR_OR_NULL, "title": STR}},
+    "fix_end": STR_OR_NULL, "evidence": {"type": "array", "items": EVIDENCE_LINE}}}
+MESH_PAIR = {"type": "object", "properties": {
+    "hosts": {"type": "array", "items": STR}, "outcome": {"enum": ["no-traffic", "blocked", "clear-fallback"]},
+    "finding": {"type": ["integer", "null"], "minimum": 0}}}
+FLEET_SCHEMA = {"type": "object", "properties": {
+    **SCHEMA["properties"], "hosts": {"type": "array", "items": HOST},
+    "tunnels": {"type": "array", "items": TUNNEL}, "mesh": {"type": "array", "items": MESH_PAIR}}}
 
 _TYPES = {"string": str, "integer": int, "array": list, "object": dict, "null": type(None), "boolean": bool}
 
@@ -171,7 +193,23 @@ def test_validator_catches_drift():
 
 
 def test_doc_and_schema_name_the_same_keys():
-    assert _doc_keys() == _schema_keys(SCHEMA)
+    assert _doc_keys() == _schema_keys(SCHEMA) | _schema_keys(FLEET_SCHEMA)
+
+
+FLEET = Path(__file__).resolve().parent.parent / "fixtures" / "fleet"
+
+
+def test_fleet_report_matches_schema():
+    """Real bundles fetched by the playbook from the lab fleet (fixtures/fleet)."""
+    from swandoc.fleet.network import analyze_fleet, read_failures
+    from swandoc.fleet.render import fleet_dict
+
+    report = analyze_fleet(sorted(str(p) for p in FLEET.glob("*.tar.xz")), name_from_file=True,
+                           failures=read_failures(str(FLEET / "failures.json")))
+    doc = fleet_dict(report)
+    assert validate(doc, FLEET_SCHEMA) == []
+    assert len(doc["hosts"]) == 5 and doc["tunnels"] and doc["mesh"]
+    assert all(doc["findings"][i]["id"] in t["finding_ids"] for t in doc["tunnels"] for i in t["findings"])
 
 
 def test_doc_states_exit_codes():
@@ -267,3 +305,16 @@ def test_streamed_json_equals_plain_dumps(scenario):
     assert render(report, "json") == expected
     hostile = sample_report(hostile=True, probes=True)
     assert render(hostile, "json") == json.dumps(report_dict(hostile), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_check_reports_match_schema():
+    """swandoc check's reports (predicted findings, its probe rows) keep the same schema."""
+    from swandoc.check import run_check
+
+    lab = LAB / "ike-proposal-mismatch-v2"
+    report = run_check(str(lab / "west.conf"), str(lab / "west.secrets"), peer_config=str(lab / "east.conf"),
+                       peer_secrets=str(lab / "east.secrets"), host=False)
+    doc = json.loads(render(report, "json"))
+    assert validate(doc, SCHEMA) == []
+    assert doc["command"] == "check" and doc["findings"][0]["predicted"] is True
+    assert all(f["predicted"] is False for f in json.loads(render(sample_report(), "json"))["findings"])

@@ -42,6 +42,7 @@ class Options:
     esp: bool = True  # False: the capture takes IKE only
     timeout: float = DEFAULT_TIMEOUT
     nss_dir: str | None = None
+    policies_dir: str | None = None  # None: ipsec.d/policies beside the config
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def collect_options(options: Options):
     return CollectOptions(conn=options.conn, config=options.config, ctl_socket=options.ctl_socket, log=options.log,
                           since=_since(options.since), capture=bool(options.capture),
                           duration=options.capture or 10.0, initiate=False, countdown=False,
-                          timeout=options.timeout, nss_dir=options.nss_dir, esp=options.esp)
+                          timeout=options.timeout, nss_dir=options.nss_dir, esp=options.esp,
+                          policies_dir=options.policies_dir)
 
 
 def _collect(options: Options, progress: Callable[[str], None]) -> tuple[list[Evidence], str | None]:

@@ -28,6 +28,8 @@ from ..errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 @config_option
 @click.option("--secrets", "secrets", default="/etc/ipsec.secrets", show_default=True, metavar="FILE",
               help="ipsec.secrets to collect, censored.")
+@click.option("--policies-dir", metavar="DIR",
+              help="Mesh policy groups to collect (default: ipsec.d/policies beside --config).")
 @ctl_socket_option
 @log_option
 @since_option("-24h")
@@ -39,7 +41,8 @@ from ..errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 @click.option("--obfuscate", is_flag=True, help="Replace IP addresses and host names consistently.")
 @timeout_option
 @click.option("-o", "--output", metavar="FILE", help="Archive to write (default swandoc-HOST-DATE.tar.xz).")
-def bundle(config_path, secrets, ctl_socket, log_path, since, conn, duration, no_capture, no_esp, legacy_capture, obfuscate,
+def bundle(config_path, secrets, policies_dir, ctl_socket, log_path, since, conn, duration, no_capture, no_esp,
+           legacy_capture, obfuscate,
            timeout, output):
     """Collect a support bundle (tar.xz) with every secret removed.
 
@@ -54,7 +57,8 @@ def bundle(config_path, secrets, ctl_socket, log_path, since, conn, duration, no
             duration = legacy_capture
     seconds = capture_seconds(duration, no_capture, on_by_default=False)
     options = Options(config=config_path, secrets=secrets, ctl_socket=ctl_socket, log=log_path, since=since,
-                      conn=conn, capture=seconds or 0.0, esp=not no_esp, timeout=timeout)
+                      conn=conn, capture=seconds or 0.0, esp=not no_esp, timeout=timeout,
+                      policies_dir=policies_dir)
     progress = ProgressLine(sys.stderr)
     try:
         result = build_bundle(options, output=output, obfuscate=obfuscate, progress=lambda m: progress.show(f"swandoc: {m}"))

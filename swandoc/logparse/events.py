@@ -165,6 +165,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     # -- TCP encapsulation (RFC 8229) needs the kernel's espintcp ULP --
     # 4.x "TCP_ULP ... failed"; 5.x 'TCP: socket N: setting socket option "espintcp": ... (errno 2)'
     ("tcp_encap_failed", ("TCP_ULP", "espintcp"), r"TCP_ULP.*failed|setting socket option \"espintcp\":"),
+    # the responder refused IKE's TCP connection: nothing listens there (no listen-tcp=yes, other port)
+    ("tcp_connect_refused", ("TCP: connect",), r"TCP: connect\(\d+\) failed: Connection refused"),
     # -- what pluto loaded: connection versions and its interfaces (used to explain silence) --
     ("conn_added", ("added IKEv",), r"^added (?P<detail>IKEv1|IKEv2) connection"),
     ("iface_added", ("adding ",), r"^adding (?:UDP|TCP) interface (?P<detail>\S+ \S+)"),

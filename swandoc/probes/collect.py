@@ -49,6 +49,7 @@ class CollectOptions:
     countdown: bool = False
     timeout: float = DEFAULT_TIMEOUT  # for each command
     nss_dir: str | None = None  # None: the NSS database pluto reports, else a standard place
+    policies_dir: str | None = None  # None: ipsec.d/policies beside the config (the mesh's groups)
 
 
 def _whack_argv(ctl: str | None, *args: str) -> list[str]:
@@ -242,7 +243,10 @@ def collect(options: CollectOptions, *, progress: Callable[[str], None] | None =
 
 
 def _config(options: CollectOptions, evidence: EvidenceSet) -> confmod.ConfigFile | None:
-    """ipsec.conf with its includes; unreadable is fatal only when a conn must be resolved from it."""
+    """ipsec.conf with its includes; unreadable is fatal only when a conn must be resolved from it.
+    The mesh's policy groups beside it (``ipsec.d/policies``) come along."""
+    from .policies import policies_dir_for, read_policies
+    evidence.add(read_policies(options.policies_dir or policies_dir_for(options.config)))
     try:
         text = confmod.load_config(options.config)
     except SwandocError as exc:

@@ -98,4 +98,6 @@ def diagnose(conn: str, config_path: str, ctl_socket: str, log_path: str | None,
     parse_evidence(evidence, facts, conn)
     parse_errors = [error for host in facts.hosts.values() for error in host.parse_errors]
     report = build_report(facts, command="diagnose", extras=[("probes", probe_summary(evidence, parse_errors))])
+    from ..check import add_live_readiness
+    report = add_live_readiness(report, config_path, conn)  # what ipsec verify checked, beyond the probes
     sys.exit(emit_report(report, fmt, output, html_path))

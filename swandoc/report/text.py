@@ -31,7 +31,7 @@ def _where(source: str, line: int | None, host: str | None = None) -> str:
 
 
 def _finding(n: int, f: Finding) -> list[str]:
-    out = [f"{n}. {f.severity.upper()}  {f.id}"]
+    out = [f"{n}. {f.severity.upper()}  {f.id}" + ("  (predicted from the configs)" if f.predicted else "")]
     out += _wrap(f.title, "   ")
     conn = f'"{clean(f.connection)}"' if f.connection else "(not tied to one connection)"
     out.append(f"   connection: {conn}")

@@ -57,6 +57,8 @@ def verdict_sentence(report: Report) -> str:
         where = f' on connection "{first.connection}"' if first.connection else ""
         more = f" ({_plural(len(problems), 'problem')} in all)" if len(problems) > 1 else ""
         return f"Most likely cause{where}: {first.title}{more}."
+    if report.verdict == "healthy" and report.command == "check":
+        return "Every check swandoc ran passed (the probe list says what was checked)."
     if report.verdict == "healthy":
         conns = sorted({f.connection for f in report.findings if f.id == "tunnel-up" and f.connection})
         if conns:

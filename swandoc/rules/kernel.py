@@ -33,6 +33,15 @@ topic("tcp-encap-unsupported", "error", "The kernel cannot do IKE/ESP over TCP (
 ], REF_TCP, 91)
 
 
+topic("tcp-encap-one-sided", "error", "IKE over TCP is configured on one end only", "both", """
+    With enable-tcp=yes the initiator opens TCP to the responder's tcp-remoteport; the responder
+    only answers if its config setup has listen-tcp=yes and it listens on that port (Libreswan
+    listens on TCP 4500). Otherwise the TCP connection is refused: with enable-tcp=yes the tunnel
+    never comes up, with enable-tcp=fallback it only works while UDP does.""", [
+    "On the responder: listen-tcp=yes in config setup, then systemctl restart ipsec",
+    "On the initiator: enable-tcp=yes (or fallback) and tcp-remoteport=4500 in the conn",
+], REF_TCP, 80)
+
 topic("kernel-probe-failed", "warning", "The kernel refused Libreswan 5's startup test SA", "local", """
     At start, Libreswan 5 hands the kernel a throwaway ESP SA (its "Probe Test") to learn what the
     kernel's XFRM layer supports, and the kernel refused it. That is a fact about this host, not about
@@ -106,6 +115,10 @@ def tcp_encapsulation(facts: Facts):
         s = c.get("tcp_encap_failed")
         if s:
             yield finding("tcp-encap-unsupported", c.name, lines_of(s))
+        refused = c.get("tcp_connect_refused")
+        if refused:
+            yield finding("tcp-encap-one-sided", c.name, lines_of(refused),
+                          extra="Here the peer refused the TCP connection: nothing listens on that port.")
 
 
 def _errnos(values) -> set[str]:

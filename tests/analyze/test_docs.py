@@ -19,7 +19,10 @@ def test_issue_finding_ids_exist():
                 "large-packets-dropped", "ikev1-disabled", "ike-version-mismatch", "connection-not-loaded",
                 "kernel-sa-install-failed", "dpd-peer-dead", "tunnel-up", "nat-t-blocked",
                 "local-firewall-blocks-ike", "nat-masquerade-before-ipsec", "mtu-too-small", "mss-not-clamped",
-                "xfrm-errors", "pluto-not-running", "esp-one-way"]
+                "xfrm-errors", "pluto-not-running", "esp-one-way",
+                # swandoc check (issue 12)
+                "weak-psk", "ppk-not-configured", "ikev1-gcm-ike", "algorithm-not-allowed", "tcp-encap-one-sided",
+                "nic-offload-unsupported", "config-syntax-error", "obsolete-option", "crypto-policy-not-included"]
     text = catalogue_markdown()
     assert not [i for i in promised if f"`{i}`" not in text]
 

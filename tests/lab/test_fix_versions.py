@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from swandoc.lab.toolset import Toolset
+import swandoc.check.knowledge  # noqa: F401  (swandoc check's own ids: the catalogue has them too)
 import swandoc.rules  # noqa: F401  (loads every rules module and its topics)
 from swandoc.rules.knowledge import TOPICS, step_versions
 
