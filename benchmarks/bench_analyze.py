@@ -181,11 +181,9 @@ class Run:
     stderr: str
 
 
-SRC: str | None = None  # --src: run swandoc from this source tree instead (e.g. a checkout of the old code)
-
-
-def run(argv: list[str]) -> Run:
-    env = dict(os.environ, PYTHONPATH=SRC) if SRC and argv[0] == str(PYTHON) else None
+def run(argv: list[str], src: str | None = None) -> Run:
+    """Run argv; with *src*, python finds the swandoc package there first (another revision's tree)."""
+    env = dict(os.environ, PYTHONPATH=src) if src else None
     out_path = DATA / ".stdout"
     err_path = DATA / ".stderr"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -207,6 +205,7 @@ def warm(path: Path) -> None:
 
 @dataclass
 class Row:
+    src: str | None  # the swandoc tree timed (None: this one)
     kind: str
     lines: int
     size: int
@@ -239,7 +238,7 @@ def measure(rows: list[Row], reps: int) -> None:
         for row in rows:
             path = DATA / f"{row.kind}-{row.lines}.log"
             row.grep.append(run(["grep", "-cE", GREP_PATTERN, str(path)]))
-            row.swandoc.append(run(swandoc_argv(path)))
+            row.swandoc.append(run(swandoc_argv(path), row.src))
     for row in rows:
         failed = [r for r in row.swandoc if r.status not in (0, 1)]
         if failed:
@@ -249,7 +248,12 @@ def measure(rows: list[Row], reps: int) -> None:
 def print_table(rows: list[Row], reps: int) -> None:
     print(f"\nswandoc analyze --format json vs grep -cE (median of {reps}, interleaved; "
           "cpu = user+sys of the child; RSS = largest ru_maxrss)")
-    head = (f"{'kind':>6}  {'lines':>10}  {'size':>8}  {'swandoc wall':>12}  {'grep wall':>9}  {'ratio':>6}  "
+    srcs = [r.src for r in rows]
+    if any(srcs):
+        for n, src in enumerate(dict.fromkeys(srcs), 1):
+            print(f"  tree {n}: {src or ROOT}")
+    tree_no = {src: n for n, src in enumerate(dict.fromkeys(srcs), 1)}
+    head = (f"{'tree':>4}  {'kind':>6}  {'lines':>10}  {'size':>8}  {'swandoc wall':>12}  {'grep wall':>9}  {'ratio':>6}  "
             f"{'swandoc cpu':>11}  {'grep cpu':>8}  {'ratio':>6}  {'swandoc RSS':>11}  {'grep RSS':>8}  targets")
     print(head)
     print("-" * len(head))
@@ -258,7 +262,7 @@ def print_table(rows: list[Row], reps: int) -> None:
         ok = [f"cpu ratio {'ok' if f['cpu_ratio'] <= TARGET_RATIO else 'MISSED'} (<= {TARGET_RATIO:g}x)",
               f"wall ratio {'ok' if f['wall_ratio'] <= TARGET_RATIO else 'MISSED'}",
               f"RSS {'ok' if f['sw_rss'] < TARGET_RSS_MB else 'MISSED'} (< {TARGET_RSS_MB:g} MB)"]
-        print(f"{r.kind:>6}  {r.lines:>10,}  {r.size / 1e6:>6.1f}MB  {f['sw_wall']:>11.2f}s  {f['gr_wall']:>8.2f}s  "
+        print(f"{tree_no[r.src]:>4}  {r.kind:>6}  {r.lines:>10,}  {r.size / 1e6:>6.1f}MB  {f['sw_wall']:>11.2f}s  {f['gr_wall']:>8.2f}s  "
               f"{f['wall_ratio']:>5.1f}x  {f['sw_cpu']:>10.2f}s  {f['gr_cpu']:>7.2f}s  {f['cpu_ratio']:>5.1f}x  "
               f"{f['sw_rss']:>8.1f} MB  {f['gr_rss']:>5.1f} MB  {', '.join(ok)}")
     verdicts = {0: "exit 0", 1: "exit 1 (problems)"}
@@ -275,11 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3, help="runs of each tool per file (median shown)")
     ap.add_argument("--regenerate", action="store_true", help="rebuild the logs even if they exist")
     ap.add_argument("--generate-only", action="store_true", help="write the logs and stop")
-    ap.add_argument("--src", metavar="DIR", help="run the swandoc package found in DIR (a checkout of another "
-                    "revision, e.g. from git worktree or git archive) instead of this tree's")
+    ap.add_argument("--src", metavar="DIR", action="append",
+                    help="run the swandoc package found in DIR (another revision, e.g. from git archive) instead "
+                         "of this tree's; repeat to time several trees in one interleaved run ('.' = this tree)")
     args = ap.parse_args(argv)
-    global SRC
-    SRC = str(Path(args.src).resolve()) if args.src else None
+    srcs = [None if d == "." else str(Path(d).resolve()) for d in (args.src or ["."])]
     sizes = args.lines or [1_000_000]
     kinds = ("debug", "events") if args.kind == "both" else (args.kind,)
     if DATA.is_symlink():  # a committed link once pointed into another checkout: never write through one
@@ -294,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 generate(path, n, kind)
                 print(f"generated {path} ({n:,} lines, {path.stat().st_size / 1e6:.1f} MB) "
                       f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-            rows.append(Row(kind, n, path.stat().st_size, [], []))
+            for src in srcs:
+                rows.append(Row(src, kind, n, path.stat().st_size, [], []))
     if args.generate_only:
         return 0
     measure(rows, args.reps)
