@@ -15,17 +15,8 @@ REF_INSTALL = f"{DOC} §4.2 Installing Libreswan"
 
 # ------------------------------------------------------------------------ configuration files
 
-topic("config-syntax-error", "error", "The configuration has lines pluto's parser refuses", "local", """
-    A line of ipsec.conf (or a file it includes) is not valid: a keyword this Libreswan does not
-    know, an option outside a section or without '=', an unterminated quote, a key given twice, an
-    also= naming no conn. Depending on the mistake pluto refuses the whole file or just the
-    connection, so nothing or not everything loads.""", [
-    "Correct the line shown (keywords are indented under 'conn NAME' or 'config setup', each written as the "
-    "keyword, an equals sign and its value)",
-    "Let Libreswan check the file itself: ipsec addconn --checkconfig --config /etc/ipsec.conf",
-    ("Then reload: ipsec auto --add CONN (or systemctl restart ipsec)", UP_TO_4),
-    ("Then reload: ipsec add CONN (or systemctl restart ipsec)", V5),
-], REF_BASIC, 97)
+# config-syntax-error is one topic for the log (pluto refused the file) and for check (the line that
+# will be refused): it lives in swandoc/rules/daemon.py.
 
 topic("obsolete-option", "warning", "The configuration uses an option this Libreswan ignores or renamed", "local", """
     The keyword was removed or renamed in the Libreswan version that reads this file: pluto warns

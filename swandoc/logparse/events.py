@@ -16,12 +16,14 @@ import sys
 from typing import Callable, Optional
 
 from ..model import LogEvent
+from . import catalogue
 
 # --- the object prefix: '"conn"[1] 192.0.2.2 #15: ', '"conn": ', 'packet from 192.0.2.2:500: '
 _PREFIX = re.compile(
     r'(?P<error>ERROR: )?'
     r'(?:"(?P<conn>[^"]*)"(?P<inst>(?:\[\d+\])*)(?: (?P<peer>[^\s#"][^\s]*?))?(?: #(?P<serial>\d+))?: '
-    r"|(?:packet|connection) from (?P<from>\S+?): )?"
+    r"|(?:packet|connection) from (?P<from>\S+?): "
+    r"|#(?P<serial_only>\d+): )?"  # a state without its connection name (5.x helper lines, trimmed pastes)
 )
 
 
@@ -74,25 +76,92 @@ _NOTIFY = r"(?P<notify>(?:v2N_|v1N_)?[A-Z][A-Z0-9_]{3,})"
 # at C speed) is in the message; the first pattern that matches wins. Named groups fill the event
 # (state, exchange, notify, detail); a pattern without a detail group keeps the whole message.
 # No pattern starts with ".*": under re.search that is quadratic in the line length.
-_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compile(p)) for k, n, p in [
+_GAP = re.compile(r"\.\*\??|\.\+\?")
+
+
+def _bounded(pattern: str) -> str:
+    """Bound every gap between two literals ('.*', '.*?', '.+?') to MAX_GAP characters.
+
+    Under re.search an unbounded gap followed by a literal that is absent costs time quadratic in the
+    line length when the literal before it repeats (a hostile 64 KiB line of 'retransmitting ...'). A
+    trailing '(?P<detail>.*)' always succeeds at once and is left alone.
+
+    >>> _bounded(r"TCP_ULP.*failed"), _bounded(r"refused: (?P<detail>.*)")
+    ('TCP_ULP.{0,300}failed', 'refused: (?P<detail>.*)')
+    """
+    out, pos = [], 0
+    for m in _GAP.finditer(pattern):
+        if pattern.startswith("(?P<detail>", max(0, m.start() - 11)) and pattern[m.end():m.end() + 1] == ")":
+            continue
+        lazy = "?" if m.group().endswith("?") else ""
+        low = "1" if m.group().startswith(".+") else "0"
+        out.append(pattern[pos:m.start()] + "." + "{" + low + f",{MAX_GAP}" + "}" + lazy)
+        pos = m.end()
+    return "".join(out) + pattern[pos:]
+
+
+MAX_GAP = 300
+_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compile(_bounded(p))) for k, n, p in [
+    # -- pluto itself died: an assertion, a signal, systemd or the kernel reporting it (any version) --
+    ("crashed", ("ASSERTION FAILED", "pluto failure", "segfault", "code=killed", "code=dumped", "/ABRT", "/SEGV",
+                 "dumped core", "core dumped", "terminated by signal", "ABORT at ", "core-dump",
+                 "Segmentation fault", "result 'signal'", "ANOM_ABEND"),
+     r"ASSERTION FAILED|!pluto failure!.*exited with error status \d+(?: \(signal \d+\))?"
+     r"|pluto\[\w+\]: segfault|segfault at .* in (?:lib\S+|pluto)\[|code=(?:killed|dumped), status=\d+/\w+"
+     r"|status=\d+/(?:ABRT|SEGV|BUS|ILL|FPE)|\(pluto\) of user \d+ dumped core|pluto.*(?:terminated by signal|core dumped)"
+     r"|^ABORT at \S+:\d+"  # Openswan 2.6 passert
+     r"|ANOM_ABEND .{0,200}?comm=\"pluto\""  # the audit subsystem saw pluto abort
+     r"|ipsec\.service: Failed with result '(?:core-dump|signal)'|^Segmentation fault(?: \(core dumped\))?$"),
+    # -- an internal check failed but pluto carried on (a Libreswan bug; shown with a crash if one follows) --
+    ("internal_error", ("EXPECTATION FAILED",), r"EXPECTATION FAILED: (?P<detail>.*)"),
+    # -- the kernel has no usable IPsec (XFRM) support: pluto gives up at start-up (3.x-5.x, Openswan) --
+    ("kernel_unsupported", ("CONFIG_XFRM", "bypass policy", "no suitable kernel stack", "XFRM kernel support",
+                            "init_netlink"),
+     r"kernel was not compiled with CONFIG_XFRM|could not insert \S+ bypass policy|no suitable kernel stack found"
+     r"|[Nn]o XFRM kernel support|Failed to bind bcast socket in init_netlink"),
+    # -- pluto is not running, or could not start (whack cannot reach it; a FATAL start-up error) --
+    ("daemon_down", ("not running", "is Pluto running", "pluto.ctl", "FATAL", "lock dir", "pluto_ctl"),
+     r"Pluto is not running|is Pluto running\?|connect\(\) for \S*pluto\.ctl\S* failed|connect\(pluto_ctl\) failed"
+     r"|^(?:pluto: )?FATAL(?: ERROR)?: |unable to create lock dir"),
+    # -- the configuration file does not parse (addconn / ipsec / libipsecconf) --
+    ("config_error", ("cannot load config", "syntax error"),
+     r"cannot load config '[^']*': (?P<detail>.*)|\S+:\d+: syntax error"),
     # -- retransmissions and timeouts (§2.1) --
     ("retransmit", ("retransmission",), r"(?P<state>[A-Z][A-Z0-9_]+): retransmission; will wait"),   # 3.x-5.3
     ("retransmit", ("retransmitting",), r"retransmitting (?P<story>.+?) (?:request|response); will wait"),  # 5.4
     ("timeout", ("timeout exceeded", "max number of retransmissions"),
      r"(?P<state>[A-Z][A-Z0-9_]+): (?:max number of retransmissions \(\d+\) reached after [\d.]+ seconds?"
      r"|[\d.]+ seconds? timeout exceeded after \d+ retransmits)\.?\s*(?P<detail>.*)"),
+    ("timeout", ("max number of retransmissions",),  # Openswan 2.6 / early 3.x: the state comes after
+     r"max number of retransmissions \(\d+\) reached (?P<state>STATE_[A-Z0-9_]+)"),
     # -- dead peer detection (§2.8) --
     ("dpd", ("DPD", "liveness"), r"(?:DPD|liveness) action - |liveness_check - peer .* has not responded"
                                  r"|DPD: No response from peer - declaring peer dead"),
     # -- INVALID_KE (§2.6), before the generic notify patterns --
     ("invalid_ke", ("INVALID_KE_PAYLOAD",), r"(?:[Rr]eceived|[Dd]iscarding) unauthenticated INVALID_KE_PAYLOAD response"
                                             r"|initiator guessed wrong keying material group"),
+    # -- IKEv1 XAUTH user authentication (server and client side, 3.x-5.x; PAM) --
+    ("xauth_failed", ("XAUTH", "PAM: authentication"),
+     r"XAUTH: User .*: Authentication Failed|XAUTH: authentication for \S+ failed|XAUTH status: FAIL"
+     r"|XAUTH: unable to open password file|XAUTH (?:password|username) prompt failed"
+     r"|XAUTH: aborting entire IKE Exchange|PAM: authentication of user .*FAILED|XAUTH: .*(?:[Ff]ailed|rejected)"
+     r"|XAUTH: failure user"),
+    # -- the peer's identity is not the one the conn expects (IKEv1 wording names the version) --
+    ("id_mismatch", ("peer to have ID", "mismatched on first", "does not match peer ID", "matching peer id",
+                     "not specified on the certificate", "does not match expected"),
+     r"we require (?:(?P<version>IKEv[12]) )?peer to have ID '[^']*', but peer declares '[^']*'"
+     r"|Peer ID '[^']*' (?:mismatched on first found connection|is not specified on the certificate)"
+     r"|SubjectAltName does not match peer ID|no connections matching peer id"
+     r"|ID_DER_ASN1_DN '[^']*' does not match expected '"),
+    ("id_mismatch", ("no suitable connection for peer",),  # Openswan 2.6 Main Mode ID check (IKEv1 only)
+     r"no suitable connection for peer '"),
     # -- what the peer told us (§2.2-2.4) --
-    ("notify_received", ("rejected by peer",), r"IKE SA authentication request rejected by peer: " + _NOTIFY),
+    ("notify_received", ("authentication request rejected",),
+     r"IKE SA authentication request rejected(?: by peer)?: " + _NOTIFY),  # 3.25: without 'by peer'
     ("notify_received", ("incomplete IKE_AUTH",), r"IKE SA authentication failed, incomplete IKE_AUTH response "
-                                                  r"contains the Child SA error notification " + _NOTIFY),
+                                                  r"contains the (?:Child SA error|status) notification " + _NOTIFY),
     ("notify_received", ("message containing",),
-     r"(?:dropping )?unexpected (?P<exchange>\S+) message containing " + _NOTIFY + " notification"),
+     r"(?:dropping )?unexpected (?P<exchange>\S+) message containing " + _NOTIFY + r"(?:\.\.\.)? notification"),
     ("notify_received", ("response containing",),
      r"ignoring (?P<exchange>\S+) response containing " + _NOTIFY + " notification"),
     ("notify_received", ("received unauthenticated",),
@@ -105,7 +174,9 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("notify_received", ("failed with error notification",),
      r"(?P<exchange>CREATE_CHILD_SA|\S+) failed with error notification " + _NOTIFY),
     ("notify_received", ("state transition",), r"state transition '(?P<detail>[^']*)' failed with " + _NOTIFY),
-    ("notify_received", ("informational payload",), r"ignoring (?:unsecured |secured )?informational payload " + _NOTIFY),
+    ("notify_received", ("informational payload",),
+     r"ignoring (?:unsecured |secured )?informational payload,? (?:type )?" + _NOTIFY),  # 2.6: ', type N'
+    ("notify_received", ("Received notify", "received notify"), r"[Rr]eceived notify(?: payload)?:? " + _NOTIFY),
     ("notify_received", ("ignored notification payload",), r"received and ignored notification payload: " + _NOTIFY),
     ("notify_received", ("received",), r"received (?:v2 |IKEv2 )?(?:unauthenticated )?(?:notification|Notify Payload) "
                                        + _NOTIFY),
@@ -118,6 +189,12 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("no_proposal", ("Oakley Transform",), r"Oakley Transform (?P<detail>\[[^\]]*\]) refused"),     # IKEv1 responder
     ("no_proposal", ("no acceptable Oakley",), r"no acceptable Oakley Transform"),
     ("no_proposal", ("no acceptable Proposal",), r"no acceptable Proposal in IPsec SA"),
+    ("no_proposal", ("OAKLEY proposal refused", "in Oakley Transform"),
+     r"OAKLEY proposal refused: (?P<detail>.*)|missing mandatory attribute\(s\) .* in Oakley Transform"),
+    ("no_proposal", ("IPsec Transform refused", "transform rejected", "we require PFS", "remote ESP/AH proposals"),
+     r"(?:ESP|AH) IPsec Transform refused|IPsec Transform \[.*\] refused|IPsec \w+ transform rejected"
+     r"|we require PFS but Quick I1 SA specifies no"
+     r"|responder matching remote ESP/AH proposals failed"),
     ("proposal_list", (":IKE=", ":ESP=", ":AH="), r"^\s+(?P<detail>\d+:(?:IKE|ESP|AH)=\S+)"),   # 4.x/5.x at conn add
     ("proposal_chosen", ("chosen from remote",), r"proposal (?P<detail>\S+) chosen from remote proposals"),
     # -- traffic selectors (§2.3) --
@@ -128,8 +205,14 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"|rejecting responder TSi/TSr Traffic Selector"
      r"|[Rr]eceived TSi payload does not contain|rekey: received Traffic Selectors does not contain"),
     # -- secrets / keys not found (before the generic authentication failures) --
-    ("secret_missing", ("PSK", "preshared", "private key", "public key", "secret"),
+    ("secret_missing", ('" line ',), r'^"[^"]*secrets[^"]*" line \d+: (?P<detail>.*)'),  # a secrets file that does not parse
+    ("secret_missing", ("end of record in", "record boundary in"),
+     r"(?:unexpected end of record|expected record boundary) in (?:PSK|key)"),
+    ("secret_missing", ("PSK", "preshared", "PreShared", "private key", "public key", "secret", "Failed to find our"),
      r"authentication failed: no PSK found for|Can't authenticate: no preshared key found"
+     r"|No matching PSK found|cannot find PSK|Failed to find our PreShared Key|private key (?:for connection )?not found"
+     r"|[Pp]rivate key not found|No \S+ private key found|Can't find the (?:certificate or )?private key"
+     r"|Failed to find our \w+ key"
      r"|unable to locate my private key|no (?:RSA|ECDSA) public key known for"
      r"|private key matching .* not found|no suitable secret|(?:\bno|could not find) (?:PSK|secret|private key)"
      r"|failed to find .*(?:private key|secret)"),
@@ -138,30 +221,50 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
      r"received Hash Payload does not match computed value"
      r"|probable authentication failure \(mismatch of preshared secrets\?\)"),
     # -- our check of the peer's authentication failed (§2.4, §2.10) --
-    ("auth_failed", ("uthentication", "AUTH mismatch", "Signature", "X509", "ertificate", "NSS: ERROR"),
+    ("auth_failed", ("uthentication", "AUTH mismatch", "Signature", "X509", "ertificate", "NSS: ERROR",
+                     "NSS: end certificate", "CA certificate", "authenticator", "RSA-SHA1", "local policy requires",
+                     "peer cert", "subjectAltName", "crl-strict"),
      r"authentication failed:|AUTH mismatch:|PSK Authentication failed"
      r"|Digital Signature authentication using .* failed|RSA authentication of .* failed"
      r"|Signature check .* failed|X509: .*(?:rejected|bogus|failed|does not match)"
      r"|NSS: ERROR: .*certificate.*invalid|Certificate .* failed .*verification"
      r"|certificate revoked|[Cc]ertificate .* (?:not trusted|has expired|issuer)"
-     r"|no certificate matched|peer attempted PSK authentication but we want"),
+     r"|no certificate matched|peer attempted PSK authentication but we want"
+     r"|NSS: end certificate invalid|cannot use peer CA certificate|certificate '[^']*' is expired or not yet valid"
+     r"|failed to match authenticator|legacy RSA-SHA1 is not allowed|local policy requires \S+ but peer sent no"
+     r"|rejecting peer cert with key size|subjectAltName extension does not match"
+     r"|certificate payload rejected; crl-strict"),
+    # -- IKEv1: one transform's attribute refused (the next transform may be accepted); after the secret
+    #    and authentication patterns, which end in the same 'Attribute OAKLEY_...' suffix --
+    ("no_proposal", ("Attribute OAKLEY_",),  # IKEv1: one transform's attribute refused (the next may be accepted)
+     r"(?P<detail>.{0,200}?\.\s+Attribute OAKLEY_\w+)"),
     # -- ICMP (§2.5) --
     ("icmp_error", ("asynchronous network error",),
      r"ERROR: asynchronous network error report on (?P<iface>\S+) \([^)]*\)(?: for message to [^,]*)?, "
      r"complainant (?P<complainant>\S+): (?P<detail>[^\[]+?) \[errno (?P<errno>\d+), origin (?P<origin>[^\]]*)\]"),
     # -- nobody on the peer's side wants this IKE SA (§2.7) --
-    ("no_connection", ("no suitable connection", "no connection has been authorized"),
+    ("no_connection", ("no suitable connection", "connection has been authorized"),
      r"no suitable connection found with (?P<version>IKEv2) policy"
-     r"|initial (?:Main|Aggressive) Mode (?:message|packet).* but no connection has been authorized"),
+     r"|initial (?:Main|Aggressive) Mode (?:message|packet).* but no (?:matching )?connection has been authorized"),
+    ("no_connection", ("IKEv2 not authorized",), r"connection refused, (?P<version>IKEv2) not authorized"),  # 2.6
+    # -- a responder answering the same first message again and again (its answers do not get back) --
+    ("duplicate_request", ("duplicate", "discarding initial packet"),
+     r"received duplicate .* retransmitting response|has duplicate Message ID .*retransmitting response"
+     r"|retransmitting in response to duplicate|discarding initial packet; already"
+     r"|discarding duplicate packet"),
+    ("responding", ("responding to Main Mode", "responding to Aggressive Mode"),
+     r"responding to (?P<detail>Main|Aggressive) Mode"),
     # -- IKEv1 refused by policy (ikev1-policy=drop|reject) --
     ("ikev1_refused", ("IKEv1",), r"IKEv1 (?:packet|message|connection|support).*(?:disabled|not allowed|dropped"
                                   r"|rejected|ignored)|(?:rejecting|dropping) IKEv1|does not allow IKEv1"),
     # -- the connection is not there (§2.7) --
     ("unknown_conn", ("named",), r'no connection (?:or alias )?named "(?P<name>[^"]*)"'),
-    ("add_failed", ("failed to add",), r"failed to add connection"),
-    ("orient_failed", ("identify ourselves", "without knowing peer", "route"),
-     r"we cannot identify ourselves with either end of this connection"
-     r"|cannot initiate connection without knowing peer IP address|could not route|cannot route "),
+    ("add_failed", ("failed to add", "ailed to add", "not found in NSS", "not found in the NSS"),
+     r"[Ff]ailed to add (?:IKEv[12] )?connection|certificate .*not found in (?:the )?NSS (?:DB|database)"),
+    # -- neither end of the conn is an address of this host --
+    ("unoriented", ("identify ourselves",), r"[Ww]e cannot identify ourselves with either end of this connection"),
+    ("orient_failed", ("without knowing peer", "route"),
+     r"cannot initiate connection without knowing peer IP address|could not route|cannot route "),
     # -- TCP encapsulation (RFC 8229) needs the kernel's espintcp ULP --
     # 4.x "TCP_ULP ... failed"; 5.x 'TCP: socket N: setting socket option "espintcp": ... (errno 2)'
     ("tcp_encap_failed", ("TCP_ULP", "espintcp"), r"TCP_ULP.*failed|setting socket option \"espintcp\":"),
@@ -169,6 +272,8 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("tcp_connect_refused", ("TCP: connect",), r"TCP: connect\(\d+\) failed: Connection refused"),
     # -- what pluto loaded: connection versions and its interfaces (used to explain silence) --
     ("conn_added", ("added IKEv",), r"^added (?P<detail>IKEv1|IKEv2) connection"),
+    ("conn_added", ("added connection description",), r"^added connection description(?P<detail>)"),  # 3.x/4.x: no version
+    ("secrets_loaded", ("loading secrets from",), r"^loading secrets from"),  # pluto started or re-read its secrets
     ("iface_added", ("adding ",), r"^adding (?:UDP|TCP) interface (?P<detail>\S+ \S+)"),
     # -- the kernel said no (§2.12) --
     ("netlink_error", ("netlink response", "hit fail", "kernel"),
@@ -243,7 +348,7 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
         return _debug_event(body, source=source, line=line, text=text, time=time)
     needles = _NEEDLE_RE.findall(body)
     if not needles:
-        return None
+        return _trouble(body, source=source, line=line, text=text, time=time)
     m = _PREFIX.match(body)
     msg = body[m.end():]
     error = bool(m.group("error"))
@@ -261,7 +366,28 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
         hit = pattern.search(msg)
         if hit:
             return _build(kind, hit, m, msg, source=source, line=line, text=text, time=time, error=error)
-    return None
+    return _trouble(body, source=source, line=line, text=text, time=time)
+
+
+TROUBLE_SCAN = 1000  # characters of a line looked at for trouble words
+
+
+def _trouble(body: str, *, source: str, line: int, text: str, time: str | None) -> LogEvent | None:
+    """A message no pattern understands but that reads like trouble: kept as a 'trouble' event, so the
+    report shows it (unrecognised-trouble) instead of dropping it, unless the catalogue ignores it."""
+    body = body[:TROUBLE_SCAN]  # pluto's lines are short; a hostile long line must not cost quadratic time
+    if not catalogue.TROUBLE.search(body):
+        return None
+    m = _PREFIX.match(body)
+    msg = body[m.end():]
+    if catalogue.is_ignored(msg):
+        return None
+    conn = m.group("conn")
+    serial = m.group("serial") or m.group("serial_only")
+    return LogEvent(kind="trouble", source=source, line=line, text=text, time=time,
+                    conn=sys.intern(conn) if conn else None, instance=m.group("inst") or None,
+                    peer=m.group("peer") or m.group("from"), serial=int(serial) if serial else None,
+                    detail=msg.strip()[:200])
 
 
 
@@ -283,7 +409,9 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
         detail = f"{groups['detail'].strip()} (errno {groups['errno']})"
     elif kind == "no_proposal":
         # Remote proposals for an IKE SA say "IKE:"; for a Child SA "ESP:"/"AH:"; IKEv1 wording names the phase.
-        exchange = "IKE" if ("IKE:" in msg or "Oakley" in msg) else "CHILD"
+        exchange = "IKE" if ("IKE:" in msg or "oakley" in msg.lower()) else "CHILD"
+    elif kind == "id_mismatch":
+        exchange = groups.get("version") or ("IKEv1" if "suitable connection for peer" in msg else None)
     elif kind == "no_connection":
         exchange = "IKEv2" if groups.get("version") else "IKEv1"
     elif kind == "sent":
@@ -301,7 +429,7 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
         conn = sys.intern(conn)  # the same few names on every line: keep one copy
     if kind == "unknown_conn":
         conn = groups.get("name") or conn
-    serial = prefix.group("serial")
+    serial = prefix.group("serial") or prefix.group("serial_only")
     return LogEvent(
         kind=kind,
         source=source,
@@ -325,6 +453,8 @@ def _notify_exchange(exchange: str | None, state: str | None, msg: str) -> str |
     if exchange:
         exchange = exchange.removeprefix("ISAKMP_v2_")
         return exchange if exchange in ("IKE_SA_INIT", "IKE_AUTH", "CREATE_CHILD_SA", "INFORMATIONAL") else None
+    if (state or "").startswith("QUICK_") or re.search(r"\bESP\b|PROTO_IPSEC_(?:ESP|AH)|Quick Mode", msg):
+        return "QUICK_MODE"  # IKEv1 phase 2: the Child SA
     if state in ("IKE_SA_INIT_I", "IKE_SA_INIT_R"):
         return "IKE_SA_INIT"
     if state in ("IKE_AUTH_I", "IKE_AUTH_R") or "authentication request rejected" in msg \

@@ -395,7 +395,8 @@ def _feed_records(summary: SourceSummary, records: Iterable, facts: Facts) -> No
             _note_unparsed(summary, n, "record that is not valid journal data")
             continue
         time, ident, message = record
-        if ident not in env.PLUTO_IDENTS:
+        message = env.from_program(ident, message)  # pluto's own, or relayed by NetworkManager
+        if message is None:
             summary.other_lines += 1
             continue
         summary.pluto_lines += 1

@@ -15,7 +15,7 @@ from ..model import SEVERITIES, Finding
 # (``host``, then ``config``: they run last) pull in the probe parsers and are loaded only when there is
 # a host to judge: a log analysis never pays their import (startup is part of every analysis's time;
 # see benchmarks/). fleet and mesh register no rules, so loading host and config later keeps the order.
-from . import loading, kernel, negotiation, auth, reachability, outcome, packets  # noqa: F401,E402
+from . import daemon, loading, kernel, negotiation, auth, reachability, outcome, trouble, packets  # noqa: F401,E402
 from . import fleet, mesh  # noqa: F401,E402  (knowledge of the fleet analysis; its rules take many hosts)
 from .registry import RULES, host_rule, rule  # noqa: F401  (the names rules modules register with)
 

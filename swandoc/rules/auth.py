@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from ..facts import Facts
 from .registry import rule
-from .knowledge import REF_MISMATCH, UP_TO_4, V5, finding, topic
-from .support import IKEV1_AUTH_STAGES, lines_of, retransmits
+from .knowledge import REF_AUTH, REF_MISMATCH, UP_TO_4, V5, finding, topic
+from .support import IKEV1_AUTH_STAGES, is_ikev1, lines_of, retransmits
 
 # Knowledge: what each id means and what to do (the project's own words).
 
@@ -47,12 +49,71 @@ topic("secret-not-found", "error", "No secret or key found for this ID pair", "l
 ], REF_MISMATCH, 93)
 
 
+topic("ikev1-id-mismatch", "error", "The IKEv1 peer's ID is not the one this end expects", "both", """
+    In IKEv1 Main or Aggressive Mode the peer identified itself with an ID (its ID payload) that the
+    connection does not accept: a different value, a different ID type (an IP address where an @name
+    is expected, or the reverse), or, very often, a peer behind NAT that declares its private address
+    instead of the public one the conn names. The peer gets INVALID_ID_INFORMATION and phase 1 fails.""", [
+    "Compare the ID the peer declares (in the evidence) with rightid= of this conn (left/right swapped on "
+    "the other end); without rightid= the peer's ID must be its address as written in right=",
+    "Peer behind NAT declaring its private address: set rightid= to that address (e.g. rightid=10.0.0.5), "
+    "or make the peer send its public address or an FQDN (leftid=@name on the peer)",
+    "Keep the ID type the same on both ends (@fqdn, address, or a certificate DN), and name the same IDs "
+    "in the ipsec.secrets line of a PSK conn",
+], REF_MISMATCH, 88)
+
+topic("xauth-failed", "error", "IKEv1 XAUTH user authentication failed", "both", """
+    Phase 1 succeeded, but the extended user authentication (XAUTH) that follows it did not: the
+    username or password was wrong, the server could not read its password file, or PAM refused the
+    user. Without XAUTH the remote-access client gets no Mode Config address and no tunnel.""", [
+    "Client: check xauthusername= and the password (NetworkManager: the saved user password of the VPN "
+    "connection)",
+    "On a server with xauthby=file (the default), /etc/ipsec.d/passwd must exist with lines "
+    "user:password-hash:conn-name; create the hash with openssl passwd -1",
+    "On a server with xauthby=pam, test the account against the PAM service pluto uses (/etc/pam.d/pluto) "
+    "and read the PAM messages in journalctl",
+], REF_AUTH, 89)
+
+
+# A secrets file that does not parse: pluto names the file and the line ('"/etc/ipsec.secrets" line 3: ...').
+_SECRETS_LINE = re.compile(r'secrets[^"]*" line \d+: ')
+_SECRETS_SYNTAX_FIX = ("The secrets file does not parse at the line shown, so no key from it was loaded: put the PSK "
+                       "in double quotes, or write it in base64 form (0s followed by the base64 of the key) when it "
+                       "holds quotes or other special characters; then ipsec whack --rereadsecrets")
+
+
+@rule
+def identities(facts: Facts):
+    """IKEv1 ID checks; in IKEv2 the same refusal surfaces as AUTHENTICATION_FAILED (authentication)."""
+    for c in facts.connections():
+        mismatch = c.get("id_mismatch")
+        # INVALID_ID_INFORMATION before the ISAKMP SA is up concerns phase 1 IDs; after it, Quick Mode selectors.
+        invalid = [] if c.has("ike_established") else \
+            c.notified("notify_received", "INVALID_ID_INFORMATION") + c.notified("notify_sent", "INVALID_ID_INFORMATION")
+        if (mismatch and is_ikev1(c, mismatch)) or (invalid and is_ikev1(c)):
+            said = next(iter(mismatch.values), None) if mismatch else None
+            yield finding("ikev1-id-mismatch", c.name, lines_of(mismatch, *invalid)[:6],
+                          extra=f"pluto said: {said}." if said else None)
+
+
+@rule
+def xauth(facts: Facts):
+    for c in facts.connections():
+        s = c.get("xauth_failed")
+        if s:
+            yield finding("xauth-failed", c.name, lines_of(s),
+                          extra=f"pluto said: {next(iter(s.values))}." if s.values else None)
+
+
 @rule
 def authentication(facts: Facts):
     for c in facts.connections():
         rejected = c.notified("notify_received", "AUTHENTICATION_FAILED")
         sent = c.notified("notify_sent", "AUTHENTICATION_FAILED")
         local = c.get("auth_failed")
+        v2_id = c.get("id_mismatch") if c.get("id_mismatch") and not is_ikev1(c, c.get("id_mismatch")) else None
+        if v2_id and not local:
+            local = v2_id  # IKEv2: the responder's ID check is its authentication check
         if rejected or sent or local:
             extra = None
             if local and local.values:
@@ -73,5 +134,7 @@ def secrets(facts: Facts):
     for c in facts.connections():
         s = c.get("secret_missing")
         if s:
+            unparsable = any(_SECRETS_LINE.search(e.text) for e in s.lines())
             yield finding("secret-not-found", c.name, lines_of(s),
-                          extra=f"pluto said: {next(iter(s.values))}." if s.values else None)
+                          extra=f"pluto said: {next(iter(s.values))}." if s.values else None,
+                          extra_fix=[_SECRETS_SYNTAX_FIX] if unparsable else ())

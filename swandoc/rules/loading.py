@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..facts import Facts
 from .registry import rule
-from .knowledge import REF_BASIC, REF_MISMATCH, UP_TO_4, V5, finding, topic
+from .knowledge import REF_BASIC, REF_HOST, REF_MISMATCH, UP_TO_4, V5, finding, topic
 from .support import IKE_INIT_STAGES, lines_of, retransmits
 
 # Knowledge: what each id means and what to do (the project's own words).
@@ -59,14 +59,45 @@ topic("no-matching-connection", "error", "The responder has no connection for th
 ], REF_MISMATCH, 83)
 
 
+topic("connection-unoriented", "error", "pluto cannot tell which end of the connection is this host", "local", """
+    Neither left= nor right= is an address of this host, so pluto cannot orient the connection: it
+    does not know whether it is left or right, and an unoriented conn cannot be initiated or routed.
+    Typical causes: a typo in the address, the address moved (DHCP, a new interface), or a cloud or
+    NATed host whose public address is not on any interface.""", [
+    "Compare left=/right= with this host's addresses: ip -br addr",
+    "Behind NAT or on a cloud instance: put the local (private) address or %defaultroute in left= and the "
+    "public address in leftid=, e.g. left=%defaultroute leftid=203.0.113.10",
+    ("After fixing the addresses reload the conn (ipsec auto --add NAME); if an interface came up after pluto "
+     "started, make pluto look at its interfaces again: ipsec whack --listen", UP_TO_4),
+    ("After fixing the addresses reload the conn (ipsec add NAME); if an interface came up after pluto "
+     "started, make pluto look at its interfaces again: ipsec whack --listen", V5),
+], REF_HOST, 95)
+
+# Findings that say why a connection is not there: when one is present, "not loaded" is its consequence.
+_LOAD_REASON_KINDS = ("ikev1_refused", "unoriented", "config_error", "crashed", "daemon_down")
+
+
 @rule
 def connection_missing(facts: Facts):
+    reasons_anywhere = any(c.has(k) for c in facts.connections() for k in ("config_error", "crashed", "daemon_down"))
     for c in facts.connections():
         unknown, failed = c.get("unknown_conn"), c.get("add_failed")
         if unknown or failed:
             detail = failed.first.detail if failed and failed.first else None
-            yield finding("connection-not-loaded", c.name, lines_of(unknown, failed),
-                          extra=f"pluto said: {detail}." if detail else None)
+            explained = reasons_anywhere or any(c.has(k) for k in _LOAD_REASON_KINDS)
+            extra = f"pluto said: {detail}." if detail else None
+            if explained:
+                extra = ((extra + " ") if extra else "") + "The finding ranked above says why it is not loaded."
+            yield finding("connection-not-loaded", c.name, lines_of(unknown, failed), extra=extra,
+                          rank=80 if explained else None)
+
+
+@rule
+def unoriented(facts: Facts):
+    for c in facts.connections():
+        s = c.get("unoriented")
+        if s:
+            yield finding("connection-unoriented", c.name, lines_of(s))
 
 
 @rule
@@ -89,18 +120,38 @@ def version_or_no_conn(facts: Facts):
     unnamed = facts.conns.get("")
     if not unnamed:
         return
-    for signal in unnamed.all("no_connection"):
+    for signal in [s for c in facts.connections() for s in c.all("no_connection")]:
         wanted = signal.qualifier  # the version the initiator spoke
         for source in signal.sources:
             loaded = _versions_loaded(facts, source)
             names = sorted(loaded)
-            if loaded and wanted and all(v != wanted for vs in loaded.values() for v in vs):
+            known = all(v for vs in loaded.values() for v in vs)  # 3.x/4.x 'added connection' names no version
+            if not loaded and _restarted(facts, source):
+                yield finding("connection-not-loaded", None, lines_of(_restart_signal(facts, source), signal)[:6],
+                              extra="This log shows pluto (re)loading and then no connection being added, so the "
+                                    "responder had none to match the initiator with: the connection did not load.")
+                continue
+            if loaded and known and wanted and all(v != wanted for vs in loaded.values() for v in vs):
                 have = sorted({v for vs in loaded.values() for v in vs})
                 yield finding("ike-version-mismatch", names[0] if len(names) == 1 else None, lines_of(signal),
                               extra=f"The initiator spoke {wanted}; this responder's connections accept only "
                                     f"{' and '.join(have)}.")
             else:
                 yield finding("no-matching-connection", names[0] if len(names) == 1 else None, lines_of(signal))
+
+
+def _restart_signal(facts: Facts, source: str):
+    unnamed = facts.conns.get("")
+    for kind in ("banner", "secrets_loaded"):
+        for s in (unnamed.all(kind) if unnamed else []):
+            if source in s.sources:
+                return s
+    return None
+
+
+def _restarted(facts: Facts, source: str) -> bool:
+    """Does this source show pluto starting (or re-reading its configuration) before the failure?"""
+    return _restart_signal(facts, source) is not None
 
 
 def _versions_loaded(facts: Facts, source: str) -> dict[str, set[str]]:

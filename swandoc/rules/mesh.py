@@ -10,7 +10,7 @@ from typing import Iterator, Sequence
 
 from ..fleet.policies import Decision, MeshNode, group_deviations, pair_conflicts
 from ..model import EvidenceLine, Finding
-from .knowledge import DOC, finding, topic
+from .knowledge import DOC, UP_TO_4, V5, finding, topic
 
 REF_MESH = f"{DOC} §4.6 Configuring a mesh VPN"
 
@@ -23,7 +23,8 @@ topic("mesh-policy-conflict", "error", "Two mesh nodes' policy groups do not fit
     unencrypted without any error. The nodes' policy files were provisioned differently.""",
       ["Decide what the two nodes should do for each other and put both addresses in the same group on "
        "both nodes (the policy files are best provisioned from one template, e.g. by Ansible)",
-       "Reload the groups on each node you changed:\n    ipsec auto --rereadgroups",
+       "Reload the policy groups on each node you changed (pluto reads the policy files when it starts):\n"
+       "    systemctl restart ipsec",
        "Check that the pair now negotiates (or stays clear) as intended:\n    ipsec trafficstatus"],
       REF_MESH, 85)
 
@@ -34,7 +35,9 @@ topic("mesh-group-conn-differs", "warning", "A mesh node's group connection diff
     the other nodes have (or it lacks a group the others define), so it treats the same destinations
     differently: e.g. a private-or-clear that drops instead of falling back to clear.""",
       ["Make this node's group conns the same as the other nodes' (from the same template)",
-       "Reload them:\n    ipsec auto --replace GROUP\n    ipsec auto --rereadgroups"],
+       ("Reload each changed group conn:\n    ipsec auto --replace GROUP", UP_TO_4),
+       ("Reload each changed group conn:\n    ipsec replace GROUP", V5),
+       "Or restart pluto so it rereads the conns and the policy files:\n    systemctl restart ipsec"],
       REF_MESH, 45)
 
 WORDS = {

@@ -10,7 +10,7 @@ from ..facts import Facts, Signal
 from .registry import rule
 from .knowledge import REF_MISMATCH, TOPICS, UP_TO_4, V5, finding, topic
 from .proposals import ipsec_conf_line
-from .support import lines_of, retransmits
+from .support import accepted_later, lines_of, only_single_refusals, retransmits
 
 # Knowledge: what each id means and what to do (the project's own words).
 
@@ -54,17 +54,27 @@ def proposal_mismatch(facts: Facts):
     for c in facts.connections():
         ike_ev: list[Signal] = []
         child_ev: list[Signal] = []
-        for s in c.notified("notify_received", "NO_PROPOSAL_CHOSEN") + c.notified("notify_sent", "NO_PROPOSAL_CHOSEN"):
+        quick = any((s.qualifier or "").startswith("QUICK_") for k in ("retransmit", "timeout", "state")
+                    for s in c.all(k)) or any("Quick Mode" in v for s in c.all("initiate") for v in s.values)
+        phase2 = c.has("ike_established") or quick
+        sent = c.notified("notify_sent", "NO_PROPOSAL_CHOSEN")
+        if c.has("no_connection"):
+            # A responder that found no connection answers NO_PROPOSAL_CHOSEN: that answer is about the
+            # missing connection (no-matching-connection), not about algorithms.
+            sent = []
+        for s in c.notified("notify_received", "NO_PROPOSAL_CHOSEN") + sent:
             exchange = (s.qualifier or "").partition("@")[2]
-            if exchange in ("IKE_AUTH", "CREATE_CHILD_SA"):
+            if exchange in ("IKE_AUTH", "CREATE_CHILD_SA", "QUICK_MODE"):
                 child_ev.append(s)
             elif exchange == "IKE_SA_INIT":
                 ike_ev.append(s)
-            elif c.has("ike_established"):  # IKEv1 informational: after ISAKMP SA = Quick Mode
+            elif phase2:  # IKEv1 informational after the ISAKMP SA (or once Quick Mode began) = Phase 2
                 child_ev.append(s)
             else:
                 ike_ev.append(s)
         for s in c.all("no_proposal"):
+            if only_single_refusals(s) and accepted_later(c, s.qualifier == "IKE"):
+                continue  # some transforms refused, another one accepted: the normal way to pick one
             (ike_ev if s.qualifier == "IKE" else child_ev).append(s)
         discard = c.get("invalid_ke")
         if discard and any("not acceptable" in v for v in discard.values):
@@ -73,7 +83,11 @@ def proposal_mismatch(facts: Facts):
         local = sorted(proposals.values) if proposals else []
         if ike_ev:
             fix = _proposal_fix(ike_ev)
-            yield finding("ike-proposal-mismatch", c.name, lines_of(*ike_ev),
+            told_only = all(s.kind == "notify_received" for s in ike_ev)
+            extra = ("Only the peer's answer is in this log. A Libreswan responder also answers NO_PROPOSAL_CHOSEN "
+                     "when it has no connection at all for this peer or IKE version; its log says which "
+                     "('no suitable connection' means no-matching-connection).") if told_only else None
+            yield finding("ike-proposal-mismatch", c.name, lines_of(*ike_ev), extra=extra,
                           details=_proposal_details(ike_ev, [p for p in local if "IKE=" in p]),
                           fix=fix + list(TOPICS["ike-proposal-mismatch"].fix) if fix else None)
         if child_ev:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from ..facts import Facts
 from .registry import rule
 from .knowledge import REF_FIREWALL, REF_LOGS, REF_MISMATCH, REF_MTU, TOPICS, finding, topic
-from .support import IKE_INIT_STAGES, auth_never_arrived, got_any_reply, lines_of, nat_evidence, retransmits
+from .support import (IKE_INIT_STAGES, auth_never_arrived, got_any_reply, lines_of, nat_evidence,
+                      only_single_refusals, retransmits)
 
 # Knowledge: what each id means and what to do (the project's own words).
 
@@ -85,6 +86,34 @@ def retransmissions(facts: Facts):
                           extra="Seen from the responder: it answered IKE_SA_INIT but the initiator's IKE_AUTH never "
                                 "arrived. If the initiator is behind NAT, IKE_AUTH travels on UDP 4500: a firewall "
                                 "blocking UDP 4500 looks exactly the same from here.")
+
+
+# A responder that answered the same first message this many times, with nothing after, is not heard.
+REPEATS = 3
+
+
+@rule
+def answers_not_arriving(facts: Facts):
+    """Responder side: the initiator keeps sending its first message, so our answers never reach it."""
+    for c in facts.connections():
+        refused = any(not only_single_refusals(s) for s in c.all("no_proposal"))
+        if c.has("ike_established") or refused or c.has("notify_sent") or c.has("no_connection"):
+            continue
+        r1 = c.get("state", "MAIN_R1") or c.get("state", "AGGR_R1")
+        later = any((s.qualifier or "").startswith(("MAIN_R2", "MAIN_R3", "AGGR_R2", "QUICK_")) for s in c.all("state"))
+        repeated = [s for s in (c.get("responding"), r1) if s and s.count >= REPEATS]
+        repeated += retransmits(c, ("MAIN_R1", "AGGR_R1"))  # this end gave up waiting after its first answer
+        # pluto itself saying the initiator sent its first message again (not a later exchange's duplicate).
+        duplicate = c.get("duplicate_request")
+        if duplicate and not any(x in v for v in duplicate.values for x in ("IKE_AUTH", "CREATE_CHILD", "INFORMATIONAL",
+                                                                             "QUICK", "MAIN_R2", "MAIN_R3")):
+            repeated.append(duplicate)
+        if repeated and not later:
+            yield finding("ike-no-response", c.name, lines_of(*repeated)[:6], side="path", rank=71,
+                          extra="Seen from the responder: the initiator sent its first message again and again and "
+                                "this end answered each time, but the exchange never moved on. The answers do not get "
+                                "back to the initiator: a firewall or NAT on the return path (UDP 500/4500 from "
+                                "this host to the peer) drops them, or this host routes them out the wrong way.")
 
 
 @rule

@@ -23,6 +23,23 @@ def lines_of(*signals: Signal | None) -> list[EvidenceLine]:
     return out
 
 
+IKEV1_STAGE_PREFIXES = ("MAIN_", "AGGR_", "QUICK_", "XAUTH_", "MODE_CFG_")
+
+
+def is_ikev1(c: ConnFacts, signal: Signal | None = None) -> bool:
+    """Does this connection's evidence say IKEv1 (the signal's own wording first, then states, then the conn)?"""
+    if signal is not None and signal.first is not None:
+        text = signal.first.detail or ""
+        if signal.first.exchange == "IKEv1" or text.startswith("we require peer") or "IKEv1" in text:
+            return True
+        if signal.first.exchange == "IKEv2" or "IKEv2" in text:
+            return False
+    states = [s.qualifier or "" for k in ("state", "retransmit", "timeout") for s in c.all(k)]
+    if any(q.startswith(IKEV1_STAGE_PREFIXES) for q in states) or c.has("responding"):
+        return True
+    return any(s.qualifier == "IKEv1" for s in c.all("conn_added"))
+
+
 def retransmits(c: ConnFacts, stages: tuple[str, ...]) -> list[Signal]:
     return [s for s in c.all("retransmit") + c.all("timeout") if s.qualifier in stages]
 
@@ -65,3 +82,17 @@ def nat_evidence(facts: Facts, c: ConnFacts, initiator_sources: set[str]) -> str
                 f"({', '.join(sorted(peers))}) is public: there is a NAT in between, so after IKE_SA_INIT the "
                 f"exchange moved to UDP 4500.")
     return None
+
+
+def only_single_refusals(s: Signal) -> bool:
+    """IKEv1 logs each transform it refuses ('Oakley Transform [...] refused') before it picks one it likes."""
+    return all(v.startswith("[") or ("Transform" in v and "refused" in v) or "Attribute OAKLEY_" in v
+               for v in s.values)
+
+
+def accepted_later(c: ConnFacts, ike: bool) -> bool:
+    """Did the exchange go on after the refusals (a transform was accepted)?"""
+    if ike:
+        return c.has("ike_established") or any((s.qualifier or "").startswith(("MAIN_R", "AGGR_R"))
+                                               and s.qualifier not in ("MAIN_R0", "AGGR_R0") for s in c.all("state"))
+    return c.has("child_established") or any((s.qualifier or "").startswith("QUICK_R") for s in c.all("state"))
