@@ -11,24 +11,14 @@ from dataclasses import replace
 
 from ..facts import Facts
 from ..model import SEVERITIES, Finding
-# Imported for their @rule/@host_rule registrations, in the order their rules run. The host rules
-# (``host``, then ``config``: they run last) pull in the probe parsers and are loaded only when there is
-# a host to judge: a log analysis never pays their import (startup is part of every analysis's time;
-# see benchmarks/). fleet and mesh register no rules, so loading host and config later keeps the order.
-from . import daemon, loading, kernel, negotiation, auth, reachability, outcome, trouble, packets  # noqa: F401,E402
+# Imported for their @rule/@host_rule registrations, in the order their rules run.
+from . import daemon, loading, kernel, negotiation, auth, reachability, outcome, trouble, packets, host, config  # noqa: F401,E402
 from . import fleet, mesh  # noqa: F401,E402  (knowledge of the fleet analysis; its rules take many hosts)
 from .registry import RULES, host_rule, rule  # noqa: F401  (the names rules modules register with)
 
 
-def load_host_rules() -> None:
-    """Register the host rules (after every other rule, as if imported above)."""
-    from . import host, config  # noqa: F401
-
-
 def run_rules(facts: Facts) -> list[Finding]:
     """All findings, most likely root cause first, one per (id, connection)."""
-    if facts.hosts:
-        load_host_rules()
     seen: dict[tuple[str, str | None], Finding] = {}
     for fn in RULES:
         for finding in fn(facts) or ():
