@@ -165,3 +165,16 @@ class EvidenceSet:
 # (see swandoc/probes/policies.py); addresses only, the generic scrubber is enough.
 REGISTRY["ipsec_policies"] = EvidenceSpec("ipsec_policies", "config/policies.txt",
                                           "opportunistic policy groups (/etc/ipsec.d/policies/*)")
+
+# What a support engineer expects in a bundle (issue 10), beside what diagnose reads.
+REGISTRY.update(_specs(
+    EvidenceSpec("nss_keys", "commands/certutil_K.txt", "certutil -K: private keys' CKA_IDs (leftckaid=) and nicknames"),
+    EvidenceSpec("xfrm_state_stats", "commands/ip_s_xfrm_state.txt", "ip -s xfrm state: counters, lifetimes, keys removed",
+                 "xfrm_state"),
+    EvidenceSpec("nm_connections", "config/nm-connections.txt", "NetworkManager-libreswan connections, secrets removed",
+                 "nm_connection"),
+    EvidenceSpec("kernel_version", "commands/kernel_version.txt", "/proc/version"),
+    EvidenceSpec("os_release", "commands/os_release.txt", "/etc/os-release"),
+    EvidenceSpec("ipsec_service_status", "commands/systemctl_status_ipsec.txt", "systemctl status ipsec"),
+    EvidenceSpec("hosts_file", "config/hosts.txt", "/etc/hosts (names the config may use)"),
+))

@@ -46,13 +46,19 @@ not installed, daemon not running, timed out).
 
 ## Secrets
 
-Nothing secret is stored. Before any item was written:
-- ipsec.secrets (and included files): every PSK, XAUTH/EAP password, PPK and private key was
-  replaced by its kind and a length class, e.g. `[PSK, quoted, 16-31 chars]`; IDs are kept.
-- `ip xfrm state`: the enc/auth/auth-trunc/aead keys were removed (algorithms kept).
-- pluto logs: plutodebug hex dumps (keys, nonces, PSK, DH secrets) were removed.
-- any PEM private key block, NSS password file contents, password-like ipsec.conf options.
-- every item was also scanned for the secret values themselves (raw, hex, base64).
+Nothing secret is stored. Before any item was written, every secret was learnt from the file
+that holds it, read with that file's grammar (ipsec.secrets as pluto reads it, with its includes
+and the file secretsfile= names; password options of ipsec.conf; the NSS password file;
+NetworkManager connections), and then:
+- ipsec.secrets: every PSK, XAUTH/EAP/NTLM password, PIN, PPK and private key block was replaced
+  by its kind and a length class, e.g. `[PSK, quoted, 16-31 chars]`; IDs, PPK ids, %smartcard and
+  key nicknames are kept; commented-out entries are censored too; an entry that could not be
+  understood lost everything after its IDs, with a note.
+- `ip [-s] xfrm state`: the enc/auth/auth-trunc/aead keys were removed (algorithms, counters kept).
+- pluto logs: every debug hex dump (3.x, 4.x, 5.x, helper threads) was removed by its shape.
+- any PEM private key block, NSS passwords, password-like ipsec.conf and NetworkManager values.
+- every member (this README and manifest.json included) was searched for the learnt values in
+  every encoding: as text, JSON-escaped, hex (any case and separators), base64, 0x/0s/0t.
 Public keys (leftrsasigkey=) and certificates' public parts are kept.
 A packet capture (capture/ike.pcap, only with --capture) is stored as captured: IKE keys are
 never on the wire, but an IKEv1 Aggressive Mode exchange carries a hash that allows offline
@@ -64,11 +70,12 @@ guessing of a weak PSK; leave --capture off for such peers if that matters.
 """
 
 OBFUSCATED = """\
-IP addresses and host names were replaced (--obfuscate). The same address always has the
-same stand-in; prefixes are preserved bit for bit, so addresses in one subnet are still in one
+IP addresses, host names, IDs (@fqdn, user@fqdn, DN parts, key ids), XAUTH user names and
+certificate nicknames were replaced (--obfuscate). The same value always has the same stand-in
+in every file; prefixes are preserved bit for bit, so addresses in one subnet are still in one
 subnet and prefix lengths are as written; private/link-local addresses stay private/link-local;
-loopback, netmasks, 0.0.0.0/0 and documentation ranges are kept. Host names became
-host-N.example. The packet capture, if any, was left out (it cannot be rewritten safely). The
+loopback, netmasks and 0.0.0.0/0 are kept. Host names became host-N.example, IDs id-N, user
+names user-N, organisations org-N. The packet capture, if any, was left out (it cannot be rewritten safely). The
 map back to real values is NOT in this archive; the sender kept it beside the archive."""
 
 NOT_OBFUSCATED = "Not obfuscated: addresses and host names are as on the host (use --obfuscate to hide them)."
@@ -91,38 +98,81 @@ def _clean(text: str | None, redactor: Redactor, obfuscator) -> str | None:
     return obfuscator.text(text) if obfuscator else text
 
 
-def prepare_item(item: Evidence, redactor: Redactor, obfuscator=None) -> tuple[bytes | None, dict[str, Any]]:
-    """(bytes to store or None, manifest entry) for one item, after redaction."""
+def _redact_item(item: Evidence, redactor: Redactor) -> tuple[str | bytes | None, dict[str, Any]]:
+    """(redacted text, raw bytes for a binary item, or None; manifest entry) for one item."""
     policy = item_policy(item.name)
     counts: dict[str, int] = dict(item.redactions)
     entry: dict[str, Any] = {
         "name": item.name,
         "path": item_path(item.name),
-        "origin": _clean(item.origin, redactor, obfuscator),
+        "origin": _clean(item.origin, redactor, None),
         "status": item.status,
         "duration": round(item.duration, 3),
-        "error": _clean(item.error, redactor, obfuscator),
-        "meta": {k: _clean(v, redactor, obfuscator) for k, v in item.meta},
+        "error": _clean(item.error, redactor, None),
+        "meta": {k: _clean(v, redactor, None) for k, v in item.meta},
+        "redactions": counts,
     }
-    content = item.content
-    if content is None:
-        entry["redactions"] = counts
+    if item.content is None:
         return None, entry
     if policy == "none":
+        return item.content, entry
+    text, found = redactor.redact(item.content.decode("utf-8", errors="replace"), policy)
+    for kind, n in found.items():
+        counts[kind] = counts.get(kind, 0) + n
+    return text, entry
+
+
+def _obfuscate_entry(entry: dict[str, Any], obfuscator) -> None:
+    for key in ("origin", "error"):
+        if entry[key] is not None:
+            entry[key] = obfuscator.text(entry[key])
+    entry["meta"] = {k: obfuscator.text(v) if v is not None else None for k, v in entry["meta"].items()}
+
+
+def prepare_items(items: Iterable[Evidence], redactor: Redactor, obfuscator=None) -> list[tuple[bytes | None, dict[str, Any]]]:
+    """(bytes to store or None, manifest entry) for every item, by construction:
+
+    1. every secret each item's grammar names is learnt (ipsec.secrets, password options,
+       NSS password file, NetworkManager connections) before any item is redacted, so an
+       echo of it in any other item is found;
+    2. every item is redacted (its policy, the generic scrubber, the learnt values);
+    3. with *obfuscator*: it learns every name, address and ID from all redacted items (and the
+       manifest's strings), then each is rewritten with the same map.
+    """
+    items = list(items)
+    for item in items:
+        policy = item_policy(item.name)
+        if item.content is not None and policy != "none":
+            redactor.learn(item.content.decode("utf-8", errors="replace"), policy)
+    prepared = [_redact_item(item, redactor) for item in items]
+    if obfuscator is not None:
+        for content, entry in prepared:
+            if isinstance(content, str):
+                obfuscator.learn(content, entry["name"])
+            for value in (entry["origin"], entry["error"], *entry["meta"].values()):
+                if value:
+                    obfuscator.learn(value, "")
+    out: list[tuple[bytes | None, dict[str, Any]]] = []
+    for content, entry in prepared:
         if obfuscator is not None:
-            entry["error"] = "left out: --obfuscate cannot rewrite binary packet data safely"
-            entry["redactions"] = counts
-            return None, entry
-        data = content
-    else:
-        text, found = redactor.redact(content.decode("utf-8", errors="replace"), policy)
-        for kind, n in found.items():
-            counts[kind] = counts.get(kind, 0) + n
-        if obfuscator is not None:
-            text = obfuscator.text(text)
-        data = text.encode("utf-8")
-    entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest(), redactions=counts)
-    return data, entry
+            _obfuscate_entry(entry, obfuscator)
+            if isinstance(content, bytes):
+                entry["error"] = "left out: --obfuscate cannot rewrite binary packet data safely"
+                content = None
+            elif content is not None:
+                content = obfuscator.text(content)
+        if content is None:
+            out.append((None, entry))
+            continue
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        out.append((data, entry))
+    return out
+
+
+def prepare_item(item: Evidence, redactor: Redactor, obfuscator=None) -> tuple[bytes | None, dict[str, Any]]:
+    """One item alone (see :func:`prepare_items`)."""
+    return prepare_items([item], redactor, obfuscator)[0]
 
 
 def default_name(host: str, when: _dt.datetime | None = None) -> str:
@@ -143,15 +193,13 @@ def write_bundle(items: Iterable[Evidence], output: str, *, redactor: Redactor, 
     """Redact every item, write the archive atomically to *output*, return the manifest."""
     now = time.time()
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    shown_host = obfuscator.text(host) if obfuscator else host
-    if obfuscator and shown_host == host:
-        shown_host = "host-obfuscated"
+    if obfuscator is not None:
+        obfuscator.learn_name(host)
     entries: list[dict[str, Any]] = []
     missing: list[dict[str, Any]] = []
     stored: list[tuple[str, bytes]] = []
     totals: dict[str, int] = {}
-    for item in items:
-        data, entry = prepare_item(item, redactor, obfuscator)
+    for data, entry in prepare_items(items, redactor, obfuscator):
         for kind, n in entry.get("redactions", {}).items():
             totals[kind] = totals.get(kind, 0) + n
         if data is None:
@@ -160,6 +208,9 @@ def write_bundle(items: Iterable[Evidence], output: str, *, redactor: Redactor, 
             continue
         entries.append(entry)
         stored.append((entry["path"], data))
+    shown_host = obfuscator.text(host) if obfuscator else host
+    if obfuscator and shown_host == host:
+        shown_host = "host-obfuscated"
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -175,7 +226,7 @@ def write_bundle(items: Iterable[Evidence], output: str, *, redactor: Redactor, 
         "redaction_totals": totals,
     }
     readme = README.format(version=__version__, host=shown_host, created=created,
-                           archive=os.path.basename(output),
+                           archive=_clean(os.path.basename(output), redactor, obfuscator),
                            obfuscation=OBFUSCATED if obfuscator else NOT_OBFUSCATED)
     directory = os.path.dirname(os.path.abspath(output))
     fd, tmp = tempfile.mkstemp(prefix=".swandoc-bundle-", suffix=".tmp", dir=directory)

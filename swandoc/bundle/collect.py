@@ -11,6 +11,7 @@ collection only to learn, from pluto's status, which NSS directory pluto really 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -33,7 +34,7 @@ class Options:
     """What ``swandoc bundle`` was asked to collect."""
 
     config: str = "/etc/ipsec.conf"
-    secrets: str = "/etc/ipsec.secrets"
+    secrets: str | None = None  # None: secretsfile= of config setup, else /etc/ipsec.secrets
     ctl_socket: str | None = None  # None: ipsec whack's own default
     log: str | None = None
     since: str = "24h"
@@ -66,6 +67,26 @@ def _nss_password(options: Options, redactor: Redactor, status: Evidence | None 
                 redactor.learn_nsspassword(item.text())
             return item
     return None
+
+
+def _setup_value(options: Options, key: str) -> str | None:
+    """A ``config setup`` option of the config pluto reads (None when unreadable or unset)."""
+    from ..probes import config as confmod
+
+    try:
+        return confmod.parse_ipsec_conf(confmod.load_config(options.config)).setup_value(key)
+    except (SwandocError, OSError, ValueError):
+        return None
+
+
+def secrets_path(options: Options) -> tuple[str, str]:
+    """(path, why): --secrets, else ``secretsfile=`` in ``config setup`` (what pluto reads), else the default."""
+    if options.secrets:
+        return options.secrets, "--secrets"
+    named = _setup_value(options, "secretsfile")
+    if named:
+        return named, f"secretsfile= in {options.config}"
+    return "/etc/ipsec.secrets", "default"
 
 
 def collect_options(options: Options):
@@ -105,9 +126,13 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
     (still redacted) and take precedence over collected items of the same name."""
     host = socket.gethostname() or "host"
     redactor = Redactor()
+    if options.nss_dir is None and _setup_value(options, "nssdir"):
+        options = dataclasses.replace(options, nss_dir=_setup_value(options, "nssdir"))
     from ..probes.secrets import collect_secrets
 
-    items: list[Evidence] = [collect_secrets(options.secrets, redactor)]
+    path, why = secrets_path(options)
+    secrets_item = collect_secrets(path, redactor)
+    items: list[Evidence] = [dataclasses.replace(secrets_item, meta=secrets_item.meta + (("chosen", why),))]
     notes: list[str] = []
     collected, why = _collect(options, progress)
     if why:
@@ -134,7 +159,7 @@ def build_bundle(options: Options, *, output: str | None = None, obfuscate: bool
         output = default_name("obfuscated" if obfuscate else host)
     if os.path.isdir(output):
         output = os.path.join(output, default_name("obfuscated" if obfuscate else host))
-    opts = {"config": options.config, "secrets": options.secrets, "ctl_socket": options.ctl_socket,
+    opts = {"config": options.config, "secrets": path, "ctl_socket": options.ctl_socket,
             "log": options.log, "since": options.since, "conn": options.conn, "capture": options.capture,
             "timeout": options.timeout, "notes": "; ".join(notes) or None}
     try:

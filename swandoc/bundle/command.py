@@ -26,8 +26,8 @@ from ..errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
                 f"{EXIT_USAGE} usage error or the archive cannot be written, {EXIT_INTERNAL} internal error",
 ))
 @config_option
-@click.option("--secrets", "secrets", default="/etc/ipsec.secrets", show_default=True, metavar="FILE",
-              help="ipsec.secrets to collect, censored.")
+@click.option("--secrets", "secrets", default=None, metavar="FILE",
+              help="ipsec.secrets to collect, censored [default: secretsfile= of config setup, else /etc/ipsec.secrets].")
 @click.option("--policies-dir", metavar="DIR",
               help="Mesh policy groups to collect (default: ipsec.d/policies beside --config).")
 @ctl_socket_option
@@ -38,7 +38,9 @@ from ..errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 @no_esp_option
 @click.option("--capture", "legacy_capture", type=click.FloatRange(0, 300), default=None, hidden=True,
               help="Deprecated spelling of --duration.")
-@click.option("--obfuscate", is_flag=True, help="Replace IP addresses and host names consistently.")
+@click.option("--obfuscate", is_flag=True,
+              help="Also replace IP addresses, host names, IDs, user names and certificate nicknames, consistently "
+                   "(the map is written beside the archive, never into it).")
 @timeout_option
 @click.option("-o", "--output", metavar="FILE", help="Archive to write (default swandoc-HOST-DATE.tar.xz).")
 def bundle(config_path, secrets, policies_dir, ctl_socket, log_path, since, conn, duration, no_capture, no_esp,

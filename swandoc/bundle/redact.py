@@ -6,17 +6,18 @@ that replaces a secret depends on its bytes except a coarse length class
 (``[PSK, quoted, 16-31 chars]``): never a prefix, never a hash (a hash of a short PSK can be
 brute-forced, which is how Libreswan's ``_secretcensor`` md5 prefix fails).
 
-Layers, all applied by :class:`Redactor` to every text item of a bundle:
+Redaction is by construction, in two passes over a whole bundle (:class:`Redactor`):
 
-1. the item's policy (``secrets``, ``xfrm_state``, ``log``, ``config``, ``nsspassword``);
-2. the generic scrubber, over EVERY text item whatever its policy: private-key PEM blocks,
-   ipsec.secrets-shaped lines, xfrm key lines, pluto debug hex dumps, ``password=`` values;
-3. known values: the secrets actually read from ipsec.secrets/nsspassword are held in memory
-   (never written) and any occurrence of them, their hex, base64 or hex-dump form is removed
-   wherever it turns up (a PSK echoed in a log line, a shell history in a journal ...).
+1. **learn**: every item whose format holds secrets is parsed by its grammar (ipsec.secrets
+   in ``secrets_grammar``, password options of ipsec.conf, NSS password files,
+   NetworkManager connections) and the secret values are kept in memory, as bytes;
+2. **scrub** every item: its own policy (the grammar again, ``ip xfrm state`` keys, pluto's
+   debug dumps in ``dumps``), the generic scrubber over EVERY text item whatever its policy
+   (private-key PEM blocks, secrets-file lines, xfrm key lines, debug dumps), then the learnt
+   values in every encoding (``known``: raw, JSON-escaped, hex with any separators, base64).
 
-Fail closed: a secrets line that cannot be understood is dropped whole
-(``unparsed-secret-line``), a PEM block without its END line is cut to the end of the item.
+Fail closed: a secrets entry that cannot be understood loses everything after its IDs, with a
+note; a PEM block without its END line is cut to the end of the item.
 
 Sample (ipsec.secrets)::
 
@@ -25,28 +26,22 @@ Sample (ipsec.secrets)::
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections import Counter
 from typing import Callable
 
-Counts = dict[str, int]
-Result = tuple[str, Counts]
+from . import secrets_grammar as grammar
+from .dumps import redact_log
+from .known import KnownSecrets
+from .secrets_grammar import is_placeholder, length_class, redact_secrets
 
-# ---------------------------------------------------------------------------
-# helpers
+__all__ = ["Redactor", "redact_secrets", "redact_log", "redact_xfrm_state", "redact_config", "redact_nsspassword",
+           "redact_private_keys", "redact_nm_connection", "scrub_secret_lines", "placeholder", "length_class"]
 
+Counts = dict
+Result = tuple
 
-def length_class(n: int) -> str:
-    """A coarse bucket: enough to spot an empty or too-short secret, nothing more."""
-    if n == 0:
-        return "empty"
-    for low, high in ((1, 7), (8, 15), (16, 31), (32, 63)):
-        if n <= high:
-            return f"{low}-{high}"
-    return "64+"
+_TYPES = grammar.KINDS
 
 
 def _merge(*counts: Counts) -> Counts:
@@ -56,172 +51,68 @@ def _merge(*counts: Counts) -> Counts:
     return {k: v for k, v in total.items() if v}
 
 
-# A secret value in ipsec.secrets syntax: "quoted" (with \" escapes), 0x hex, 0s base64, 0t text,
-# or a bare word. ttodata() allows '_' separators inside hex.
-_PLACEHOLDER = re.compile(r"\[[A-Za-z][A-Za-z ]*, (?:quoted|hex|base64|text|bare), (?:empty|[0-9]+-[0-9]+|64\+)(?: chars| bytes)?\]")
-_VALUE = re.compile(_PLACEHOLDER.pattern + r'|"(?:[^"\\]|\\.)*"?|0[xX][0-9a-fA-F_]*|0[sS][A-Za-z0-9+/=_]*|0[tT]\S*|\S+')
+def _token(raw: str) -> grammar.Token:
+    quote = raw[0] if raw[:1] in grammar.QUOTES else ""
+    return grammar.Token(0, len(raw), raw, quote)
 
 
-def describe_value(token: str) -> tuple[str, int, str]:
-    """(form, decoded length, unit) of one secret token, without keeping any of its bytes."""
-    if token.startswith('"'):
-        body = token[1:-1] if token.endswith('"') and len(token) > 1 else token[1:]
-        return "quoted", len(body.replace('\\"', '"')), "chars"
-    low = token[:2].lower()
-    if low == "0x":
-        digits = token[2:].replace("_", "")
-        return "hex", len(digits) // 2, "bytes"
-    if low == "0s":
-        body = token[2:].replace("_", "")
-        try:
-            return "base64", len(base64.b64decode(body + "=" * (-len(body) % 4))), "bytes"
-        except (binascii.Error, ValueError):
-            return "base64", len(body) * 3 // 4, "bytes"
-    if low == "0t":
-        return "text", len(token) - 2, "chars"
-    return "bare", len(token), "chars"
+def placeholder(kind: str, raw: str) -> str:
+    """``[KIND, form, length class]`` for one value as written (quoted, 0x, 0s, 0t, bare)."""
+    return grammar.placeholder(kind, _token(raw))
 
 
-def placeholder(kind: str, token: str) -> str:
-    form, n, unit = describe_value(token)
-    return f"[{kind}, {form}, {length_class(n)} {unit}]"
+value_placeholder = placeholder
 
 
 # ---------------------------------------------------------------------------
-# ipsec.secrets
+# ipsec.secrets-shaped lines anywhere (a log echoing an entry, a shell history, a copied file)
 
-_TYPES = ("PSK", "XAUTH", "EAP", "PPKS", "RSA", "ECDSA", "PIN", "NTLM")
-_SEPARATOR = re.compile(r"(?:^|(?<=\s)):\s*(" + "|".join(_TYPES) + r")\b", re.IGNORECASE)
-_KIND = {"PSK": "psk", "XAUTH": "xauth", "EAP": "eap", "PPKS": "ppk", "RSA": "rsa-private",
-         "ECDSA": "ecdsa-private", "PIN": "pin", "NTLM": "ntlm"}
-_LABEL = {"PSK": "PSK", "XAUTH": "XAUTH password", "EAP": "EAP password", "PPKS": "PPK",
-          "RSA": "RSA key", "ECDSA": "ECDSA key", "PIN": "PIN", "NTLM": "NTLM password"}
-
-
-_COMMENTED_ENTRY = re.compile(r"(?:^|\s):\s*(?:(?:PSK|XAUTH|EAP|PPKS|NTLM|PIN)\s+(?:\"|0[xXsStT])|(?:RSA|ECDSA)\s*\{)",
-                              re.IGNORECASE)
-
-
-_UNPARSED = "[unparsed secrets line removed]"
-
-
-def _records(text: str) -> list[list[str]]:
-    """Group lines into records: a line starting in column 0 plus its indented continuations.
-
-    ipsec.secrets(5): a record may continue on lines that begin with white space (RSA { }
-    blocks, a secret put on the next line).
-    """
-    records: list[list[str]] = []
-    for line in text.splitlines(keepends=True):
-        if records and line[:1] in (" ", "\t") and records[-1][0].strip() and not records[-1][0].lstrip().startswith("#"):
-            records[-1].append(line)
-        else:
-            records.append([line])
-    return records
-
-
-def _redact_record(record: str) -> tuple[str, Counts]:
-    """One ipsec.secrets record (possibly several lines) -> censored text."""
-    stripped = record.strip()
-    newline = "\n" if record.endswith("\n") else ""
-    if not stripped:
-        return record, {}
-    if stripped.startswith("#"):
-        # A commented-out entry is often the old secret: censor it like a live one.
-        body = stripped.lstrip("#").strip()
-        # Only entries that look like real ones (a quoted/encoded value, an RSA block), so that
-        # prose such as "private key :RSA statements" in the stock comments stays readable.
-        if _COMMENTED_ENTRY.search(body):
-            text, counts = _redact_record(body)
-            return "# " + text.rstrip("\n") + newline, counts
-        return record, {}
-    if re.match(r"include\s", stripped) or stripped == _UNPARSED:
-        return record, {}
-    match = _SEPARATOR.search(record)
-    if not match:
-        return _UNPARSED + newline, {"unparsed-secret-line": 1}
-    kind_word = match.group(1).upper()
-    head = record[: match.end()]
-    rest = record[match.end():]
-    label, kind = _LABEL[kind_word], _KIND[kind_word]
-    rest_stripped = rest.strip()
-    if kind_word in ("RSA", "ECDSA"):
-        if re.fullmatch(r"\{ \[[^\]]*removed[^\]]*\] \}", rest_stripped):
-            return record, {}
-        if rest_stripped.startswith("{"):
-            lines = max(1, rest_stripped.count("\n") - 1)
-            return f"{head} {{ [{label} block removed, {lines} lines] }}" + newline, {kind: 1}
-        tokens = rest_stripped.split()
-        if not tokens or tokens[0].lower() == "%prompt":
-            return record, {}
-        if len(tokens) == 1 and tokens[0].startswith('"'):
-            # 4.x: ": RSA "nickname"" names a key inside NSS; the nickname is no secret.
-            return record, {}
-        return f"{head} [{label} reference and passphrase removed]" + newline, {kind: 1}
-    # Strip a trailing comment only when it is clearly separated (a quoted secret may hold '#').
-    out = [head]
-    pos = 0
-    count = 0
-    values = list(_VALUE.finditer(rest))
-    if kind_word == "PPKS" and values and values[0].group().startswith('"') and len(values) > 1:
-        # PPKS "ppk-id" secret: the PPK id is an identifier, the second value is the key.
-        first = values.pop(0)
-        out.append(rest[: first.end()])
-        pos = first.end()
-    seen_value = False
-    for value in values:
-        token = value.group()
-        if token.startswith("#") and seen_value:
-            out.append(rest[pos:value.start()] + "# [comment removed]" + newline)
-            pos = len(rest)
-            break
-        seen_value = True
-        if token.lower() == "%prompt" or _PLACEHOLDER.fullmatch(token):
-            out.append(rest[pos:value.end()])
-        else:
-            out.append(rest[pos:value.start()] + placeholder(label, token))
-            count += 1
-        pos = value.end()
-    tail = rest[pos:]
-    out.append("\n" if tail.strip() == "" and tail else tail)
-    text = "".join(out)
-    if "\n" in text.rstrip("\n"):
-        # keep one record per line; continuation lines were joined
-        text = " ".join(part.strip() for part in text.splitlines()) + newline
-    return text, ({kind: count} if count else {})
-
-
-def redact_secrets(text: str) -> Result:
-    """Censor an ipsec.secrets file (and included files), keeping its structure.
-
-    >>> redact_secrets('@w @e : PSK 0sc2VjcmV0\\n')[0]
-    '@w @e : PSK [PSK, base64, 1-7 bytes]\\n'
-    """
-    out: list[str] = []
-    counts: list[Counts] = []
-    for lines in _records(text):
-        record = "".join(lines)
-        censored, c = _redact_record(record)
-        out.append(censored)
-        counts.append(c)
-    return "".join(out), _merge(*counts)
+_ENTRY = re.compile(r"(?:^|(?<=[\s\"'`]))(?P<colon>:)[ \t]*(?P<kind>" + "|".join(_TYPES) + r")\b(?P<rest>[^\n]*)",
+                    re.MULTILINE | re.IGNORECASE)
 
 
 def scrub_secret_lines(text: str) -> Result:
-    """ipsec.secrets-shaped lines anywhere (a log echoing a line, a copied file): censor them."""
+    """An ``: KIND value`` entry inside any text: its value goes, what precedes it stays.
+
+    Only when the value looks like one (quoted, 0x/0s/0t, a ``{`` block, or a single word after
+    an upper-case KIND), so that prose such as "PSK authentication failed" stays readable.
+
+    >>> scrub_secret_lines('sudo echo \\'@a @b : PSK "pw-2024-x"\\' >> /etc/ipsec.secrets')[0]
+    "sudo echo '@a @b : PSK [PSK, quoted, 8-15 chars]' >> /etc/ipsec.secrets"
+    """
     counts: Counter[str] = Counter()
 
     def fix(match: re.Match) -> str:
-        line = match.group(0)
-        censored, c = _redact_record(line)
-        if censored.rstrip("\n") == line.rstrip("\n"):
-            return line
-        counts.update(c)
-        return censored.rstrip("\n")
+        kind = match.group("kind").upper()
+        rest = match.group("rest")
+        tokens = grammar._tokens_of(rest, 0)
+        if not tokens:
+            return match.group(0)
+        first = tokens[1] if kind == "PPKS" and len(tokens) > 1 else tokens[0]
+        looks = (first.quote or first.raw[:2].lower() in ("0x", "0s", "0t") or first.raw.startswith("{")
+                 or (match.group("kind").isupper() and len(tokens) == 1))
+        if not looks or is_placeholder(first.raw):
+            return match.group(0)
+        colon = grammar.Token(-2, -1, ":", "")
+        word = grammar.Token(-1, 0, match.group("kind"), "")
+        record = grammar.parse_record([colon, word, *tokens])
+        edits = []
+        label = grammar.LABEL[kind]
+        inside = [t for t in tokens if record.block and record.block[0] <= t.start < record.block[1]]
+        if record.block and not all(is_placeholder(t.raw) or t.raw in ("{", "}") for t in inside):
+            edits.append((record.block[0], len(rest), f"{{ [{label} block removed] }}"))
+        # in other text the entry ends with its value: what follows ("' >> file") is not a secret
+        values = record.secrets if kind in grammar.KEY_KINDS else record.secrets[:1]
+        for t in values:
+            if not is_placeholder(t.raw):
+                edits.append((t.start, t.end, grammar.placeholder(label, t)))
+        if not edits:
+            return match.group(0)
+        counts[grammar.COUNT_KIND[kind]] += 1
+        head = match.group(0)[: match.start("rest") - match.start()]
+        return head + grammar._apply(rest, edits)
 
-    pattern = re.compile(r"^.*(?:^|[ \t]):[ \t]*(?:" + "|".join(_TYPES) + r")[ \t]+\S.*$", re.MULTILINE | re.IGNORECASE)
-    new = pattern.sub(fix, text)
-    return new, dict(counts)
+    return _ENTRY.sub(fix, text), dict(counts)
 
 
 # ---------------------------------------------------------------------------
@@ -272,102 +163,31 @@ def redact_xfrm_state(text: str) -> Result:
 
 
 # ---------------------------------------------------------------------------
-# pluto debug logs
-
-# A pluto hex dump line: "|   53 77 61 6e  64 6f 63 54 ...   SwandocTestPSK-D" (after any
-# timestamp/syslog prefix). The ASCII column is dropped too: it is the same secret.
-# Pluto's helper threads mark their debug lines "|] " (4.x) or "] " (5.x) instead of "| "
-# (see the debug-marker comment in swandoc/inputs.py): their dumps hold the same key material.
-_MARKER = r"(?:\|\]?|\])"
-_HEXDUMP = re.compile(r"^(?P<prefix>.*?" + _MARKER + r") {2,}(?P<hex>[0-9a-f]{2}(?: {1,2}[0-9a-f]{2})*)(?: .*)?$", re.MULTILINE)
-# Inline dumps: 'input "0x00 11 22 ..."', 'raw_key: 0x0011...'
-_INLINE_HEX = re.compile(r"(?P<lead>" + _MARKER + r".*?)(?P<hex>0x(?:[0-9A-Fa-f]{2} ?){8,}|(?<![0-9A-Za-z@])(?:[0-9a-f]{2} ){8,}[0-9a-f]{2})")
-# Labels of debug dumps that carry key material (4.x/5.x wording: "PreShared Key", "PSK",
-# "Generated nonce:", "SK_ei", "skeyseed", "g^ir", "DH secret", "PPK", "keymat", "Salt ...").
-_SECRET_LABEL = re.compile(
-    r"psk|pre-?shared|nonce|\bn[ir]\b|sk_[a-z]+|skeyseed|g\^|g_ir|shared|secret|ppk|keymat|key|salt|"
-    r"unwrapped|chunk output|decrypt|encrypt|prf|hmac|xcbc|integ|data (?:before|after)|auth|idhash|hash",
-    re.IGNORECASE)
-
-
-def redact_log(text: str) -> Result:
-    """plutodebug dumps (``all,private`` / ``crypt``): keep the label, drop every hex byte.
-
-    Every hex dump body goes, whatever its label, because a label does not prove a dump is
-    harmless; the count says whether the label looked like key material. Works on plain log
-    lines (file, syslog, ``journalctl -o short``) and on ``journalctl -o json`` lines, where
-    only the MESSAGE field is rewritten so each line stays valid JSON.
-    """
-    state = _DumpState()
-    out: list[str] = []
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        newline = line[len(body):]
-        if body.startswith("{") and '"MESSAGE"' in body:
-            try:
-                record = json.loads(body)
-            except ValueError:
-                record = None
-            if isinstance(record, dict) and isinstance(record.get("MESSAGE"), str):
-                new = state.line(record["MESSAGE"], keep_continuation=True)
-                if new != record["MESSAGE"]:
-                    record["MESSAGE"] = new
-                    body = json.dumps(record)
-                out.append(body + newline)
-                continue
-        new = state.line(body, keep_continuation=False)
-        if new is not None:
-            out.append(new + newline)
-    return "".join(out), dict(state.counts)
-
-
-# Where a debug line's text starts: "| ", "|] ", or a 5.x helper's "] " at the start of the
-# line or right after the "timestamp: " / "pluto[pid]: " prefix.
-_DEBUG_MARKER = re.compile(r"\|\]?|(?:^|(?<=: ))\](?= )")
-
-
-class _DumpState:
-    """Follows hex dumps across lines: the label line, then one or more dump lines."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.label = ""
-        self.in_dump = False
-
-    def _kind(self) -> str:
-        return "log-key-material" if _SECRET_LABEL.search(self.label) else "log-hexdump"
-
-    def line(self, body: str, *, keep_continuation: bool) -> str | None:
-        match = _HEXDUMP.match(body)
-        if match:
-            first = not self.in_dump
-            if first:
-                self.counts[self._kind()] += 1
-                self.in_dump = True
-            if first or keep_continuation:
-                return f"{match.group('prefix')}   [hex dump removed]"
-            return None  # later lines of the same dump: dropped
-        self.in_dump = False
-        marker = _DEBUG_MARKER.search(body)
-        self.label = body[marker.end():] if marker else ""
-        if marker:
-            new, n = _INLINE_HEX.subn(lambda m: m.group("lead") + "[hex removed]", body)
-            if n:
-                self.counts[self._kind()] += n
-                return new
-        return body
-
-
-# ---------------------------------------------------------------------------
 # ipsec.conf and other key=value text
 
 # Options whose value is a secret. leftrsasigkey/rightrsasigkey/leftpubkey are PUBLIC: kept.
 _CONF_SECRET = re.compile(
     r"(?P<lead>(?:^|(?<=[\s{,\[]))\s*\"?(?P<key>[A-Za-z0-9_-]*(?:pass(?:word|wd|phrase)?|secret|psk|ppk|pin|xauthpass)[A-Za-z0-9_-]*)\"?\s*[=:]\s*)"
-    r"(?P<value>\"[^\"\n]*\"?|[^\s,}\]]+)",
+    r"(?P<value>\"[^\"\n]*\"?|\x27[^\x27\n]*\x27?|[^\s]+)",
     re.MULTILINE | re.IGNORECASE)
 _CONF_KEEP_KEYS = {"ppk", "ppk-ids", "pfs", "ppk_ids", "spin", "xauthby", "secretsfile", "secrets"}
 _POLICY_WORDS = {"yes", "no", "permit", "propose", "insist", "never", "true", "false", "always"}
+
+
+_REFERENCES = {"%prompt", "%none", "%any", "%fromcert", "%cert", "%smartcard"}  # not the secret itself
+
+
+def _kept_option(key: str, value: str) -> bool:
+    """Option names that merely mention a secret (ppk=insist, secretsfile=, pskvalue-flags=)."""
+    bare = value.strip("\"'")
+    return (key in _CONF_KEEP_KEYS or key.endswith(("file", "ids", "flags", "type", "-by", "by"))
+            or bare.lower() in _POLICY_WORDS or bare.lower() in _REFERENCES or is_placeholder(bare))
+
+
+def config_secret_values(text: str) -> list[str]:
+    """The values :func:`redact_config` removes (to be learnt before anything is written)."""
+    return [m.group("value").strip("\"'") for m in _CONF_SECRET.finditer(text)
+            if not _kept_option(m.group("key").lower(), m.group("value"))]
 
 
 def redact_config(text: str) -> Result:
@@ -378,15 +198,11 @@ def redact_config(text: str) -> Result:
         nonlocal n
         key = match.group("key").lower()
         value = match.group("value")
-        if key in _CONF_KEEP_KEYS or key.endswith("file") or key.endswith("ids") or value.lower().strip('"') in _POLICY_WORDS:
+        if _kept_option(key, value):
             return match.group(0)
-        if value.startswith("%") or value.startswith("/"):
-            return match.group(0)  # %prompt, %none, a path: not the secret itself
-        if _PLACEHOLDER.fullmatch(value.strip('"')):
-            return match.group(0)  # already censored
         n += 1
         # quoted, so that JSON (the resolved connection) and ipsec.conf stay parseable
-        return match.group("lead") + f'"{placeholder("value", value)}"'
+        return match.group("lead") + f'"{value_placeholder("value", value)}"'
 
     new = _CONF_SECRET.sub(fix, text)
     return new, ({"config-secret": n} if n else {})
@@ -399,7 +215,7 @@ def redact_nsspassword(text: str) -> Result:
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
         newline = line[len(body):]
-        if not body.strip() or body.lstrip().startswith("#"):
+        if not body.strip() or body.lstrip().startswith("#") or "[NSS password removed" in body:
             out.append(line)
             continue
         # Token names ("NSS Certificate DB") hold no colon; the password may: split on the first.
@@ -411,17 +227,107 @@ def redact_nsspassword(text: str) -> Result:
     return "".join(out), ({"nss-password": n} if n else {})
 
 
+def nss_password_values(text: str) -> list[str]:
+    values = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            _, sep, password = line.partition(":")  # see redact_nsspassword: first colon
+            values.append(password if sep else line)
+    return values
+
+
+# ---------------------------------------------------------------------------
+# NetworkManager connections (keyfile format)
+
+_NM_SECRET_KEY = re.compile(r"(?:psk|pskvalue|password|passwd|passphrase|secret|pin|xauthpassword|"
+                            r"[a-z0-9_-]*(?:password|secret|psk|passphrase))$", re.IGNORECASE)
+
+
+def _nm_entries(text: str):
+    """(line, section, key, value-start) for every ``key=value`` line of a keyfile."""
+    section = ""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.strip()
+        if body.startswith("[") and body.endswith("]"):
+            section = body[1:-1].strip().lower()
+        elif "=" in body and not body.startswith(("#", ";")):
+            key = line.split("=", 1)[0].strip()
+            yield line, pos, section, key
+        pos += len(line)
+
+
+def _nm_is_secret(section: str, key: str) -> bool:
+    low = key.lower()
+    if low.endswith(("-flags", "-type", "_flags", "_type")):
+        return False
+    return section == "vpn-secrets" or bool(_NM_SECRET_KEY.fullmatch(low))
+
+
+def nm_secret_values(text: str) -> list[str]:
+    values = []
+    for line, _, section, key in _nm_entries(text):
+        if _nm_is_secret(section, key):
+            value = line.split("=", 1)[1].strip()
+            if value and not is_placeholder(value):
+                values.append(value)
+    return values
+
+
+def redact_nm_connection(text: str) -> Result:
+    """A NetworkManager keyfile: the [vpn-secrets] section's values and every password-like key
+    (pskvalue, xauthpassword, psk, password...) of any section; ``*-flags`` stay.
+
+    >>> redact_nm_connection("[vpn]\\npskvalue-flags=0\\n[vpn-secrets]\\npskvalue=s3cret-value\\n")[0]
+    '[vpn]\\npskvalue-flags=0\\n[vpn-secrets]\\npskvalue=[NetworkManager secret removed, 8-15 chars]\\n'
+    """
+    out: list[str] = []
+    n = 0
+    entries = {pos: (section, key) for _, pos, section, key in _nm_entries(text)}
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        found = entries.get(pos)
+        pos += len(line)
+        if found and _nm_is_secret(*found):
+            key_part, value = line.split("=", 1)
+            body = value.rstrip("\r\n")
+            if body.strip() and not is_placeholder(body.strip()):
+                n += 1
+                line = f"{key_part}=[NetworkManager secret removed, {length_class(len(body.strip()))} chars]" + value[len(body):]
+        out.append(line)
+    return "".join(out), ({"nm-secret": n} if n else {})
+
+
+# ---------------------------------------------------------------------------
+# secrets on a command line (a journal's _CMDLINE, a shell history, ps output)
+
+_CMDLINE_SECRET = re.compile(r"(--(?:xauthpass(?:word)?|password|passwd|pass|psk|secret|pin|ppk)(?:=|\s+))"
+                             r"(\"[^\"\n]*\"?|'[^'\n]*'?|[^\s\"']+)", re.IGNORECASE)
+
+
+def redact_command_lines(text: str) -> Result:
+    """``ipsec whack --xauthpass VALUE`` and the like, wherever a command line was recorded.
+
+    >>> redact_command_lines("ipsec whack --name vpn --xauthpass hunter2 --initiate")[0]
+    'ipsec whack --name vpn --xauthpass [command-line secret removed] --initiate'
+    """
+    new, n = _CMDLINE_SECRET.subn(lambda m: m.group(1) + "[command-line secret removed]", text)
+    return new, ({"command-line-secret": n} if n else {})
+
+
 # ---------------------------------------------------------------------------
 # the generic scrubber, run over every text item
 
 _GENERIC: tuple[Callable[[str], Result], ...] = (
-    redact_private_keys, scrub_secret_lines, redact_xfrm_state, redact_log,
+    redact_private_keys, scrub_secret_lines, redact_command_lines, redact_xfrm_state, redact_log,
 )
 
 
-def scrub_generic(text: str) -> Result:
+def scrub_generic(text: str, skip: tuple = ()) -> Result:
     counts: list[Counts] = []
     for fn in _GENERIC:
+        if fn in skip:
+            continue
         text, c = fn(text)
         counts.append(c)
     return text, _merge(*counts)
@@ -433,112 +339,72 @@ POLICIES: dict[str, Callable[[str], Result]] = {
     "log": redact_log,
     "config": redact_config,
     "nsspassword": redact_nsspassword,
+    "nm_connection": redact_nm_connection,
     "generic": lambda text: (text, {}),
     "none": lambda text: (text, {}),
 }
 
 
-# ---------------------------------------------------------------------------
-# known values
+# A quoted value read the C way (backslash escapes), which pluto does not do: a user who wrote
+# "pa\"ss" may mean pa"ss, and that is what may turn up elsewhere. Learnt as well, never trusted.
+_ESCAPED_QUOTED = re.compile(r'"((?:[^"\\\n]|\\.)*\\.(?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*\\.(?:[^\'\\\n]|\\.)*)\'')
 
 
-def decode_secret(token: str) -> bytes | None:
-    """The bytes a secrets-file token stands for (as pluto's ttodata would decode it)."""
-    form, _, _ = describe_value(token)
-    try:
-        if form == "quoted":
-            return token[1:-1].replace('\\"', '"').encode() if token.endswith('"') else token[1:].encode()
-        if form == "hex":
-            digits = token[2:].replace("_", "")
-            return bytes.fromhex(digits[: len(digits) // 2 * 2])
-        if form == "base64":
-            body = token[2:].replace("_", "")
-            return base64.b64decode(body + "=" * (-len(body) % 4))
-        if form == "text":
-            return token[2:].encode()
-    except (ValueError, binascii.Error):
-        return None
-    return token.encode()
+def _secrets_learnt(text: str) -> list[bytes]:
+    out = [re.sub(r"\\(.)", r"\1", m.group(1) or m.group(2) or "").encode("utf-8", "surrogateescape")
+           for m in _ESCAPED_QUOTED.finditer(text)]
+    for token in grammar.secret_values(text):
+        out.append(token.value.encode("utf-8", "surrogateescape"))
+        decoded = grammar.decode_value(token)
+        if decoded:
+            out.append(decoded)
+        if token.raw[:2].lower() in ("0x", "0s", "0t"):
+            out.append(token.raw[2:].encode("utf-8", "surrogateescape"))
+    return out
 
 
-def secret_tokens(text: str) -> list[str]:
-    """Raw secret tokens in ipsec.secrets text (for the in-memory known-value scrubber)."""
-    found: list[str] = []
-    for lines in _records(text):
-        record = "".join(lines)
-        body = record.strip().lstrip("#").strip()
-        match = _SEPARATOR.search(body)
-        if not match or match.group(1).upper() in ("RSA", "ECDSA"):
-            continue
-        values = []
-        for v in _VALUE.finditer(body[match.end():]):
-            if v.group().startswith("#") and values:
-                break
-            values.append(v.group())
-        if match.group(1).upper() == "PPKS" and len(values) > 1 and values[0].startswith('"'):
-            values = values[1:]
-        found.extend(v for v in values if v.lower() != "%prompt" and not _PLACEHOLDER.fullmatch(v))
-    return found
+# What each policy's grammar says is secret, to be learnt before anything is written.
+LEARNERS: dict[str, Callable[[str], list[bytes]]] = {
+    "secrets": _secrets_learnt,
+    "config": lambda text: [v.encode() for v in config_secret_values(text)],
+    "nsspassword": lambda text: [v.encode() for v in nss_password_values(text)],
+    "nm_connection": lambda text: [v.encode() for v in nm_secret_values(text)],
+}
 
 
 class Redactor:
-    """Applies policy + generic + known-value redaction; holds known secrets in memory only."""
-
-    MIN_KNOWN = 4  # shorter values would match everywhere; the policies still catch them in place
+    """Applies policy + generic + known-value redaction; holds learnt secrets in memory only."""
 
     def __init__(self) -> None:
-        self._known: set[str] = set()
-        self._pattern: re.Pattern | None = None
+        self.known = KnownSecrets()
+
+    def learn(self, text: str, policy: str = "secrets") -> None:
+        """Learn the secret values *text* holds, read with *policy*'s grammar."""
+        learner = LEARNERS.get(policy)
+        if learner is None:
+            return
+        for value in learner(text):
+            self.known.add(value)
+        if policy == "secrets":  # IDs are no secret: a learnt value is never cut out of one
+            for ident in grammar.ids_of(text):
+                self.known.protect(ident)
 
     def learn_secrets_text(self, text: str) -> None:
-        for token in secret_tokens(text):
-            self.learn(token)
+        self.learn(text, "secrets")
 
     def learn_nsspassword(self, text: str) -> None:
-        for line in text.splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                _, sep, password = line.partition(":")  # see redact_nsspassword: first colon
-                self.learn_bytes((password if sep else line).encode())
-
-    def learn(self, token: str) -> None:
-        data = decode_secret(token)
-        if token.startswith('"') or token[:2].lower() in ("0x", "0s", "0t"):
-            self._add(token.strip('"'))
-        if data:
-            self.learn_bytes(data)
+        self.learn(text, "nsspassword")
 
     def learn_bytes(self, data: bytes) -> None:
-        if len(data) < self.MIN_KNOWN:
-            return
-        try:
-            self._add(data.decode())
-        except UnicodeDecodeError:
-            pass
-        hexed = data.hex()
-        self._add(hexed)
-        self._add(" ".join(hexed[i:i + 2] for i in range(0, len(hexed), 2)))
-        b64 = base64.b64encode(data).decode()
-        self._add(b64)
-        self._add(b64.rstrip("="))
-
-    def _add(self, value: str) -> None:
-        if len(value) >= self.MIN_KNOWN:
-            self._known.add(value)
-            self._pattern = None
+        self.known.add(data)
 
     def scrub_known(self, text: str) -> Result:
-        if not self._known:
-            return text, {}
-        if self._pattern is None:
-            alternatives = sorted(self._known, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in alternatives), re.IGNORECASE)
-        new, n = self._pattern.subn("[known secret removed]", text)
+        new, n = self.known.scrub(text)
         return new, ({"known-secret": n} if n else {})
 
     def redact(self, text: str, policy: str = "generic") -> Result:
         fn = POLICIES.get(policy, POLICIES["generic"])
         text, a = fn(text)
-        text, b = scrub_generic(text)
+        text, b = scrub_generic(text, skip=(fn,))  # a policy that is also a generic step runs once
         text, c = self.scrub_known(text)
         return text, _merge(a, b, c)
-

@@ -11,7 +11,10 @@ runs. Every probe is bounded in time and returns either its raw output or why it
 """
 from __future__ import annotations
 
+import dataclasses
+import glob
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -96,13 +99,14 @@ def _pluto_process() -> Evidence:
         return failed("pluto_process", "/proc/*/comm", f"cannot list processes: {exc.strerror}")
 
 
-def _xfrm_state(timeout: float) -> Evidence:
-    raw = run_command("xfrm_state", ["ip", "xfrm", "state"], timeout=timeout)
+def _xfrm_state(timeout: float, name: str = "xfrm_state", argv: tuple | list = ("ip", "xfrm", "state")) -> Evidence:
+    """``ip [-s] xfrm state`` (with -s: byte/packet counters, lifetimes); keys removed at once."""
+    raw = run_command(name, list(argv), timeout=timeout)
     if raw.content is None:
         return raw
     # Keys are removed here, before the text is stored anywhere (report, bundle, memory).
     text, removed = strip_xfrm_keys(raw.content.decode("utf-8", "replace"))
-    return Evidence("xfrm_state", text.encode(), raw.origin, raw.status, raw.duration, raw.error,
+    return Evidence(name, text.encode(), raw.origin, raw.status, raw.duration, raw.error,
                     redactions=(("xfrm-key", removed),) if removed else ())
 
 
@@ -126,7 +130,7 @@ def _crypto_policy(timeout: float) -> Evidence:
 
 
 def _pluto_log(options: CollectOptions, cfg: confmod.ConfigFile | None) -> Evidence:
-    """--log, else ``logfile=`` of ``config setup``, else the journal, else a syslog file."""
+    """--log, else ``logfile=`` of ``config setup``, else the journal, else pluto's lines of a syslog file."""
     path = options.log or (cfg.setup_value("logfile") if cfg else None)
     if path:
         return read_file("pluto_log", path, limit=LOG_LIMIT)
@@ -138,8 +142,24 @@ def _pluto_log(options: CollectOptions, cfg: confmod.ConfigFile | None) -> Evide
         if os.path.exists(path):
             found = read_file("pluto_log", path, limit=LOG_LIMIT)
             if found.available:
-                return found
+                return found if path == "/var/log/pluto.log" else pluto_lines_only(found)
     return journal
+
+
+# A syslog line from pluto (or the ipsec tools around it): "... pluto[123]: ...", "ipsec: ...".
+_PLUTO_SYSLOG = re.compile(rb"^[^\n]*?\s(?:pluto|ipsec|ipsec_[a-z]+|addconn|whack)(?:\[\d+\])?:", re.MULTILINE)
+
+
+def pluto_lines_only(item: Evidence) -> Evidence:
+    """Keep only pluto's lines of a shared syslog file (/var/log/secure, auth.log): the rest is
+    other programs' business (logins, sudo) and never goes into a bundle or a report.
+
+    >>> pluto_lines_only(Evidence("pluto_log", b"a sshd[1]: x\\nb pluto[2]: y\\n", "/var/log/secure")).content
+    b'b pluto[2]: y\\n'
+    """
+    lines = [line for line in (item.content or b"").splitlines(keepends=True) if _PLUTO_SYSLOG.match(line)]
+    kept = b"".join(lines)
+    return dataclasses.replace(item, content=kept, meta=item.meta + (("filtered", f"pluto's lines only ({len(lines)} kept)"),))
 
 
 def _capture(options: CollectOptions, interface: str | None) -> Evidence:
@@ -226,6 +246,17 @@ def collect(options: CollectOptions, *, progress: Callable[[str], None] | None =
     add("fips_status", _fips)
     add("crypto_policy", lambda: _crypto_policy(t))
     add("nss_certs", lambda: _nss_certs(options, status if isinstance(status, Evidence) else None))
+    add("nss_keys", lambda: _nss_keys(options, status if isinstance(status, Evidence) else None))
+    say("reading what a support engineer asks for")
+    add("xfrm_state_stats", lambda: _xfrm_state(t, "xfrm_state_stats", ["ip", "-s", "xfrm", "state"]))
+    # ipsec_policies comes with the config (_config): the groups beside it, or --policies-dir
+    add("nm_connections", _nm_connections)
+    add("hosts_file", lambda: read_file("hosts_file", "/etc/hosts"))
+    add("kernel_version", lambda: read_file("kernel_version", "/proc/version"))
+    add("os_release", _os_release)
+    add("ipsec_service_status", lambda: run_command(
+        "ipsec_service_status", ["systemctl", "status", "--no-pager", "--full", "--lines=50", "ipsec.service"],
+        timeout=t))
 
     if options.capture:
         interface = options.interface or _route_device(route)
@@ -276,6 +307,57 @@ def _nss_certs(options: CollectOptions, status: Evidence | None) -> Evidence:
     if not nssdir:
         return failed("nss_certs", "certutil -L", f"no NSS database found ({', '.join(NSS_CANDIDATES)})")
     return run_command("nss_certs", ["certutil", "-L", "-d", f"sql:{nssdir}"], timeout=options.timeout)
+
+
+def _nss_keys(options: CollectOptions, status: Evidence | None) -> Evidence:
+    """``certutil -K``: the private keys' CKA_IDs (what leftckaid= names) and nicknames, never a key.
+    An empty password file: a password-protected database is reported as such, never prompted for."""
+    nssdir = find_nss_dir(status, options.nss_dir)
+    if not nssdir:
+        return failed("nss_keys", "certutil -K", f"no NSS database found ({', '.join(NSS_CANDIDATES)})")
+    return run_command("nss_keys", ["certutil", "-K", "-d", f"sql:{nssdir}", "-f", "/dev/null"], timeout=options.timeout)
+
+
+MAX_FILES = 200
+NM_CONNECTIONS = ("/etc/NetworkManager/system-connections/*", "/run/NetworkManager/system-connections/*")
+
+
+def _concatenated(name: str, *patterns: str, keep=lambda text: True) -> Evidence:
+    """Several small files in one item, each introduced by ``# --- swandoc: file PATH ---``."""
+    parts: list[bytes] = []
+    problems: list[str] = []
+    paths = sorted({p for pattern in patterns for p in glob.glob(pattern) if os.path.isfile(p)})[:MAX_FILES]
+    for path in paths:
+        item = read_file(name, path, limit=1024 * 1024)
+        if not item.available:
+            problems.append(f"{path}: {item.error}")
+            continue
+        if keep(item.content):
+            parts.append(f"# --- swandoc: file {path} ---\n".encode() + item.content.rstrip(b"\n") + b"\n")
+    origin = " ".join(patterns)
+    for pattern in patterns:  # a directory we may not list is not an empty one
+        directory = os.path.dirname(pattern)
+        if os.path.isdir(directory) and not os.access(directory, os.R_OK | os.X_OK):
+            problems.append(f"no permission to list {directory} (run as root)")
+    if not parts:
+        why = "; ".join(problems) or f"no such files ({origin})"
+        return failed(name, origin, why)
+    meta = (("problems", "; ".join(problems)),) if problems else ()
+    return Evidence(name, b"".join(parts), origin, meta=meta)
+
+
+def _nm_connections() -> Evidence:
+    """NetworkManager-libreswan connections (secrets removed later by the nm_connection policy)."""
+    return _concatenated("nm_connections", *NM_CONNECTIONS,
+                         keep=lambda text: b"libreswan" in text.lower() or b"[vpn" in text.lower())
+
+
+def _os_release() -> Evidence:
+    for path in ("/etc/os-release", "/usr/lib/os-release", "/etc/redhat-release"):
+        item = read_file("os_release", path)
+        if item.available:
+            return item
+    return failed("os_release", "/etc/os-release", "no os-release file")
 
 
 def _initiate(options: CollectOptions) -> Evidence:

@@ -37,18 +37,21 @@ def _read(path: str, seen: set[str], depth: int, parts: list[str], problems: lis
         return
     files.append(path)
     parts.append(f"# --- swandoc: file {path} ---\n")
-    for line in text.splitlines(keepends=True):
-        stripped = line.strip()
-        parts.append(line if line.endswith("\n") else line + "\n")
-        if stripped.startswith("include") and len(stripped.split()) >= 2 and stripped.split()[0] == "include":
-            pattern = stripped.split(None, 1)[1].strip()
-            if not os.path.isabs(pattern):
-                pattern = os.path.join(os.path.dirname(path), pattern)
-            matches = sorted(glob.glob(pattern))
-            if not matches and not glob.has_magic(pattern):
-                problems.append(f"{pattern}: included file does not exist")
-            for included in matches:
-                _read(included, seen, depth + 1, parts, problems, files)
+    parts.append(text if text.endswith("\n") or not text else text + "\n")
+    from ..bundle.secrets_grammar import parse_secrets
+
+    records, _ = parse_secrets(text)  # pluto's grammar: "include FILE # comment" names FILE only
+    for record in records:
+        if record.include is None:
+            continue
+        pattern = record.include
+        if not os.path.isabs(pattern):
+            pattern = os.path.join(os.path.dirname(path), pattern)
+        matches = sorted(glob.glob(pattern))
+        if not matches and not glob.has_magic(pattern):
+            problems.append(f"{pattern}: included file does not exist")
+        for included in matches:
+            _read(included, seen, depth + 1, parts, problems, files)
 
 
 def collect_secrets(path: str = DEFAULT_SECRETS, redactor=None) -> Evidence:

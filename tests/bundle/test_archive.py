@@ -82,14 +82,14 @@ def test_manifest_lists_every_item_with_hash_size_and_redactions(corpus_bundle):
         import hashlib
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert {"origin", "status", "duration", "redactions"} <= set(entry)
-    assert by_name["ipsec_secrets"]["redactions"]["psk"] == 8
+    assert by_name["ipsec_secrets"]["redactions"]["psk"] == 7  # the commented-out one counts as commented-secret
     assert by_name["xfrm_state"]["redactions"] == {"xfrm-key": 5}
     assert by_name["whack_listall"]["redactions"]["private-key-block"] == 2
     assert by_name["pluto_log"]["redactions"]["log-key-material"] >= 3
     assert by_name["nss_password"]["redactions"]["nss-password"] == 2
     assert by_name["ipsec_conf"]["redactions"]["config-secret"] == 2
     assert "[known secret removed]" in by_name["crypto_policy"]["error"]
-    assert manifest["redaction_totals"]["psk"] >= 9
+    assert manifest["redaction_totals"]["psk"] >= 8
     # items that could not be had are listed with the reason
     for miss in manifest["missing"]:
         assert miss["reason"]
@@ -151,7 +151,7 @@ def test_obfuscated_bundle_keeps_diagnosis_and_hides_addresses(tmp_path):
     blob = b"\n".join(members.values())
     mapping = json.loads(open(result.map_path).read())
     assert not any(f"{TOP}/" in p and "map" in p for p in members)  # the map stays outside
-    hidden = [real for real in mapping if real.encode() in blob]
+    hidden = [real for real in mapping if len(real) >= 3 and real.encode() in blob]  # "@a" maps "a": too short to search for
     assert hidden == []
     assert mapping and any(v.startswith("host-") for v in mapping.values())
     assert leaks(members) == []
@@ -173,7 +173,8 @@ def test_obfuscation_is_consistent_and_subnet_preserving():
     assert subnet.subnet_of(ipaddress.ip_network("10.0.0.0/8"))  # private stays private
     assert parts[4] == parts[6] and parts[4] != "8.8.4.4"
     assert ipaddress.ip_address(parts[9]) in ipaddress.ip_network(parts[8])
-    assert ob.text("192.0.2.1 127.0.0.1 255.255.255.0 0.0.0.0/0") == "192.0.2.1 127.0.0.1 255.255.255.0 0.0.0.0/0"
+    assert ob.text("127.0.0.1 255.255.255.0 0.0.0.0/0") == "127.0.0.1 255.255.255.0 0.0.0.0/0"
+    assert "192.0.2.1" not in ob.text("192.0.2.1")  # documentation ranges are what test hosts use: mapped too
 
 
 def test_hung_command_is_cut_off():
