@@ -8,6 +8,7 @@ Subcommand modules import heavy libraries (scapy, pyroute2) lazily so ``analyze`
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -30,7 +31,28 @@ def one_line(message: str, limit: int = 1000) -> str:
     return flat + (" ..." if len(message) > limit else "")
 
 
+# The other front doors, loaded only when named (or when help lists them): "swandoc analyze" must not
+# pay for the lab's scenario tables or the probes at every start (see benchmarks/README.md).
+LAZY_COMMANDS = {"diagnose": "swandoc.probes.command:diagnose", "bundle": "swandoc.bundle.command:bundle",
+                 "lab": "swandoc.lab.command:lab", "check": "swandoc.check.command:check"}
+
+
 class SwandocGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module, _, attr = LAZY_COMMANDS[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+    def load_all(self) -> dict[str, click.Command]:
+        """Every command, the lazy ones loaded (for tools that walk the command tree)."""
+        for name in LAZY_COMMANDS:
+            self.get_command(click.Context(self), name)
+        return dict(self.commands)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -105,18 +127,3 @@ def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | No
     with input_progress(paths):
         report = analyze_paths(paths, conn=conn)
     sys.exit(emit_report(report, fmt, output, html_path))
-
-
-def _register_subcommands() -> None:
-    from .bundle.command import bundle
-    from .check.command import check
-    from .lab.command import lab
-    from .probes.command import diagnose
-
-    main.add_command(diagnose)
-    main.add_command(bundle)
-    main.add_command(lab)
-    main.add_command(check)
-
-
-_register_subcommands()

@@ -22,10 +22,10 @@ from .evidence import FILE, LIVE, LOCAL, EvidenceSet, Origin
 from .model import EvidenceLine, LogEvent, SourceSummary
 
 from .logparse import kinds as K
-from .logparse.pairing import Wire, wire
 
 if TYPE_CHECKING:  # types only: facts must not depend on the host parsers (probes/) or on scapy
     from .logparse.packet import IkePacket
+    from .logparse.pairing import Wire  # imported when first used: a log analysis has no packets
     from .probes.config import ConfigFile, Connection
     from .probes.netfilter import Ruleset
     from .probes.hostinfo import Process, Socket, XfrmState
@@ -232,6 +232,7 @@ class Facts:
         if not self.packets:
             return None
         if self._wire is None:
+            from .logparse.pairing import wire
             self._wire = wire(self.packets, self.esp_counts)
         return self._wire
 

@@ -16,7 +16,6 @@ import gzip
 import io
 import lzma
 import os
-from .bundle.reader import bundle_evidence
 from .errors import InputError
 from .evidence import FILE, Evidence, Origin
 from .logparse.feed import BZ2, DECOMPRESS_ERRORS, GZIP, SNIFF, XZ
@@ -32,6 +31,7 @@ def evidence_for_path(path: str) -> list[Evidence]:
         return [Evidence("pluto_log", None, "<stdin>", where=Origin(FILE, "<stdin>"), path="-")]
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, "manifest.json")):
+            from .bundle.reader import bundle_evidence  # tarfile & co: only for a bundle
             return bundle_evidence(path)
         raise InputError(f"{path}: is a directory (give log files, pcaps or a swandoc bundle)")
     try:
@@ -47,6 +47,7 @@ def evidence_for_path(path: str) -> list[Evidence]:
     if head.startswith(_PCAP) or head.startswith(_PCAPNG):
         return [Evidence("ike_capture", None, path, where=origin, path=path)]
     if _is_tar(head, path):
+        from .bundle.reader import bundle_evidence
         return bundle_evidence(path)
     return [Evidence("pluto_log", None, path, where=origin, path=path)]
 

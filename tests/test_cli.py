@@ -27,7 +27,7 @@ def swandoc(*args: str, env: dict | None = None, stdin: bytes | None = None) -> 
 
 
 def commands() -> dict[str, click.Command]:
-    return dict(main.commands)
+    return main.load_all()  # diagnose, bundle and lab load lazily
 
 
 def visible_options(command: click.Command) -> list[click.Option]:

@@ -11,14 +11,16 @@ summary of the packet.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from ..facts import Facts
-from ..logparse.packet import IkePacket
-from ..logparse.pairing import Exchange, Wire
 from ..model import EvidenceLine, Finding
 from .registry import rule
 from .knowledge import REF_FIREWALL, REF_NAT, finding, topic
+
+if TYPE_CHECKING:  # annotations only: a log analysis without a capture never loads the packet modules
+    from ..logparse.packet import IkePacket
+    from ..logparse.pairing import Exchange, Wire
 
 MAX_LINES = 6
 ESP_ONE_WAY_MIN = 3  # fewer ESP packets than this one way is too little to call it one-way
