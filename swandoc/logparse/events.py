@@ -376,7 +376,7 @@ def _trouble(body: str, *, source: str, line: int, text: str, time: str | None) 
     """A message no pattern understands but that reads like trouble: kept as a 'trouble' event, so the
     report shows it (unrecognised-trouble) instead of dropping it, unless the catalogue ignores it."""
     body = body[:TROUBLE_SCAN]  # pluto's lines are short; a hostile long line must not cost quadratic time
-    if not catalogue.TROUBLE.search(body):
+    if not catalogue.looks_like_trouble(body):
         return None
     m = _PREFIX.match(body)
     msg = body[m.end():]

@@ -113,3 +113,15 @@ def test_no_trouble_line_of_a_real_log_is_dropped_by_its_envelope(path):
     lost = [line for line in lines if catalogue.TROUBLE.search(line) and not line.startswith("#")
             and strip_envelope(line) is None and not is_other_program(line) and line[:200] not in shown]
     assert not lost, lost[:5]
+
+
+def test_the_fast_trouble_check_finds_every_line_the_pattern_finds():
+    """looks_like_trouble (substring hints, then the pattern on the lower-cased line) == TROUBLE.search,
+    on every catalogued message and every line of every fixture log."""
+    texts = [entry["example"] for entry in ENTRIES]
+    for path in FIXTURE_LOGS + sorted(glob.glob(fixture("lab5", "*", "*.log"))):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            texts.extend(fh.read().splitlines())
+    differ = [t for t in texts if bool(catalogue.TROUBLE.search(t)) != catalogue.looks_like_trouble(t)]
+    assert not differ, differ[:5]
+    assert sum(1 for t in texts if catalogue.looks_like_trouble(t)) > 1000  # the check is not vacuous
