@@ -117,9 +117,10 @@ def lab(scenario, list_only, out_dir, fmt, output, html_path, debug, west_conf, 
         result = runner.run_configs(west_conf, east_conf, west_secrets, east_secrets, out_dir=out_dir, debug=debug,
                                     versions=versions)
     else:
-        from .scenarios import BY_NAME
-        if scenario not in BY_NAME:
+        from .scenarios import canonical
+        if canonical(scenario) is None:
             raise SwandocError(f"unknown scenario {scenario!r}; see swandoc lab --list")
+        scenario = canonical(scenario)
         out_dir = out_dir or _default_out(scenario)
         result = runner.run_scenario(scenario, out_dir, debug=debug, versions=versions)
     # runner.LabError is a SwandocError, and Ctrl-C reaches the command group: one line, as everywhere.

@@ -193,8 +193,22 @@ VIEWS = ("initiator", "responder", "both", "pcap")
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 
+def canonical(name: str) -> str | None:
+    """The scenario's own name for *name*, which may leave out the "ike" of "ikev1-"/"ikev2-" (as
+    people write "v2-psk-mismatch"); None when there is no such scenario.
+
+    >>> canonical("v2-psk-mismatch"), canonical("ikev2-psk-mismatch"), canonical("nosuch")
+    ('ikev2-psk-mismatch', 'ikev2-psk-mismatch', None)
+    """
+    if name in BY_NAME:
+        return name
+    if name.startswith(("v1-", "v2-")) and "ike" + name in BY_NAME:
+        return "ike" + name
+    return None
+
+
 def get(name: str) -> Scenario:
-    try:
-        return BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"unknown lab scenario {name!r}; try: swandoc lab --list") from None
+    found = canonical(name)
+    if found is None:
+        raise KeyError(f"unknown lab scenario {name!r}; try: swandoc lab --list")
+    return BY_NAME[found]
