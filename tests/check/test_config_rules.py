@@ -210,6 +210,9 @@ def test_static_check_on_the_recorded_lab_pairs(name):
         assert static == lab, f"{name}: static {static}, lab {lab}"
 
 
+# The table is checked against the Libreswan the lab runs (Debian 12's 4.10): where the lab tests run. The
+# Debian 11 (Python 3.9) run of the non-lab tests has 4.3, which the table does not claim to describe.
+@pytest.mark.lab
 def test_keyword_tables_match_the_installed_libreswan(tmp_path):
     """Every keyword the 4.x table knows passes the real `ipsec addconn --checkconfig` (4.10 here) without a
     syntax error, obsolete ones draw its warning, and words the table lacks are refused: the table is right."""
