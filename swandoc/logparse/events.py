@@ -116,9 +116,13 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
     ("internal_error", ("EXPECTATION FAILED",), r"EXPECTATION FAILED: (?P<detail>.*)"),
     # -- the kernel has no usable IPsec (XFRM) support: pluto gives up at start-up (3.x-5.x, Openswan) --
     ("kernel_unsupported", ("CONFIG_XFRM", "bypass policy", "no suitable kernel stack", "XFRM kernel support",
-                            "init_netlink"),
+                            "init_netlink", "IP_XFRM_POLICY"),
      r"kernel was not compiled with CONFIG_XFRM|could not insert \S+ bypass policy|no suitable kernel stack found"
-     r"|[Nn]o XFRM kernel support|Failed to bind bcast socket in init_netlink"),
+     r"|[Nn]o XFRM kernel support|Failed to bind bcast socket in init_netlink"
+     r"|socket\(\) in init_netlink\(\): (?:Protocol not supported|Address family not supported)"
+     # the kernel refuses the per-socket IPsec policy pluto sets on each interface (no XFRM user API, or
+     # a 32-bit pluto on a 64-bit kernel): no interface can carry IKE
+     r"|setsockopt IP_XFRM_POLICY \S+ in \S+: (?:Not supported|Operation not supported|Protocol not available)"),
     # -- pluto is not running, or could not start (whack cannot reach it; a FATAL start-up error) --
     ("daemon_down", ("not running", "is Pluto running", "pluto.ctl", "FATAL", "lock dir", "pluto_ctl"),
      r"Pluto is not running|is Pluto running\?|connect\(\) for \S*pluto\.ctl\S* failed|connect\(pluto_ctl\) failed"

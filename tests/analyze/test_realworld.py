@@ -33,10 +33,6 @@ KNOWN_MISSES: dict[str, str] = {
         "NO_PROPOSAL_CHOSEN to IKE_SA_INIT both when no algorithms match and when it has no IKEv2 connection; "
         "the responder's 'no suitable connection' line (the issue title) is not in the paste. swandoc reports "
         "ike-proposal-mismatch and says in its explanation that the responder may have no connection",
-    '057-xfrm-policy-not-supported-no-interfaces-arm-docker-4x.log':
-        "wording unknown: the kernel refuses the per-socket IP_XFRM_POLICY bypass ('setsockopt IP_XFRM_POLICY ... "
-        "Not supported (errno 95)') and pluto then reports 'no public interfaces found'; swandoc's catalogue has "
-        "neither line, so it answers unrecognised-trouble instead of kernel-ipsec-unsupported",
     '058-netlink-bad-fd-then-assertion-fnos-docker-5.3.log':
         "interpretation: the decisive 'socket() in init_netlink(): Protocol not supported (errno 93)' line, which the "
         "maintainer quoted, lies in a part of the paste the index did not serve; what is left is XFRM flush writes "
