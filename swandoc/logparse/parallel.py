@@ -7,7 +7,8 @@ order, its line counts, unparsed lines, first and last timestamp), and the paren
 results strictly in file order. Nothing folded is merged: the facts are built by the same calls, in
 the same order, as when one process scans every block, so the outcome is exactly the sequential one.
 
-Line numbers need no worker-side state: a block's first line number is the parent's count of the
+The worker is started after the first block, and only if that block shows the kind of log where it
+pays (see PARALLEL_MIN_SHARE). Line numbers need no worker-side state: a block's first line number is the parent's count of the
 newlines before it (``bytes.count``, at memory speed). Memory stays bounded: at most two blocks
 and one block result are in flight. Where ``fork`` is missing, or the worker cannot be started or
 dies, the parent scans the remaining blocks itself (same results, one core).
@@ -27,6 +28,12 @@ from ..model import LogEvent, SourceSummary
 # Smaller files do not pay for the fork and the copies (a 4 MB block costs ~40 ms to scan and ~2 ms
 # to hand over). Tests lower it.
 PARALLEL_MIN = 32 << 20
+# ... and for logs where Python, not the regex engine, does most of the work: measured on the first
+# block, the share of its lines that reach Python (not debug lines). On the 2-core machine of
+# benchmarks/README.md a worker cuts the wall time of a third-non-debug log by ~15 % but adds ~10 %
+# to a plutodebug=all log (4 % non-debug): two processes there each run ~1.4x slower, which eats
+# the gain when the work per block is mostly the memory-speed scan. Tests lower it.
+PARALLEL_MIN_SHARE = 0.15
 _HEADER = struct.Struct("<QQQ")  # base line number, block length, end (the scan stops there)
 _RESULT = struct.Struct("<Q")
 _fields = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEvent)))
@@ -183,7 +190,7 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
     from .feed import _note_unparsed
 
     name = summary.name
-    worker = Worker.start(name)
+    worker: Optional[Worker] = None  # started once the first block says it pays
     base = counts["n"]
     ordered: deque = deque()  # entries in file order, applied from the left as their results come
     in_flight: Optional[list] = None  # the entry the worker is scanning
@@ -240,6 +247,8 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
                 entry[4] = scan_block(name, buf, cut, entry[3], no_event)
             ordered.append(entry)
             flush()
+            if n_blocks == 1 and _worth_a_worker(counts, base - entry[3]):
+                worker = Worker.start(name)
         collect()
         flush()
     finally:
@@ -247,3 +256,9 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
             worker.close()
     if failure is not None:
         raise failure
+
+
+def _worth_a_worker(counts: dict, lines: int) -> bool:
+    """Whether enough of the first block's *lines* reached Python (see PARALLEL_MIN_SHARE)."""
+    python_lines = counts["ok"] + counts["other_pluto"] + counts["other"]
+    return lines > 0 and python_lines >= PARALLEL_MIN_SHARE * lines

@@ -88,7 +88,7 @@ def test_over_long_line_costs_only_itself():
 
 # --- both cores: the forked worker (logparse/parallel.py) must change nothing but the time -------------
 
-def _analyze(path: Path, parallel_min: int, monkeypatch) -> tuple[list, str]:
+def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> tuple[list, str, list]:
     """Every event in the order Facts got it, and the whole JSON report (its time stamp blanked)."""
     from swandoc.analysis import analyze_paths
     from swandoc.logparse import parallel
@@ -103,6 +103,7 @@ def _analyze(path: Path, parallel_min: int, monkeypatch) -> tuple[list, str]:
 
     monkeypatch.setattr(Facts, "add_event", recording)
     monkeypatch.setattr(parallel, "PARALLEL_MIN", parallel_min)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_SHARE", share)
     monkeypatch.setattr(feed, "CHUNK", 16384)  # many blocks, so both processes get many
     calls: list = []
     monkeypatch.setattr(parallel, "scan_block", _counting(parallel.scan_block, calls))
@@ -168,3 +169,36 @@ def test_parallel_path_survives_a_worker_that_dies(tmp_path, monkeypatch):
     got, got_json, calls = _analyze(path, 0, monkeypatch)
     assert got == expected and got_json == expected_json
     assert len(calls) >= len(data) // 16384  # every block scanned here
+
+
+def test_no_worker_for_a_log_that_is_nearly_all_debug_lines(tmp_path, monkeypatch):
+    # plutodebug=all: the regex engine does nearly all the work, a second process only slows both.
+    from swandoc.logparse import parallel
+
+    started: list = []
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, name: started.append(name)))
+    log = LAB / "healthy-debug" / "west.log"
+    data = log.read_bytes()
+    debug = sum(1 for line in data.split(b"\n") if b": | " in line)
+    assert data.count(b"\n") - debug < parallel.PARALLEL_MIN_SHARE * data.count(b"\n"), \
+        "the fixture is meant to be a plutodebug=all log"
+    path = tmp_path / "west.log"
+    path.write_bytes(data * 4)
+    _, _, calls = _analyze(path, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
+    assert started == [] and len(calls) >= len(data) * 4 // 16384
+    chatty = tmp_path / "events.log"
+    chatty.write_bytes(data * 2 + b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, name: started.append(name)))
+    _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
+    assert started == [], "the first block decides"
+
+
+def test_a_worker_for_a_log_where_python_does_the_work(tmp_path, monkeypatch):
+    from swandoc.logparse import parallel
+
+    started: list = []
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, name: started.append(name)))
+    chatty = tmp_path / "events.log"
+    chatty.write_bytes(b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
+    _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
+    assert started == [str(chatty)]
