@@ -7,7 +7,7 @@ order, its line counts, unparsed lines, first and last timestamp), and the paren
 results strictly in file order. Nothing folded is merged: the facts are built by the same calls, in
 the same order, as when one process scans every block, so the outcome is exactly the sequential one.
 
-The worker is started after the first block, and only if that block shows the kind of log where it
+The worker is started after the first megabyte, and only if it shows the kind of log where it
 pays (see PARALLEL_MIN_SHARE). Line numbers need no worker-side state: a block's first line number is the parent's count of the
 newlines before it (``bytes.count``, at memory speed). Memory stays bounded: at most two blocks
 and one block result are in flight. Where ``fork`` is missing, or the worker cannot be started or
@@ -29,7 +29,7 @@ from ..model import LogEvent, SourceSummary
 # to hand over). Tests lower it.
 PARALLEL_MIN = 32 << 20
 # ... and for logs where Python, not the regex engine, does most of the work: measured on the first
-# block, the share of its lines that reach Python (not debug lines). On the 2-core machine of
+# megabyte (a quarter block), the share of its lines that reach Python (not debug lines). On the 2-core machine of
 # benchmarks/README.md a worker cuts the wall time of a third-non-debug log by ~15 % but adds ~10 %
 # to a plutodebug=all log (4 % non-debug): two processes there each run ~1.4x slower, which eats
 # the gain when the work per block is mostly the memory-speed scan. Tests lower it.
@@ -195,6 +195,11 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
     ordered: deque = deque()  # entries in file order, applied from the left as their results come
     in_flight: Optional[list] = None  # the entry the worker is scanning
     n_blocks = 0
+    # The first read is often only what sniffing the format buffered (8 KiB, the daemon's startup):
+    # decide on a quarter of a block's worth of lines.
+    from . import feed
+
+    decided, seen, decide_at, first_line = False, 0, feed.CHUNK // 4, base
 
     def collect() -> None:  # the worker's result for the entry in flight (or scan it here)
         nonlocal worker, in_flight
@@ -247,8 +252,11 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
                 entry[4] = scan_block(name, buf, cut, entry[3], no_event)
             ordered.append(entry)
             flush()
-            if n_blocks == 1 and _worth_a_worker(counts, base - entry[3]):
-                worker = Worker.start(name)
+            seen += cut
+            if not decided and seen >= decide_at:
+                decided = True
+                if _worth_a_worker(counts, base - first_line):
+                    worker = Worker.start(name)
         collect()
         flush()
     finally:
@@ -259,6 +267,6 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
 
 
 def _worth_a_worker(counts: dict, lines: int) -> bool:
-    """Whether enough of the first block's *lines* reached Python (see PARALLEL_MIN_SHARE)."""
+    """Whether enough of the first *lines* reached Python (see PARALLEL_MIN_SHARE)."""
     python_lines = counts["ok"] + counts["other_pluto"] + counts["other"]
     return lines > 0 and python_lines >= PARALLEL_MIN_SHARE * lines

@@ -190,7 +190,7 @@ def test_no_worker_for_a_log_that_is_nearly_all_debug_lines(tmp_path, monkeypatc
     chatty.write_bytes(data * 2 + b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
     monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, name: started.append(name)))
     _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
-    assert started == [], "the first block decides"
+    assert started == [], "the first quarter block decides"
 
 
 def test_a_worker_for_a_log_where_python_does_the_work(tmp_path, monkeypatch):
