@@ -20,6 +20,7 @@ import operator
 import os
 import pickle
 import struct
+import threading
 from collections import deque
 from typing import Iterator, Optional
 
@@ -126,7 +127,9 @@ class Worker:
 
     @classmethod
     def start(cls, name: str) -> Optional["Worker"]:
-        if not hasattr(os, "fork"):
+        # fork copies only the calling thread: a lock another thread holds (an import, logging) would
+        # stay held in the child forever. One thread only, then.
+        if not hasattr(os, "fork") or threading.active_count() > 1:
             return None
         try:
             req_r, req_w = os.pipe()

@@ -202,3 +202,22 @@ def test_a_worker_for_a_log_where_python_does_the_work(tmp_path, monkeypatch):
     chatty.write_bytes(b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
     _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
     assert started == [str(chatty)]
+
+
+def test_no_fork_while_other_threads_run():
+    # fork copies only the calling thread; a lock another thread holds would hang the worker.
+    import threading
+
+    from swandoc.logparse import parallel
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert parallel.Worker.start("x") is None
+    finally:
+        release.set()
+        thread.join()
+    worker = parallel.Worker.start("x")
+    assert worker is not None
+    worker.close()
