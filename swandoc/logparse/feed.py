@@ -147,8 +147,9 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
     no_event: set[bytes] = set()  # see _NO_EVENT_MAX
     try:
         if parallel:
-            from .parallel import feed_parallel
-            feed_parallel(summary, iter(reader), facts, counts, no_event)
+            from .parallel import FeedOps, feed_parallel
+            ops = FeedOps(_scan_chunk, _add_event, _note_unparsed, CHUNK, UNPARSED_SAMPLES)
+            feed_parallel(ops, summary, iter(reader), facts, counts, no_event)
         else:
             for buf, cut in reader:
                 if buf is None:  # one line longer than pluto ever writes: count it, drop it

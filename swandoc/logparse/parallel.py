@@ -22,7 +22,7 @@ import pickle
 import struct
 import threading
 from collections import deque
-from typing import Iterator, Optional
+from typing import Callable, Iterator, NamedTuple, Optional
 
 from ..model import LogEvent, SourceSummary
 
@@ -40,6 +40,16 @@ _RESULT = struct.Struct("<Q")
 _fields = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEvent)))
 
 
+class FeedOps(NamedTuple):
+    """What this module uses of logparse/feed.py, handed in by it (feed imports this module)."""
+
+    scan_chunk: Callable
+    add_event: Callable
+    note_unparsed: Callable
+    chunk: int  # the block size feed reads
+    samples: int  # unparsed lines kept as samples
+
+
 class _Collector:
     """Stands in for Facts while a block is scanned: keeps the events in order."""
 
@@ -52,32 +62,28 @@ class _Collector:
         self.events.append(event)
 
 
-def scan_block(name: str, block: bytes, end: int, base: int, no_event: set) -> tuple:
+def scan_block(ops: FeedOps, name: str, block: bytes, end: int, base: int, no_event: set) -> tuple:
     """Scan block[1:end] (lines base+1…) into a block result, touching no shared state."""
-    from .feed import _scan_chunk  # feed imports this module
-
     summary = SourceSummary(name=name, kind="unknown")
     collector = _Collector()
     counts = {"n": base, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
-    _scan_chunk(summary, block, collector, counts, no_event, end)  # type: ignore[arg-type]
+    ops.scan_chunk(summary, block, collector, counts, no_event, end)
     return (collector.events, counts, summary.unparsed, summary.unparsed_samples,
             summary.first_time, summary.last_time)
 
 
-def apply_block(result: tuple, summary: SourceSummary, facts, counts: dict) -> None:
+def apply_block(ops: FeedOps, result: tuple, summary: SourceSummary, facts, counts: dict) -> None:
     """Fold one block result into *summary*/*facts* exactly as scanning it in place would have."""
-    from .feed import UNPARSED_SAMPLES, _add_event
-
     events, block_counts, unparsed, samples, first_time, last_time = result
     if summary.first_time is None and first_time is not None:
         summary.first_time = first_time
     if last_time is not None:
         summary.last_time = last_time
     for event in events:
-        _add_event(event, summary, facts)
+        ops.add_event(event, summary, facts)
     summary.unparsed += unparsed
     for sample in samples:
-        if len(summary.unparsed_samples) >= UNPARSED_SAMPLES:
+        if len(summary.unparsed_samples) >= ops.samples:
             break
         summary.unparsed_samples.append(sample)
     counts["n"] = block_counts["n"]
@@ -102,7 +108,7 @@ def _write_all(fd: int, data) -> None:
         view = view[os.write(fd, view):]
 
 
-def _worker(name: str, requests: int, results: int) -> None:
+def _worker(ops: FeedOps, name: str, requests: int, results: int) -> None:
     """The forked child: block in, block result out, until the parent closes the pipe."""
     no_event: set = set()
     while True:
@@ -113,7 +119,7 @@ def _worker(name: str, requests: int, results: int) -> None:
         block = _read_exact(requests, size)
         if block is None:
             return
-        events, *rest = scan_block(name, block, end, base, no_event)
+        events, *rest = scan_block(ops, name, block, end, base, no_event)
         # Events travel as tuples of their fields: pickling a slotted dataclass costs ~10x more.
         payload = pickle.dumps(([_fields(event) for event in events], *rest), pickle.HIGHEST_PROTOCOL)
         _write_all(results, _RESULT.pack(len(payload)) + payload)
@@ -126,7 +132,7 @@ class Worker:
         self.pid, self.requests, self.results = pid, requests, results
 
     @classmethod
-    def start(cls, name: str) -> Optional["Worker"]:
+    def start(cls, ops: FeedOps, name: str) -> Optional["Worker"]:
         # fork copies only the calling thread: a lock another thread holds (an import, logging) would
         # stay held in the child forever. One thread only, then.
         if not hasattr(os, "fork") or threading.active_count() > 1:
@@ -142,7 +148,7 @@ class Worker:
             try:
                 os.close(req_w)
                 os.close(res_r)
-                _worker(name, req_r, res_w)
+                _worker(ops, name, req_r, res_w)
             except BaseException:
                 status = 1
             finally:
@@ -182,7 +188,8 @@ class Worker:
             pass
 
 
-def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict, no_event: set) -> None:
+def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks: Iterator, facts, counts: dict,
+                  no_event: set) -> None:
     """Scan *blocks* (from feed's block reader): odd ones in the worker, even ones here.
 
     *blocks* yields ``(buf, cut)`` for a block of whole lines, or ``(None, text)`` for a line too
@@ -190,8 +197,6 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
     its next block as soon as its last result is back, so it scans while this process scans its own
     block and applies both results.
     """
-    from .feed import _note_unparsed
-
     name = summary.name
     worker: Optional[Worker] = None  # started once the first block says it pays
     base = counts["n"]
@@ -200,9 +205,7 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
     n_blocks = 0
     # The first read is often only what sniffing the format buffered (8 KiB, the daemon's startup):
     # decide on a quarter of a block's worth of lines.
-    from . import feed
-
-    decided, seen, decide_at, first_line = False, 0, feed.CHUNK // 4, base
+    decided, seen, decide_at, first_line = False, 0, ops.chunk // 4, base
 
     def collect() -> None:  # the worker's result for the entry in flight (or scan it here)
         nonlocal worker, in_flight
@@ -214,7 +217,7 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
                 worker.close()
                 worker = None
             _, buf, cut, block_base, _ = in_flight
-            result = scan_block(name, buf, cut, block_base, no_event)
+            result = scan_block(ops, name, buf, cut, block_base, no_event)
         in_flight[4], in_flight = result, None
 
     def flush() -> None:
@@ -222,9 +225,9 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
             entry = ordered.popleft()
             if entry[0] == "long":
                 counts["n"] = entry[1]
-                _note_unparsed(summary, entry[1], "line longer than 64 KiB: " + entry[2].decode("utf-8", "replace"))
+                ops.note_unparsed(summary, entry[1], "line longer than 64 KiB: " + entry[2].decode("utf-8", "replace"))
             else:
-                apply_block(entry[4], summary, facts, counts)
+                apply_block(ops, entry[4], summary, facts, counts)
 
     failure: Optional[BaseException] = None
     try:
@@ -252,14 +255,14 @@ def feed_parallel(summary: SourceSummary, blocks: Iterator, facts, counts: dict,
                     worker.close()
                     worker = None
             if entry is not in_flight:
-                entry[4] = scan_block(name, buf, cut, entry[3], no_event)
+                entry[4] = scan_block(ops, name, buf, cut, entry[3], no_event)
             ordered.append(entry)
             flush()
             seen += cut
             if not decided and seen >= decide_at:
                 decided = True
                 if _worth_a_worker(counts, base - first_line):
-                    worker = Worker.start(name)
+                    worker = Worker.start(ops, name)
         collect()
         flush()
     finally:

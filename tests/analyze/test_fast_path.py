@@ -116,7 +116,7 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> 
 
 def _counting(function, calls):
     def wrapper(*args):
-        calls.append(args[3])
+        calls.append(args[1])
         return function(*args)
     return wrapper
 
@@ -176,7 +176,7 @@ def test_no_worker_for_a_log_that_is_nearly_all_debug_lines(tmp_path, monkeypatc
     from swandoc.logparse import parallel
 
     started: list = []
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, name: started.append(name)))
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
     log = LAB / "healthy-debug" / "west.log"
     data = log.read_bytes()
     debug = sum(1 for line in data.split(b"\n") if b": | " in line)
@@ -188,7 +188,7 @@ def test_no_worker_for_a_log_that_is_nearly_all_debug_lines(tmp_path, monkeypatc
     assert started == [] and len(calls) >= len(data) * 4 // 16384
     chatty = tmp_path / "events.log"
     chatty.write_bytes(data * 2 + b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, name: started.append(name)))
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
     _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
     assert started == [], "the first quarter block decides"
 
@@ -197,11 +197,14 @@ def test_a_worker_for_a_log_where_python_does_the_work(tmp_path, monkeypatch):
     from swandoc.logparse import parallel
 
     started: list = []
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, name: started.append(name)))
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
     chatty = tmp_path / "events.log"
     chatty.write_bytes(b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
     _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
     assert started == [str(chatty)]
+
+
+_OPS = None  # the worker is never sent a block here
 
 
 def test_no_fork_while_other_threads_run():
@@ -214,10 +217,10 @@ def test_no_fork_while_other_threads_run():
     thread = threading.Thread(target=release.wait)
     thread.start()
     try:
-        assert parallel.Worker.start("x") is None
+        assert parallel.Worker.start(_OPS, "x") is None
     finally:
         release.set()
         thread.join()
-    worker = parallel.Worker.start("x")
+    worker = parallel.Worker.start(_OPS, "x")
     assert worker is not None
     worker.close()
