@@ -7,9 +7,10 @@ order, its line counts, unparsed lines, first and last timestamp), and the paren
 results strictly in file order. Nothing folded is merged: the facts are built by the same calls, in
 the same order, as when one process scans every block, so the outcome is exactly the sequential one.
 
-The worker is started after the first megabyte, and only if it shows the kind of log where it
-pays (see PARALLEL_MIN_SHARE). Line numbers need no worker-side state: a block's first line number is the parent's count of the
-newlines before it (``bytes.count``, at memory speed). Memory stays bounded: at most two blocks
+The worker is started after the first megabyte, only when a core is idle (load average) and that
+megabyte shows the kind of log where it pays (see PARALLEL_MIN_SHARE). Line numbers need no
+worker-side state: a block's first line number is the parent's count of the newlines before it
+(``bytes.count``, at memory speed). Memory stays bounded: at most two blocks
 and one block result are in flight. Where ``fork`` is missing, or the worker cannot be started or
 dies, the parent scans the remaining blocks itself (same results, one core).
 """
@@ -261,7 +262,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks: Iterator, facts,
             seen += cut
             if not decided and seen >= decide_at:
                 decided = True
-                if _worth_a_worker(counts, base - first_line):
+                if _worth_a_worker(counts, base - first_line) and _a_core_is_free():
                     worker = Worker.start(ops, name)
         collect()
         flush()
@@ -276,3 +277,12 @@ def _worth_a_worker(counts: dict, lines: int) -> bool:
     """Whether enough of the first *lines* reached Python (see PARALLEL_MIN_SHARE)."""
     python_lines = counts["ok"] + counts["other_pluto"] + counts["other"]
     return lines > 0 and python_lines >= PARALLEL_MIN_SHARE * lines
+
+
+def _a_core_is_free() -> bool:
+    """Whether the machine has a core nobody uses (1-minute load average): on a busy one a worker
+    only takes CPU from the others and adds its own hand-over costs (benchmarks/README.md)."""
+    try:
+        return (os.cpu_count() or 1) - os.getloadavg()[0] >= 1.0
+    except (AttributeError, OSError):  # no load average (not Unix): the worker cannot fork there either
+        return False

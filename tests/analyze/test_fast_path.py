@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,7 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> 
     monkeypatch.setattr(Facts, "add_event", recording)
     monkeypatch.setattr(parallel, "PARALLEL_MIN", parallel_min)
     monkeypatch.setattr(parallel, "PARALLEL_MIN_SHARE", share)
+    monkeypatch.setattr(parallel, "_a_core_is_free", lambda: True)  # the machine's load is not under test
     monkeypatch.setattr(feed, "CHUNK", 16384)  # many blocks, so both processes get many
     calls: list = []
     monkeypatch.setattr(parallel, "scan_block", _counting(parallel.scan_block, calls))
@@ -224,3 +226,12 @@ def test_no_fork_while_other_threads_run():
     worker = parallel.Worker.start(_OPS, "x")
     assert worker is not None
     worker.close()
+
+
+def test_no_worker_when_no_core_is_free(tmp_path, monkeypatch):
+    from swandoc.logparse import parallel
+
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (float(os.cpu_count() or 1), 0.0, 0.0))
+    assert not parallel._a_core_is_free()
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert parallel._a_core_is_free() == ((os.cpu_count() or 1) >= 2)
