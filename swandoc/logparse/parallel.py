@@ -240,13 +240,14 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks: Iterator, facts,
             except Exception as exc:  # a broken stream: apply what was read, then re-raise
                 failure = exc
                 break
+            if not ordered:  # everything before is applied: its line count is exact, no need to count
+                base = counts["n"]
             if buf is None:
                 base += 1
                 ordered.append(["long", base, cut])
                 flush()
                 continue
             entry = ["block", buf, cut, base, None]
-            base += buf.count(b"\n", 0, cut)
             n_blocks += 1
             if worker is not None and n_blocks % 2 == 0:
                 collect()  # the worker is free again (its result fully read, so no pipe is full)
@@ -259,10 +260,12 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks: Iterator, facts,
                 entry[4] = scan_block(ops, name, buf, cut, entry[3], no_event)
             ordered.append(entry)
             flush()
+            if ordered:  # the worker's block is not back yet: count where the next block starts
+                base += buf.count(b"\n", 0, cut)
             seen += cut
             if not decided and seen >= decide_at:
                 decided = True
-                if _worth_a_worker(counts, base - first_line) and _a_core_is_free():
+                if _worth_a_worker(counts, counts["n"] - first_line) and _a_core_is_free():
                     worker = Worker.start(ops, name)
         collect()
         flush()
