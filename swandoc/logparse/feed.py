@@ -15,7 +15,9 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import re
+import stat
 import zlib
 from typing import BinaryIO, Iterable, Iterator
 
@@ -87,7 +89,7 @@ def feed_stream(name: str, raw: BinaryIO, facts: Facts, host: str | None = None)
             summary.kind = "journal-export"
             _feed_records(summary, export_records(stream), facts)
         elif _is_logfile(head):
-            feed_logfile_chunks(summary, stream, facts)
+            feed_logfile_chunks(summary, stream, facts, parallel=compression is None and _is_big_file(raw))
         else:
             feed_text_lines(summary, _lines(stream, summary), facts)
     except DECOMPRESS_ERRORS as exc:
@@ -132,43 +134,33 @@ def _is_logfile(head: bytes) -> bool:
     return bool(lines) and sum(1 for l in lines if _TS_LINE.match(l)) >= 0.9 * len(lines)
 
 
-def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) -> None:
-    """Classify a logfile= log a chunk at a time; only non-debug lines reach Python."""
+def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, parallel: bool = False) -> None:
+    """Classify a logfile= log a chunk at a time; only non-debug lines reach Python.
+
+    *parallel*: scan every other block in a forked worker (:mod:`swandoc.logparse.parallel`), for
+    big plain files; the result is the same.
+    """
     counts = {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
     unparsed_before = summary.unparsed
     # read1 hands back what could be decompressed so far, so a truncated .gz still yields its lines.
-    read = getattr(stream, "read1", stream.read)
-    # Each buffer starts with the newline that ended the line before it (a virtual one before the first
-    # line), so the candidate regex's leading "\n" finds the first line too and a block is scanned in
-    # place (finditer with an end position), not copied.
-    carry = b"\n"
-    skipping_long = False
+    reader = _BlockReader(getattr(stream, "read1", stream.read))
     no_event: set[bytes] = set()  # see _NO_EVENT_MAX
     try:
-        while True:
-            data = read(CHUNK)
-            if not data:
-                break
-            buf = carry + data
-            if skipping_long:  # the rest of an over-long line: up to its newline, if it came
-                first = buf.find(b"\n", 1)
-                if first == -1:
-                    carry = b"\n"
-                    continue
-                buf, skipping_long = buf[first:], False
-            cut = buf.rfind(b"\n")
-            if cut == 0:  # no newline since the line began
-                carry = buf
-                if len(carry) > MAX_LINE + 1:  # one line longer than pluto ever writes: count it, drop it
+        if parallel:
+            from .parallel import FeedOps, feed_parallel
+            ops = FeedOps(_scan_chunk, _add_event, _note_unparsed, CHUNK, UNPARSED_SAMPLES)
+            feed_parallel(ops, summary, iter(reader), facts, counts, no_event)
+        else:
+            for buf, cut in reader:
+                if buf is None:  # one line longer than pluto ever writes: count it, drop it
                     counts["n"] += 1
                     _note_unparsed(summary, counts["n"], "line longer than 64 KiB: "
-                                   + carry[1:201].decode("utf-8", "replace"))
-                    skipping_long, carry = True, b"\n"
-                continue
-            _scan_chunk(summary, buf, facts, counts, no_event, cut)
-            carry = buf[cut:]
+                                   + cut.decode("utf-8", "replace"))
+                    continue
+                _scan_chunk(summary, buf, facts, counts, no_event, cut)
     finally:
-        if len(carry) > 1 and not skipping_long:  # the last line, without a newline (or cut off by a broken stream)
+        carry = reader.tail()
+        if carry is not None:  # the last line, without a newline (or cut off by a broken stream)
             _scan_chunk(summary, carry, facts, counts, no_event, len(carry))
         unparsed = summary.unparsed - unparsed_before
         debug = counts["n"] - counts["ok"] - counts["other_pluto"] - counts["other"] - counts["empty"] - unparsed
@@ -178,6 +170,47 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts) 
         summary.other_lines += counts["other"]
         if summary.kind == "unknown":
             summary.kind = env.LOGFILE
+
+
+class _BlockReader:
+    """Blocks of whole lines: yields ``(buf, cut)``, the lines being buf[1:cut], or ``(None, head)``
+    for a line longer than MAX_LINE (its first 200 bytes).
+
+    Each buffer starts with the newline that ended the line before it (a virtual one before the
+    first line), so the candidate regex's leading "\\n" finds the first line too and a block is
+    scanned in place (finditer with an end position), not copied.
+    """
+
+    def __init__(self, read) -> None:
+        self.read = read
+        self.carry = b"\n"
+        self.skipping_long = False
+
+    def __iter__(self) -> Iterator[tuple]:
+        while True:
+            data = self.read(CHUNK)
+            if not data:
+                return
+            buf = self.carry + data
+            if self.skipping_long:  # the rest of an over-long line: up to its newline, if it came
+                first = buf.find(b"\n", 1)
+                if first == -1:
+                    self.carry = b"\n"
+                    continue
+                buf, self.skipping_long = buf[first:], False
+            cut = buf.rfind(b"\n")
+            if cut == 0:  # no newline since the line began
+                self.carry = buf
+                if len(buf) > MAX_LINE + 1:
+                    self.skipping_long, self.carry = True, b"\n"
+                    yield None, buf[1:201]
+                continue
+            self.carry = buf[cut:]
+            yield buf, cut
+
+    def tail(self) -> bytes | None:
+        """What is left after the last newline (the last line without one), if anything."""
+        return self.carry if len(self.carry) > 1 and not self.skipping_long else None
 
 
 def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict[str, int],
@@ -258,6 +291,17 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
                                   text=text, time=envelope.time)
             if event is not None:
                 _add_event(event, summary, facts)
+
+
+def _is_big_file(raw: BinaryIO) -> bool:
+    """A regular file big enough that a second core pays for itself (see logparse/parallel.py)."""
+    from .parallel import PARALLEL_MIN
+
+    try:
+        info = os.fstat(raw.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size > PARALLEL_MIN
 
 
 def _sniff_text_kind(head: bytes) -> str:

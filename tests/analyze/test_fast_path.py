@@ -3,6 +3,8 @@ what parsing every line gives, on real lab logs."""
 from __future__ import annotations
 
 import io
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,153 @@ def test_over_long_line_costs_only_itself():
     assert summary.unparsed == 1 and "longer than 64 KiB" in summary.unparsed_samples[0].text
     assert summary.unparsed_samples[0].line == lines.count(b"\n") + 1
     assert summary.lines == data.count(b"\n")
+
+
+# --- both cores: the forked worker (logparse/parallel.py) must change nothing but the time -------------
+
+def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> tuple[list, str, list]:
+    """Every event in the order Facts got it, and the whole JSON report (its time stamp blanked)."""
+    from swandoc.analysis import analyze_paths
+    from swandoc.logparse import parallel
+    from swandoc.report.json import render_json
+
+    seen: list = []
+    original = Facts.add_event
+
+    def recording(self, event, host=None):
+        seen.append(event)
+        original(self, event, host)
+
+    monkeypatch.setattr(Facts, "add_event", recording)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", parallel_min)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_SHARE", share)
+    monkeypatch.setattr(parallel, "_a_core_is_free", lambda: True)  # the machine's load is not under test
+    monkeypatch.setattr(feed, "CHUNK", 16384)  # many blocks, so both processes get many
+    calls: list = []
+    monkeypatch.setattr(parallel, "scan_block", _counting(parallel.scan_block, calls))
+    report = analyze_paths([str(path)])
+    monkeypatch.undo()
+    text = render_json(report)
+    generated = json.loads(text)["generated"]
+    return seen, text.replace(generated, "<generated>"), calls
+
+
+def _counting(function, calls):
+    def wrapper(*args):
+        calls.append(args[1])
+        return function(*args)
+    return wrapper
+
+
+@pytest.mark.parametrize("log", LOGS[::4], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_parallel_path_gives_exactly_the_sequential_events_facts_and_findings(log, tmp_path, monkeypatch):
+    # The log replayed past the (lowered) size threshold, with an over-long line and a last line
+    # without its newline, so every kind of item crosses the parent/worker hand-over.
+    data = log.read_bytes().rstrip(b"\n")
+    body = b"\n".join([data] * 6)
+    body += b"\nNov 26 21:41:54.673160: " + b"x" * 70_000 + b"\n" + data
+    path = tmp_path / log.name
+    path.write_bytes(body)
+    threshold = len(body) // 2
+    sequential, sequential_json, sequential_calls = _analyze(path, 1 << 40, monkeypatch)
+    parallel, parallel_json, parallel_calls = _analyze(path, threshold, monkeypatch)
+    assert sequential_calls == [] and sequential, "the sequential run must not use the parallel path"
+    # the parent scans only its share of the blocks: the others were scanned by the worker
+    assert 0 < len(parallel_calls) < len(body) // 16384
+    assert parallel == sequential  # every field of every event, in the same order
+    assert parallel_json == sequential_json
+    assert '"unparsed": 1' in parallel_json
+
+
+def test_parallel_path_only_for_big_plain_files(tmp_path, monkeypatch):
+    from swandoc.logparse import parallel
+
+    log = LOGS[0].read_bytes()
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", len(log) - 1)
+    big = tmp_path / "big.log"
+    big.write_bytes(log)
+    with open(big, "rb") as fh:
+        assert feed._is_big_file(io.BufferedReader(fh.raw))
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", len(log))
+    with open(big, "rb") as fh:
+        assert not feed._is_big_file(fh)  # not bigger than the threshold
+    assert not feed._is_big_file(io.BufferedReader(io.BytesIO(log)))  # no file behind it (stdin, bundle member)
+
+
+def test_parallel_path_survives_a_worker_that_dies(tmp_path, monkeypatch):
+    # A worker that cannot answer: the parent scans its blocks itself, with the same result.
+    from swandoc.logparse import parallel
+
+    log = LAB / "ikev2-psk-mismatch" / "west.log"
+    data = log.read_bytes() * 8
+    path = tmp_path / "west.log"
+    path.write_bytes(data)
+    expected, expected_json, _ = _analyze(path, 1 << 40, monkeypatch)
+    monkeypatch.setattr(parallel.Worker, "receive", lambda self: None)
+    got, got_json, calls = _analyze(path, 0, monkeypatch)
+    assert got == expected and got_json == expected_json
+    assert len(calls) >= len(data) // 16384  # every block scanned here
+
+
+def test_no_worker_for_a_log_that_is_nearly_all_debug_lines(tmp_path, monkeypatch):
+    # plutodebug=all: the regex engine does nearly all the work, a second process only slows both.
+    from swandoc.logparse import parallel
+
+    started: list = []
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
+    log = LAB / "healthy-debug" / "west.log"
+    data = log.read_bytes()
+    debug = sum(1 for line in data.split(b"\n") if b": | " in line)
+    assert data.count(b"\n") - debug < parallel.PARALLEL_MIN_SHARE * data.count(b"\n"), \
+        "the fixture is meant to be a plutodebug=all log"
+    path = tmp_path / "west.log"
+    path.write_bytes(data * 4)
+    _, _, calls = _analyze(path, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
+    assert started == [] and len(calls) >= len(data) * 4 // 16384
+    chatty = tmp_path / "events.log"
+    chatty.write_bytes(data * 2 + b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
+    _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
+    assert started == [], "the first quarter block decides"
+
+
+def test_a_worker_for_a_log_where_python_does_the_work(tmp_path, monkeypatch):
+    from swandoc.logparse import parallel
+
+    started: list = []
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
+    chatty = tmp_path / "events.log"
+    chatty.write_bytes(b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
+    _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
+    assert started == [str(chatty)]
+
+
+_OPS = None  # the worker is never sent a block here
+
+
+def test_no_fork_while_other_threads_run():
+    # fork copies only the calling thread; a lock another thread holds would hang the worker.
+    import threading
+
+    from swandoc.logparse import parallel
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert parallel.Worker.start(_OPS, "x") is None
+    finally:
+        release.set()
+        thread.join()
+    worker = parallel.Worker.start(_OPS, "x")
+    assert worker is not None
+    worker.close()
+
+
+def test_no_worker_when_no_core_is_free(tmp_path, monkeypatch):
+    from swandoc.logparse import parallel
+
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (float(os.cpu_count() or 1), 0.0, 0.0))
+    assert not parallel._a_core_is_free()
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert parallel._a_core_is_free() == ((os.cpu_count() or 1) >= 2)

@@ -1,0 +1,291 @@
+"""Both cores for one big plain logfile= log: a forked worker scans every other block.
+
+The logfile fast path (:func:`swandoc.logparse.feed.feed_logfile_chunks`) reads a log in blocks of
+whole lines. For a big uncompressed file, the parent process hands every other block to one forked
+worker and scans the others itself; each block is scanned into a *block result* (its events in
+order, its line counts, unparsed lines, first and last timestamp), and the parent applies the
+results strictly in file order. Nothing folded is merged: the facts are built by the same calls, in
+the same order, as when one process scans every block, so the outcome is exactly the sequential one.
+
+The worker is started after the first megabyte, only when a core is idle (load average) and that
+megabyte shows the kind of log where it pays (see PARALLEL_MIN_SHARE). Line numbers need no
+worker-side state: a block's first line number is the parent's count of the newlines before it
+(``bytes.count``, at memory speed). Memory stays bounded: at most two blocks
+and one block result are in flight. Where ``fork`` is missing, or the worker cannot be started or
+dies, the parent scans the remaining blocks itself (same results, one core).
+"""
+from __future__ import annotations
+
+import dataclasses
+import operator
+import os
+import pickle
+import struct
+import threading
+from collections import deque
+from typing import Callable, Iterator, NamedTuple, Optional
+
+from ..model import LogEvent, SourceSummary
+
+# Smaller files do not pay for the fork and the copies (a 4 MB block costs ~40 ms to scan and ~2 ms
+# to hand over). Tests lower it.
+PARALLEL_MIN = 32 << 20
+# ... and for logs where Python, not the regex engine, does most of the work: measured on the first
+# megabyte (a quarter block), the share of its lines that reach Python (not debug lines). On the 2-core machine of
+# benchmarks/README.md a worker cuts the wall time of a third-non-debug log by ~15 % but adds ~10 %
+# to a plutodebug=all log (4 % non-debug): two processes there each run ~1.4x slower, which eats
+# the gain when the work per block is mostly the memory-speed scan. Tests lower it.
+PARALLEL_MIN_SHARE = 0.15
+_HEADER = struct.Struct("<QQQ")  # base line number, block length, end (the scan stops there)
+_RESULT = struct.Struct("<Q")
+_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEvent)))
+
+
+class FeedOps(NamedTuple):
+    """What this module uses of logparse/feed.py, handed in by it (feed imports this module)."""
+
+    scan_chunk: Callable
+    add_event: Callable
+    note_unparsed: Callable
+    chunk: int  # the block size feed reads
+    samples: int  # unparsed lines kept as samples
+
+
+class _Collector:
+    """Stands in for Facts while a block is scanned: keeps the events in order."""
+
+    __slots__ = ("events",)
+
+    def __init__(self) -> None:
+        self.events: list = []
+
+    def add_event(self, event, host=None) -> None:
+        self.events.append(event)
+
+
+def scan_block(ops: FeedOps, name: str, block: bytes, end: int, base: int, no_event: set) -> tuple:
+    """Scan block[1:end] (lines base+1…) into a block result, touching no shared state."""
+    summary = SourceSummary(name=name, kind="unknown")
+    collector = _Collector()
+    counts = {"n": base, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
+    ops.scan_chunk(summary, block, collector, counts, no_event, end)
+    return (collector.events, counts, summary.unparsed, summary.unparsed_samples,
+            summary.first_time, summary.last_time)
+
+
+def apply_block(ops: FeedOps, result: tuple, summary: SourceSummary, facts, counts: dict) -> None:
+    """Fold one block result into *summary*/*facts* exactly as scanning it in place would have."""
+    events, block_counts, unparsed, samples, first_time, last_time = result
+    if summary.first_time is None and first_time is not None:
+        summary.first_time = first_time
+    if last_time is not None:
+        summary.last_time = last_time
+    for event in events:
+        ops.add_event(event, summary, facts)
+    summary.unparsed += unparsed
+    for sample in samples:
+        if len(summary.unparsed_samples) >= ops.samples:
+            break
+        summary.unparsed_samples.append(sample)
+    counts["n"] = block_counts["n"]
+    for key in ("ok", "other_pluto", "other", "empty"):
+        counts[key] += block_counts[key]
+
+
+def _read_exact(fd: int, size: int) -> Optional[bytes]:
+    parts, left = [], size
+    while left:
+        part = os.read(fd, min(left, 1 << 22))
+        if not part:
+            return None
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _worker(ops: FeedOps, name: str, requests: int, results: int) -> None:
+    """The forked child: block in, block result out, until the parent closes the pipe."""
+    no_event: set = set()
+    while True:
+        header = _read_exact(requests, _HEADER.size)
+        if header is None:
+            return
+        base, size, end = _HEADER.unpack(header)
+        block = _read_exact(requests, size)
+        if block is None:
+            return
+        events, *rest = scan_block(ops, name, block, end, base, no_event)
+        # Events travel as tuples of their fields: pickling a slotted dataclass costs ~10x more.
+        payload = pickle.dumps(([_fields(event) for event in events], *rest), pickle.HIGHEST_PROTOCOL)
+        _write_all(results, _RESULT.pack(len(payload)) + payload)
+
+
+class Worker:
+    """One forked scanner. ``None`` from :meth:`start` means: scan everything in this process."""
+
+    def __init__(self, pid: int, requests: int, results: int) -> None:
+        self.pid, self.requests, self.results = pid, requests, results
+
+    @classmethod
+    def start(cls, ops: FeedOps, name: str) -> Optional["Worker"]:
+        # fork copies only the calling thread: a lock another thread holds (an import, logging) would
+        # stay held in the child forever. One thread only, then.
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return None
+        try:
+            req_r, req_w = os.pipe()
+            res_r, res_w = os.pipe()
+            pid = os.fork()
+        except OSError:
+            return None
+        if pid == 0:  # the child: never return into the caller's code
+            status = 0
+            try:
+                os.close(req_w)
+                os.close(res_r)
+                _worker(ops, name, req_r, res_w)
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(req_r)
+        os.close(res_w)
+        return cls(pid, req_w, res_r)
+
+    def send(self, block: bytes, end: int, base: int) -> bool:
+        try:
+            _write_all(self.requests, _HEADER.pack(base, len(block), end))
+            _write_all(self.requests, block)
+            return True
+        except OSError:
+            return False
+
+    def receive(self) -> Optional[tuple]:
+        try:
+            header = _read_exact(self.results, _RESULT.size)
+            payload = None if header is None else _read_exact(self.results, _RESULT.unpack(header)[0])
+            if payload is None:
+                return None
+            events, *rest = pickle.loads(payload)
+            return ([LogEvent(*values) for values in events], *rest)
+        except Exception:  # a worker that died mid-write: the caller scans the block itself
+            return None
+
+    def close(self) -> None:
+        for fd in (self.requests, self.results):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+
+
+def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks: Iterator, facts, counts: dict,
+                  no_event: set) -> None:
+    """Scan *blocks* (from feed's block reader): odd ones in the worker, even ones here.
+
+    *blocks* yields ``(buf, cut)`` for a block of whole lines, or ``(None, text)`` for a line too
+    long to keep (counted and sampled as unparsed, in order like everything else). The worker gets
+    its next block as soon as its last result is back, so it scans while this process scans its own
+    block and applies both results.
+    """
+    name = summary.name
+    worker: Optional[Worker] = None  # started once the first block says it pays
+    base = counts["n"]
+    ordered: deque = deque()  # entries in file order, applied from the left as their results come
+    in_flight: Optional[list] = None  # the entry the worker is scanning
+    n_blocks = 0
+    # The first read is often only what sniffing the format buffered (8 KiB, the daemon's startup):
+    # decide on a quarter of a block's worth of lines.
+    decided, seen, decide_at, first_line = False, 0, ops.chunk // 4, base
+
+    def collect() -> None:  # the worker's result for the entry in flight (or scan it here)
+        nonlocal worker, in_flight
+        if in_flight is None:
+            return
+        result = worker.receive() if worker is not None else None
+        if result is None:  # the worker is gone: this block and the rest here
+            if worker is not None:
+                worker.close()
+                worker = None
+            _, buf, cut, block_base, _ = in_flight
+            result = scan_block(ops, name, buf, cut, block_base, no_event)
+        in_flight[4], in_flight = result, None
+
+    def flush() -> None:
+        while ordered and ordered[0] is not in_flight:
+            entry = ordered.popleft()
+            if entry[0] == "long":
+                counts["n"] = entry[1]
+                ops.note_unparsed(summary, entry[1], "line longer than 64 KiB: " + entry[2].decode("utf-8", "replace"))
+            else:
+                apply_block(ops, entry[4], summary, facts, counts)
+
+    failure: Optional[BaseException] = None
+    try:
+        while True:
+            try:
+                buf, cut = next(blocks)
+            except StopIteration:
+                break
+            except Exception as exc:  # a broken stream: apply what was read, then re-raise
+                failure = exc
+                break
+            if not ordered:  # everything before is applied: its line count is exact, no need to count
+                base = counts["n"]
+            if buf is None:
+                base += 1
+                ordered.append(["long", base, cut])
+                flush()
+                continue
+            entry = ["block", buf, cut, base, None]
+            n_blocks += 1
+            if worker is not None and n_blocks % 2 == 0:
+                collect()  # the worker is free again (its result fully read, so no pipe is full)
+                if worker is not None and worker.send(buf, cut, entry[3]):
+                    in_flight = entry
+                elif worker is not None:
+                    worker.close()
+                    worker = None
+            if entry is not in_flight:
+                entry[4] = scan_block(ops, name, buf, cut, entry[3], no_event)
+            ordered.append(entry)
+            flush()
+            if ordered:  # the worker's block is not back yet: count where the next block starts
+                base += buf.count(b"\n", 0, cut)
+            seen += cut
+            if not decided and seen >= decide_at:
+                decided = True
+                if _worth_a_worker(counts, counts["n"] - first_line) and _a_core_is_free():
+                    worker = Worker.start(ops, name)
+        collect()
+        flush()
+    finally:
+        if worker is not None:
+            worker.close()
+    if failure is not None:
+        raise failure
+
+
+def _worth_a_worker(counts: dict, lines: int) -> bool:
+    """Whether enough of the first *lines* reached Python (see PARALLEL_MIN_SHARE)."""
+    python_lines = counts["ok"] + counts["other_pluto"] + counts["other"]
+    return lines > 0 and python_lines >= PARALLEL_MIN_SHARE * lines
+
+
+def _a_core_is_free() -> bool:
+    """Whether the machine has a core nobody uses (1-minute load average): on a busy one a worker
+    only takes CPU from the others and adds its own hand-over costs (benchmarks/README.md)."""
+    try:
+        return (os.cpu_count() or 1) - os.getloadavg()[0] >= 1.0
+    except (AttributeError, OSError):  # no load average (not Unix): the worker cannot fork there either
+        return False
