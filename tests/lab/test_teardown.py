@@ -24,6 +24,14 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
 
+_SESSION_TMP = ["/"]  # this pytest session's temporary root, set by the fixture below
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _session_tmp(tmp_path_factory):
+    _SESSION_TMP[0] = str(tmp_path_factory.getbasetemp())
+
+
 def _run_tag(pid: int | None) -> str:
     """``sdlab-<pid>-``: what every namespace and work directory of that process's lab runs starts with."""
     return f"{topology.NAMESPACE_PREFIX}{os.getpid() if pid is None else pid}-"
@@ -47,9 +55,11 @@ def _lab_processes(pid: int | None = None) -> list[str]:
         is_pluto = argv and argv[0].endswith(b"/pluto") and "/" + _run_tag(pid) in text
         # A capture inside this run's namespace, or one left in a namespace that no longer has a name (its
         # run tore the namespace down around it): captures of other runs going on now are not ours.
+        # (and for one without a name, only if it writes into this test session's temporary directory: a
+        # namespace made in another mount namespace, e.g. by tests running outside a chroot, has no name here)
         netns = _netns_of(entry)
         is_capture = argv and argv[0].endswith(b"tcpdump") and CAPTURE_FILTER in text \
-            and (netns.startswith(_run_tag(pid)) or netns == "?")
+            and (netns.startswith(_run_tag(pid)) or (netns == "?" and _SESSION_TMP[0] in text))
         if is_pluto or is_capture:
             found.append(f"{entry.name}: {text}")
     return found
