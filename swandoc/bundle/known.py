@@ -35,6 +35,8 @@ import bisect
 import json
 import re
 
+from ..trie import trie_pattern
+
 try:  # optional: linear-time multi-string search (python3-ahocorasick)
     import ahocorasick
 except ImportError:  # pragma: no cover - the regex fallback below is used
@@ -49,34 +51,6 @@ REPLACEMENT = "[known secret removed]"
 _HEX_RUN = re.compile(r"[0-9A-Fa-f](?:[ \t:_.,%-]{0,2}(?:0[xX]|\\[xX])?[0-9A-Fa-f]){7,}")
 _SEPARATORS = re.compile(r"0[xX]|\\[xX]|[ \t:_.,%-]")
 _ASCII_LOWER = str.maketrans({c: c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})  # keeps every length
-
-
-def trie_pattern(words) -> str:
-    """A regex matching any of *words*, shaped as a trie (longest match wins)."""
-    trie: dict = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def build(node: dict) -> str:
-        # iterative over single-child chains so long words do not nest groups needlessly
-        branches = []
-        for ch, child in sorted(node.items()):
-            if not ch:
-                continue
-            chain = re.escape(ch)
-            while len(child) == 1 and "" not in child:
-                (nxt, child), = child.items()
-                chain += re.escape(nxt)
-            branches.append(chain + build(child))
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 and "" not in node else "(?:" + "|".join(branches) + ")"
-        return body + "?" if "" in node else body
-
-    return build(trie)
 
 
 def _json_forms(text: str) -> set[str]:

@@ -372,7 +372,7 @@ class Obfuscator:
         if not self._loose:
             return None
         if self._pattern is None:
-            from .known import trie_pattern  # one branch per next character: fast with hundreds of names
+            from ..trie import trie_pattern  # one branch per next character: fast with hundreds of names
 
             self._pattern = re.compile(r"(?<![\w-])(?:" + trie_pattern(sorted(self._loose))
                                        + r")(?![\w-]|\.[A-Za-z0-9])", re.IGNORECASE)

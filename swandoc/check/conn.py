@@ -8,12 +8,12 @@ proposals stand in for it and the report says so.
 """
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from ..model import EvidenceLine
 from . import algorithms as alg
 from .confsource import ConfigDoc, Option
+from ..probes.config import literal_ip
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class ConnView:
             return value
         if self.value(f"{side}cert"):
             return "%fromcert"
-        return _literal_ip(self.host(side))
+        return literal_ip(self.host(side))
 
     def subnets(self, side: str) -> tuple[str, ...]:
         many = self.value(f"{side}subnets")
@@ -105,7 +105,7 @@ class ConnView:
         subnets = self.subnets(side)
         if subnets:
             return subnets
-        ip = _literal_ip(self.host(side))
+        ip = literal_ip(self.host(side))
         return (ip,) if ip else ()
 
     @property
@@ -158,14 +158,6 @@ class ConnView:
         option = self.setup("listen-tcp")
         return bool(option and option.value.lower() in ("yes", "true"))
 
-
-def _literal_ip(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
 
 
 def resolve(doc: ConfigDoc, name: str, *, version: int = 4, fips: bool = False) -> ConnView:

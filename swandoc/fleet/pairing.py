@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from typing import Sequence
+from ..probes.config import literal_ip
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,6 @@ class Pairing:
     score: int
     reasons: tuple[str, ...]  # what matched, in words (for the report)
 
-
-def _norm_ip(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
 
 
 def _nets(values: Sequence[str]) -> frozenset[str]:
@@ -78,9 +71,9 @@ def score(a: TunnelEnd, b: TunnelEnd) -> tuple[int, tuple[str, ...]]:
     if a.host == b.host:
         return 0, ()
     points, reasons = 0, []
-    a_local = {_norm_ip(x) for x in a.local_addresses} - {None}
-    b_local = {_norm_ip(x) for x in b.local_addresses} - {None}
-    a_remote, b_remote = _norm_ip(a.remote), _norm_ip(b.remote)
+    a_local = {literal_ip(x) for x in a.local_addresses} - {None}
+    b_local = {literal_ip(x) for x in b.local_addresses} - {None}
+    a_remote, b_remote = literal_ip(a.remote), literal_ip(b.remote)
     a_sees_b = a_remote is not None and a_remote in b_local
     b_sees_a = b_remote is not None and b_remote in a_local
     # A literal remote that is not the other host is a contradiction, unless NAT explains it:
@@ -122,7 +115,7 @@ def score(a: TunnelEnd, b: TunnelEnd) -> tuple[int, tuple[str, ...]]:
 
 def _points_back(e: TunnelEnd, other: TunnelEnd, by_address, by_id) -> bool:
     """Would *e*'s own lookup find *other*? (then the pair is scored from *e*'s side)"""
-    return _norm_ip(e.remote) in {_norm_ip(x) for x in other.local_addresses} or \
+    return literal_ip(e.remote) in {literal_ip(x) for x in other.local_addresses} or \
         (bool(_id(e.remote_id)) and _id(e.remote_id) == _id(other.local_id))
 
 
@@ -140,13 +133,13 @@ def pair_ends(ends: Sequence[TunnelEnd]) -> list[Pairing]:
     by_address: dict[str, list[int]] = {}
     by_id: dict[str, list[int]] = {}
     for i, e in enumerate(ends):
-        for addr in {_norm_ip(x) for x in e.local_addresses} - {None}:
+        for addr in {literal_ip(x) for x in e.local_addresses} - {None}:
             by_address.setdefault(addr, []).append(i)
         if _id(e.local_id):
             by_id.setdefault(_id(e.local_id), []).append(i)
     candidates = []
     for i, a in enumerate(ends):
-        others = set(by_address.get(_norm_ip(a.remote) or "", ())) | set(by_id.get(_id(a.remote_id) or "", ()))
+        others = set(by_address.get(literal_ip(a.remote) or "", ())) | set(by_id.get(_id(a.remote_id) or "", ()))
         for j in sorted(others):
             if j == i or (j < i and _points_back(ends[j], a, by_address, by_id)):
                 continue  # scored from the other side already

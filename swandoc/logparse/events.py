@@ -16,6 +16,7 @@ import sys
 from typing import Callable, Optional
 
 from ..model import LogEvent
+from ..trie import trie_pattern
 from . import catalogue
 
 # --- the object prefix: '"conn"[1] 192.0.2.2 #15: ', '"conn": ', 'packet from 192.0.2.2:500: '
@@ -307,27 +308,7 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compi
 # contains another (e.g. "IPsec SA established" contains "established") implies it, so a match of the
 # longer one also wakes the patterns of the shorter.
 _NEEDLES = sorted({n for _, needles, _ in _PATTERNS for n in needles}, key=len, reverse=True)
-def _trie_regex(words: list[str]) -> str:
-    """A regex matching any of words, shaped as a trie so that each position tries one branch per
-    next character instead of every word (Python's re has no Aho-Corasick). Longest match wins."""
-    trie: dict = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def build(node: dict) -> str:
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 and "" not in node else "(?:" + "|".join(branches) + ")"
-        return body + "?" if "" in node else body
-
-    return build(trie)
-
-
-_NEEDLE_RE = re.compile(_trie_regex(_NEEDLES))
+_NEEDLE_RE = re.compile(trie_pattern(_NEEDLES))
 _IMPLIED = {n: frozenset(m for m in _NEEDLES if m in n) for n in _NEEDLES}
 _BY_NEEDLE: dict[str, list[int]] = {n: [] for n in _NEEDLES}
 # Memo: the same few needle combinations recur on every line of a kind; bounded by their number.

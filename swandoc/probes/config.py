@@ -98,10 +98,10 @@ class Connection:
 
     def remote_address(self) -> str | None:
         """The peer's address if it is a literal IP (not %any, a hostname, ...)."""
-        return _literal_ip(self.remote)
+        return literal_ip(self.remote)
 
     def local_address(self) -> str | None:
-        return _literal_ip(self.local)
+        return literal_ip(self.local)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -119,7 +119,12 @@ class Connection:
         return cls(**data)
 
 
-def _literal_ip(value: str | None) -> str | None:
+def literal_ip(value: str | None) -> str | None:
+    """*value* as a normalised IP address, or None when it is not one (a host name, %any, empty).
+
+    >>> literal_ip("2001:DB8::0001"), literal_ip("%any")
+    ('2001:db8::1', None)
+    """
     if not value:
         return None
     try:
