@@ -157,10 +157,12 @@ def emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def emit_report(report, fmt: str, output: str | None, html_path: str | None = None) -> int:
+def emit_report(report, fmt: str, output: str | None, html_path: str | None = None, *, render=None) -> int:
     """Render *report* as --format asks to -o (colour only for text on a terminal), --html beside it;
-    return the exit status the report's verdict calls for."""
-    from .report import render
+    return the exit status the report's verdict calls for. *render* (report, format) -> str is the
+    ordinary report's renderer unless another is given (the fleet's)."""
+    if render is None:
+        from .report import render
 
     text = render(report, fmt)
     if fmt == "text" and (not output or output == "-") and use_colour(sys.stdout):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Sequence
 
 import click
@@ -44,14 +43,8 @@ def run_fleet(paths: Sequence[str], conn: str | None, name_from_file: bool, fail
 
 
 def emit_fleet(report: Report, fmt: str, output: str | None, html_path: str | None = None) -> int:
-    """As ``clitools.emit_report``, with the fleet's parts (hosts, tunnels, matrix) in each format."""
-    from ..clitools import colourize, emit, use_colour
+    """``clitools.emit_report`` with the fleet's parts (hosts, tunnels, matrix) in each format."""
+    from ..clitools import emit_report
     from .render import render_fleet
 
-    text = render_fleet(report, fmt)
-    if fmt == "text" and (not output or output == "-") and use_colour(sys.stdout):
-        text = colourize(text)
-    emit(text, output)
-    if html_path:
-        emit(render_fleet(report, "html"), html_path)
-    return report.exit_code
+    return emit_report(report, fmt, output, html_path, render=render_fleet)
