@@ -331,54 +331,77 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
     """
     if body.startswith("|") or body.startswith("] "):
         return _debug_event(body, source=source, line=line, text=text, time=time)
-    needles = _NEEDLE_RE.findall(body)
-    if not needles:
-        return _trouble(body, source=source, line=line, text=text, time=time)
-    m = _PREFIX.match(body)
-    msg = body[m.end():]
-    error = bool(m.group("error"))
-    if msg.startswith("ERROR: "):
-        error = True
-    # Needles found in the prefix (a connection named "established", say) only cost a wasted try.
-    candidates = _CANDIDATES_OF.get(tuple(needles))
-    if candidates is None:
-        found: set[str] = set()
-        for needle in needles:
-            found |= _IMPLIED[needle]
-        candidates = _CANDIDATES_OF[tuple(needles)] = sorted({i for n in found for i in _BY_NEEDLE[n]})
-    for index in candidates:
-        kind, _, pattern = _PATTERNS[index]
-        hit = pattern.search(msg)
-        if hit:
-            return _build(kind, hit, m, msg, source=source, line=line, text=text, time=time, error=error)
-    return _trouble(body, source=source, line=line, text=text, time=time)
+    prefix = _PREFIX.match(body)
+    msg = body[prefix.end():]
+    # What a message means depends on the text after its prefix alone (the prefix only says whose it is),
+    # and that text recurs: every retransmission, every state line, every peer's "sent ..." line. So its
+    # meaning is worked out once and remembered (see _MEANINGS); exact, because nothing else feeds it.
+    # A leading "ERROR: " (before the connection's name) is part of what the line says.
+    key = "ERROR: " + msg if prefix.group("error") else msg
+    meaning = _MEANINGS.get(key, _UNSEEN)
+    if meaning is _UNSEEN:
+        meaning = _meaning(msg, key)
+        if len(_MEANINGS) >= MEANINGS_MAX:
+            _MEANINGS.clear()
+        _MEANINGS[key] = meaning
+    if meaning is None:
+        return None
+    kind, state, exchange, notify, direction, detail, named = meaning
+    conn = named or prefix.group("conn")
+    serial = prefix.group("serial") or prefix.group("serial_only")
+    return LogEvent(kind, source, line, text, time,
+                    sys.intern(conn) if conn else None,  # the same few names on every line: keep one copy
+                    prefix.group("inst") or None, prefix.group("peer") or prefix.group("from"),
+                    _serial(serial), state, exchange, notify, direction, detail)
+
+
+# The meaning of a message text (after its prefix): (kind, state, exchange, notify, direction, detail,
+# connection it names) or None when it is no event. Bounded: emptied when full, so a log of ever-new
+# texts costs a re-parse, never memory.
+Meaning = Optional[tuple]
+MEANINGS_MAX = 16384
+_MEANINGS: dict[str, Meaning] = {}
+_UNSEEN = object()
+
+
+def _meaning(msg: str, said: str | None = None) -> Meaning:
+    """What a message text says, whoever's it is: the first pattern (among those whose needles the text
+    contains) that matches, else a trouble word in *said* (the text with a leading "ERROR: "), else nothing.
+
+    >>> _meaning("STATE_MAIN_I1: retransmission; will wait 1 seconds for response")[:2]
+    ('retransmit', 'MAIN_I1')
+    >>> _meaning("added IKEv2 connection")[0], _meaning("Dead Peer Detection (RFC 3706): enabled")
+    ('conn_added', None)
+    """
+    needles = _NEEDLE_RE.findall(msg)
+    if needles:
+        candidates = _CANDIDATES_OF.get(tuple(needles))
+        if candidates is None:
+            found: set[str] = set()
+            for needle in needles:
+                found |= _IMPLIED[needle]
+            candidates = _CANDIDATES_OF[tuple(needles)] = sorted({i for n in found for i in _BY_NEEDLE[n]})
+        for index in candidates:
+            kind, _, pattern = _PATTERNS[index]
+            hit = pattern.search(msg)
+            if hit:
+                return _build(kind, hit, msg)
+    return _trouble(msg, said or msg)
 
 
 TROUBLE_SCAN = 1000  # characters of a line looked at for trouble words
 
 
-def _trouble(body: str, *, source: str, line: int, text: str, time: str | None) -> LogEvent | None:
+def _trouble(msg: str, said: str) -> Meaning:
     """A message no pattern understands but that reads like trouble: kept as a 'trouble' event, so the
     report shows it (unrecognised-trouble) instead of dropping it, unless the catalogue ignores it."""
-    body = body[:TROUBLE_SCAN]  # pluto's lines are short; a hostile long line must not cost quadratic time
-    if not catalogue.looks_like_trouble(body):
+    msg = msg[:TROUBLE_SCAN]  # pluto's lines are short; a hostile long line must not cost quadratic time
+    if not catalogue.looks_like_trouble(said[:TROUBLE_SCAN]) or catalogue.is_ignored(msg):
         return None
-    m = _PREFIX.match(body)
-    msg = body[m.end():]
-    if catalogue.is_ignored(msg):
-        return None
-    conn = m.group("conn")
-    serial = m.group("serial") or m.group("serial_only")
-    return LogEvent(kind="trouble", source=source, line=line, text=text, time=time,
-                    conn=sys.intern(conn) if conn else None, instance=m.group("inst") or None,
-                    peer=m.group("peer") or m.group("from"), serial=int(serial) if serial else None,
-                    detail=msg.strip()[:200])
+    return ("trouble", None, None, None, None, msg.strip()[:200] or None, None)
 
 
-
-
-def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, source: str, line: int, text: str,
-           time: str | None, error: bool) -> LogEvent | None:
+def _build(kind: str, hit: re.Match[str], msg: str) -> Meaning:
     groups = hit.groupdict()
     state = normalize_state(groups.get("state"))
     if kind == "retransmit" and groups.get("story"):
@@ -409,28 +432,9 @@ def _build(kind: str, hit: re.Match[str], prefix: re.Match[str], msg: str, *, so
         detail = (detail or "") + " [port 4500]"
     elif kind == "fragmentation" and "fragment" not in msg.lower():
         return None
-    conn = prefix.group("conn")
-    if conn:
-        conn = sys.intern(conn)  # the same few names on every line: keep one copy
-    if kind == "unknown_conn":
-        conn = groups.get("name") or conn
-    serial = prefix.group("serial") or prefix.group("serial_only")
-    return LogEvent(
-        kind=kind,
-        source=source,
-        line=line,
-        text=text,
-        time=time,
-        conn=conn,
-        instance=prefix.group("inst") or None,
-        peer=prefix.group("peer") or prefix.group("from"),
-        serial=_serial(serial),
-        state=state,
-        exchange=exchange,
-        notify=notify,
-        direction="received" if kind == "notify_received" else "sent" if kind == "notify_sent" else None,
-        detail=detail.strip() if detail else None,
-    )
+    named = groups.get("name") if kind == "unknown_conn" else None
+    direction = "received" if kind == "notify_received" else "sent" if kind == "notify_sent" else None
+    return (kind, state, exchange, notify, direction, detail.strip() if detail else None, named)
 
 
 MAX_SERIAL_DIGITS = 18  # pluto's serials are 64-bit counters; more digits is damage, not a serial
