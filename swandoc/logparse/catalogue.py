@@ -18,7 +18,6 @@ catalogue knowingly ignores.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from functools import lru_cache
@@ -100,6 +99,8 @@ def template_of(fmt: str) -> str:
 
 def key_of(fmt: str) -> str:
     """A stable, readable key: the first words of the message and a short digest of its template."""
+    import hashlib  # only the extraction script and the tests key messages: not on every start
+
     template = template_of(fmt)
     words = re.findall(r"[a-z0-9]+", template.lower())[:6]
     digest = hashlib.sha1(template.encode()).hexdigest()[:6]

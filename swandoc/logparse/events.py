@@ -102,7 +102,9 @@ def _bounded(pattern: str) -> str:
 
 
 MAX_GAP = 300
-_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [(k, n, re.compile(_bounded(p))) for k, n, p in [
+# Compiled when first tried (see _pattern): a log meets a handful of these, and compiling all ~80 would
+# cost more than a whole small log's analysis.
+_PATTERNS: list[tuple[str, tuple[str, ...], str]] = [(k, n, _bounded(p)) for k, n, p in [
     # -- pluto itself died: an assertion, a signal, systemd or the kernel reporting it (any version) --
     ("crashed", ("ASSERTION FAILED", "pluto failure", "segfault", "code=killed", "code=dumped", "/ABRT", "/SEGV",
                  "dumped core", "core dumped", "terminated by signal", "ABORT at ", "core-dump",
@@ -382,11 +384,18 @@ def _meaning(msg: str, said: str | None = None) -> Meaning:
                 found |= _IMPLIED[needle]
             candidates = _CANDIDATES_OF[tuple(needles)] = sorted({i for n in found for i in _BY_NEEDLE[n]})
         for index in candidates:
-            kind, _, pattern = _PATTERNS[index]
-            hit = pattern.search(msg)
+            hit = (_COMPILED[index] or _pattern(index)).search(msg)
             if hit:
-                return _build(kind, hit, msg)
+                return _build(_PATTERNS[index][0], hit, msg)
     return _trouble(msg, said or msg)
+
+
+_COMPILED: list[Optional[re.Pattern[str]]] = [None] * len(_PATTERNS)
+
+
+def _pattern(index: int) -> re.Pattern[str]:
+    compiled = _COMPILED[index] = re.compile(_PATTERNS[index][2])
+    return compiled
 
 
 TROUBLE_SCAN = 1000  # characters of a line looked at for trouble words

@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass
 from ..compat import SLOTS
 
-from ..bundle.redact import redact_xfrm_state
 
 # Sysctls that decide whether IPsec traffic is forwarded and accepted. Per-device rp_filter
 # values are added at collection time for every interface.
@@ -177,6 +176,8 @@ def strip_xfrm_keys(text: str) -> tuple[str, int]:
     >>> strip_xfrm_keys("\\taead rfc4106(gcm(aes)) 0x00112233445566778899aabbccddeeff0011223344 128")
     ('\\taead rfc4106(gcm(aes)) [key removed, 21 bytes] 128', 1)
     """
+    from ..bundle.redact import redact_xfrm_state  # the bundle's scrubbers load only when keys are stripped
+
     stripped, counts = redact_xfrm_state(text)
     return stripped, counts.get("xfrm-key", 0)
 

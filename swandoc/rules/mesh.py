@@ -6,9 +6,10 @@ itself (most specific prefix wins, what each pair of modes does) is in ``swandoc
 """
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from ..fleet.policies import Decision, MeshNode, group_deviations, pair_conflicts
+if TYPE_CHECKING:  # the policy evaluation loads with the fleet report, not on every analysis
+    from ..fleet.policies import Decision, MeshNode
 from ..model import EvidenceLine, Finding
 from .knowledge import DOC, UP_TO_4, V5, finding, topic
 
@@ -55,6 +56,8 @@ def _decision_line(node: str, other: str, address: str, d: Decision) -> Evidence
 
 
 def mesh_findings(nodes: Sequence[MeshNode]) -> Iterator[Finding]:
+    from ..fleet.policies import group_deviations, pair_conflicts
+
     for c in pair_conflicts(nodes):
         evidence = [_decision_line(c.a, c.b, c.b_address, c.a_decision),
                     _decision_line(c.b, c.a, c.a_address, c.b_decision)]
