@@ -38,21 +38,62 @@ def report_dict(report: Report, *, with_findings: bool = True) -> dict[str, Any]
 
 
 def render_json(report: Report) -> str:
-    """The report as indented JSON, byte for byte ``json.dumps(report_dict(report), indent=2)``.
+    """The report as indented JSON, byte for byte ``json.dumps(report_dict(report), indent=2, ensure_ascii=False)``.
 
-    A huge log can give thousands of findings; encoding them one at a time means the dicts of
-    all findings never exist at once next to the text (lower peak memory for the same output).
+    The standard library writes indented JSON with its pure-Python encoder (its C encoder cannot
+    indent), which for the thousands of findings of a huge log costs more than the rules. The same
+    text is written here with the C string escaper and no generators: about twice as fast.
     """
-    head = report_dict(report, with_findings=False)
-    if not report.findings:
-        return json.dumps(head, indent=2, ensure_ascii=False) + "\n"
-    marker = "\u0000findings\u0000"
-    head["findings"] = [marker]
-    skeleton = json.dumps(head, indent=2, ensure_ascii=False)
-    quoted = json.dumps(marker)
-    before, after = skeleton.split(quoted, 1)
-    item_indent = "    "
-    items = ",\n".join(
-        item_indent + json.dumps(_finding_dict(f), indent=2, ensure_ascii=False).replace("\n", "\n" + item_indent)
-        for f in report.findings)
-    return before + items[len(item_indent):] + after + "\n"
+    out: list[str] = []
+    _write(report_dict(report), "\n", out)
+    out.append("\n")
+    return "".join(out)
+
+
+_escape = json.encoder.encode_basestring  # the C escaper json.dumps uses with ensure_ascii=False
+_float = json.encoder.JSONEncoder().encode  # floats (repr, and what json does with NaN/Infinity)
+
+
+def _write(value: Any, newline: str, out: list[str]) -> None:
+    """Append *value* as json.dumps(indent=2) would write it at the indentation *newline* carries.
+
+    >>> out = []; _write({"a": [1, "x\\n", None, {}], "b": [], "c": 1.5, "d": True}, "\\n", out); "".join(out)
+    '{\\n  "a": [\\n    1,\\n    "x\\\\n",\\n    null,\\n    {}\\n  ],\\n  "b": [],\\n  "c": 1.5,\\n  "d": true\\n}'
+    """
+    if isinstance(value, str):
+        out.append(_escape(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(_float(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        sep = "{" + inner
+        for key, item in value.items():
+            out.append(sep)
+            out.append(_escape(key if isinstance(key, str) else json.dumps(key).strip('"')) + ": ")
+            _write(item, inner, out)
+            sep = "," + inner
+        out.append(newline + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        sep = "[" + inner
+        for item in value:
+            out.append(sep)
+            _write(item, inner, out)
+            sep = "," + inner
+        out.append(newline + "]")
+    else:  # anything else is a bug in report_dict: fail as json.dumps would
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
