@@ -65,6 +65,34 @@ class LogEvent:
         return EvidenceLine(self.source, self.line, self.text)
 
 
+def _quick_frozen_init(cls):
+    """Give a frozen, slotted dataclass an ``__init__`` that fills its slots directly.
+
+    A frozen dataclass's generated ``__init__`` calls ``object.__setattr__`` once per field, which for
+    LogEvent (one per log event, 14 fields) is half the cost of making it; the slots' own setters do
+    the same in half the time. The signature, defaults and the result are the dataclass's own. On
+    Python 3.9 (no slots) the generated ``__init__`` stays.
+    """
+    import dataclasses
+
+    fields = dataclasses.fields(cls)
+    if not all(isinstance(cls.__dict__.get(f.name), type(EvidenceLine.source)) for f in fields):
+        return cls
+    scope = {f"_set_{f.name}": cls.__dict__[f.name].__set__ for f in fields}
+    scope.update({f"_default_{f.name}": f.default for f in fields if f.default is not dataclasses.MISSING})
+    signature = "(self, " + ", ".join(f.name if f.default is dataclasses.MISSING else f"{f.name}=_default_{f.name}"
+                                      for f in fields) + ")"
+    body = "".join(f"    _set_{f.name}(self, {f.name})\n" for f in fields)
+    namespace: dict = {}
+    exec(f"def __init__{signature}:\n{body}", scope, namespace)  # noqa: S102 - code built from field names
+    namespace["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = namespace["__init__"]
+    return cls
+
+
+_quick_frozen_init(LogEvent)
+
+
 @dataclass(frozen=True, **SLOTS)
 class Finding:
     """A diagnosis: what is wrong (or right), the proof, and the documented fix."""

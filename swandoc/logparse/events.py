@@ -339,7 +339,7 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
     # and that text recurs: every retransmission, every state line, every peer's "sent ..." line. So its
     # meaning is worked out once and remembered (see _MEANINGS); exact, because nothing else feeds it.
     # A leading "ERROR: " (before the connection's name) is part of what the line says.
-    key = "ERROR: " + msg if prefix.group("error") else msg
+    key = "ERROR: " + msg if prefix.start(1) == 0 else msg
     meaning = _MEANINGS.get(key, _UNSEEN)
     if meaning is _UNSEEN:
         meaning = _meaning(msg, key)
@@ -349,12 +349,12 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
     if meaning is None:
         return None
     kind, state, exchange, notify, direction, detail, named = meaning
-    conn = named or prefix.group("conn")
-    serial = prefix.group("serial") or prefix.group("serial_only")
+    _, conn, inst, peer, serial, sender, serial_only = prefix.groups()
+    conn = named or conn
     return LogEvent(kind, source, line, text, time,
                     sys.intern(conn) if conn else None,  # the same few names on every line: keep one copy
-                    prefix.group("inst") or None, prefix.group("peer") or prefix.group("from"),
-                    _serial(serial), state, exchange, notify, direction, detail)
+                    inst or None, peer or sender, _serial(serial or serial_only),
+                    state, exchange, notify, direction, detail)
 
 
 # The meaning of a message text (after its prefix): (kind, state, exchange, notify, direction, detail,
