@@ -152,7 +152,7 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
         if parallel:
             from .parallel import FeedOps, feed_parallel
             ops = FeedOps(_scan_chunk, _add_event, _note_unparsed, CHUNK, UNPARSED_SAMPLES)
-            feed_parallel(ops, summary, iter(reader), facts, counts, no_event)
+            feed_parallel(ops, summary, reader, facts, counts, no_event, fd=_fileno(stream))
         else:
             for buf, cut in reader:
                 if buf is None:  # one line longer than pluto ever writes: count it, drop it
@@ -188,12 +188,16 @@ class _BlockReader:
         self.read = read
         self.carry = b"\n"
         self.skipping_long = False
+        self.consumed = 0  # bytes read from the stream so far
+        self.offset = -1  # where in the stream the last yielded buf starts (-1: the virtual newline)
 
     def __iter__(self) -> Iterator[tuple]:
         while True:
             data = self.read(CHUNK)
             if not data:
                 return
+            start = self.consumed - len(self.carry)  # stream offset of buf[0]
+            self.consumed += len(data)
             buf = self.carry + data
             if self.skipping_long:  # the rest of an over-long line: up to its newline, if it came
                 first = buf.find(b"\n", 1)
@@ -201,6 +205,7 @@ class _BlockReader:
                     self.carry = b"\n"
                     continue
                 buf, self.skipping_long = buf[first:], False
+                start += first
             cut = buf.rfind(b"\n")
             if cut == 0:  # no newline since the line began
                 self.carry = buf
@@ -209,6 +214,7 @@ class _BlockReader:
                     yield None, buf[1:201]
                 continue
             self.carry = buf[cut:]
+            self.offset = start
             yield buf, cut
 
     def tail(self) -> bytes | None:
@@ -294,6 +300,13 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
                                   text=text, time=envelope.time)
             if event is not None:
                 _add_event(event, summary, facts)
+
+
+def _fileno(stream: BinaryIO) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def _is_big_file(raw: BinaryIO) -> bool:

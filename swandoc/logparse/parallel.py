@@ -20,6 +20,7 @@ import dataclasses
 import operator
 import os
 import pickle
+import select
 import struct
 import threading
 from collections import deque
@@ -36,7 +37,11 @@ PARALLEL_MIN = 32 << 20
 # to a plutodebug=all log (4 % non-debug): two processes there each run ~1.4x slower, which eats
 # the gain when the work per block is mostly the memory-speed scan. Tests lower it.
 PARALLEL_MIN_SHARE = 0.15
-_HEADER = struct.Struct("<QQQ")  # base line number, block length, end (the scan stops there)
+# base line number, block length, end (the scan stops there), where the block starts in the file (-1: the
+# virtual newline before the first line; -2: the block follows in the pipe), the block's last 16 bytes
+_HEADER = struct.Struct("<QQQq16s")
+IN_PIPE = -2
+IN_FLIGHT = 2  # blocks the worker holds: one it scans and one waiting, so it never waits for the parent
 _RESULT = struct.Struct("<Q")
 _fields = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEvent)))
 
@@ -109,31 +114,48 @@ def _write_all(fd: int, data) -> None:
         view = view[os.write(fd, view):]
 
 
-def _worker(ops: FeedOps, name: str, requests: int, results: int) -> None:
-    """The forked child: block in, block result out, until the parent closes the pipe."""
+def _worker(ops: FeedOps, name: str, requests: int, results: int, fd: Optional[int]) -> None:
+    """The forked child: block in, block result out, until the parent closes the pipe.
+
+    A block of a file it can read itself (*fd*) is read with pread, so only its place crosses the pipe.
+    """
     no_event: set = set()
     while True:
         header = _read_exact(requests, _HEADER.size)
         if header is None:
             return
-        base, size, end = _HEADER.unpack(header)
-        block = _read_exact(requests, size)
-        if block is None:
-            return
+        base, size, end, offset, last = _HEADER.unpack(header)
+        if offset == IN_PIPE:
+            block = _read_exact(requests, size)
+        else:
+            block = _pread_block(fd, size, offset)
+        if block is None or block[-16:].ljust(16, b"\0") != last:
+            return  # the pipe closed, or the file is not what the parent read: the parent scans the rest
         events, *rest = scan_block(ops, name, block, end, base, no_event)
         # Events travel as tuples of their fields: pickling a slotted dataclass costs ~10x more.
         payload = pickle.dumps(([_fields(event) for event in events], *rest), pickle.HIGHEST_PROTOCOL)
         _write_all(results, _RESULT.pack(len(payload)) + payload)
 
 
+def _pread_block(fd: Optional[int], size: int, offset: int) -> Optional[bytes]:
+    if fd is None:
+        return None
+    try:
+        data = os.pread(fd, size - 1, 0) if offset == -1 else os.pread(fd, size, offset)
+    except OSError:
+        return None
+    block = b"\n" + data if offset == -1 else data
+    return block if len(block) == size else None
+
+
 class Worker:
     """One forked scanner. ``None`` from :meth:`start` means: scan everything in this process."""
 
-    def __init__(self, pid: int, requests: int, results: int) -> None:
-        self.pid, self.requests, self.results = pid, requests, results
+    def __init__(self, pid: int, requests: int, results: int, fd: Optional[int] = None) -> None:
+        self.pid, self.requests, self.results, self.fd = pid, requests, results, fd
 
     @classmethod
-    def start(cls, ops: FeedOps, name: str) -> Optional["Worker"]:
+    def start(cls, ops: FeedOps, name: str, fd: Optional[int] = None) -> Optional["Worker"]:
         # fork copies only the calling thread: a lock another thread holds (an import, logging) would
         # stay held in the child forever. One thread only, then.
         if not hasattr(os, "fork") or threading.active_count() > 1:
@@ -149,22 +171,33 @@ class Worker:
             try:
                 os.close(req_w)
                 os.close(res_r)
-                _worker(ops, name, req_r, res_w)
+                _worker(ops, name, req_r, res_w, fd)
             except BaseException:
                 status = 1
             finally:
                 os._exit(status)
         os.close(req_r)
         os.close(res_w)
-        return cls(pid, req_w, res_r)
+        return cls(pid, req_w, res_r, fd)
 
-    def send(self, block: bytes, end: int, base: int) -> bool:
+    def send(self, block: bytes, end: int, base: int, offset: int = IN_PIPE) -> bool:
+        """Hand the worker a block: its place in the file when the worker can read it there, else its bytes."""
+        if self.fd is None:
+            offset = IN_PIPE
         try:
-            _write_all(self.requests, _HEADER.pack(base, len(block), end))
-            _write_all(self.requests, block)
+            _write_all(self.requests, _HEADER.pack(base, len(block), end, offset, block[-16:]))
+            if offset == IN_PIPE:
+                _write_all(self.requests, block)
             return True
         except OSError:
             return False
+
+    def ready(self) -> bool:
+        """Whether a result can be read without waiting."""
+        try:
+            return bool(select.select([self.results], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True  # receive() will find out what is wrong
 
     def receive(self) -> Optional[tuple]:
         try:
@@ -189,40 +222,40 @@ class Worker:
             pass
 
 
-def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks: Iterator, facts, counts: dict,
-                  no_event: set) -> None:
-    """Scan *blocks* (from feed's block reader): odd ones in the worker, even ones here.
+def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: dict, no_event: set,
+                  fd: Optional[int] = None) -> None:
+    """Scan the blocks of feed's block reader *blocks*, sharing them with a worker; apply in file order.
 
     *blocks* yields ``(buf, cut)`` for a block of whole lines, or ``(None, text)`` for a line too
-    long to keep (counted and sampled as unparsed, in order like everything else). The worker gets
-    its next block as soon as its last result is back, so it scans while this process scans its own
-    block and applies both results.
+    long to keep (counted and sampled as unparsed, in order like everything else); its ``offset`` is
+    where the last buf starts in the file *fd* (the worker reads its blocks there itself). The worker
+    is kept busy: it gets the next block whenever it holds fewer than IN_FLIGHT, and this process
+    scans a block itself only while the worker is full, then folds whatever results are ready. So
+    the share of each adapts to how fast each goes (this process also folds every event).
     """
     name = summary.name
     worker: Optional[Worker] = None  # started once the first block says it pays
     base = counts["n"]
     ordered: deque = deque()  # entries in file order, applied from the left as their results come
-    in_flight: Optional[list] = None  # the entry the worker is scanning
-    n_blocks = 0
+    sent: deque = deque()  # the entries the worker holds, in the order it answers
     # The first read is often only what sniffing the format buffered (8 KiB, the daemon's startup):
     # decide on a quarter of a block's worth of lines.
     decided, seen, decide_at, first_line = False, 0, ops.chunk // 4, base
 
-    def collect() -> None:  # the worker's result for the entry in flight (or scan it here)
-        nonlocal worker, in_flight
-        if in_flight is None:
-            return
+    def collect() -> None:  # the worker's oldest result (or, the worker gone, every block it held, here)
+        nonlocal worker
+        entry = sent.popleft()
         result = worker.receive() if worker is not None else None
-        if result is None:  # the worker is gone: this block and the rest here
+        if result is None:  # the worker is gone: its blocks and the rest here
             if worker is not None:
                 worker.close()
                 worker = None
-            _, buf, cut, block_base, _ = in_flight
+            _, buf, cut, block_base, _ = entry
             result = scan_block(ops, name, buf, cut, block_base, no_event)
-        in_flight[4], in_flight = result, None
+        entry[4] = result
 
     def flush() -> None:
-        while ordered and ordered[0] is not in_flight:
+        while ordered and (ordered[0][0] == "long" or ordered[0][4] is not None):
             entry = ordered.popleft()
             if entry[0] == "long":
                 counts["n"] = entry[1]
@@ -231,10 +264,11 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks: Iterator, facts,
                 apply_block(ops, entry[4], summary, facts, counts)
 
     failure: Optional[BaseException] = None
+    reading = iter(blocks)
     try:
         while True:
             try:
-                buf, cut = next(blocks)
+                buf, cut = next(reading)
             except StopIteration:
                 break
             except Exception as exc:  # a broken stream: apply what was read, then re-raise
@@ -248,26 +282,33 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks: Iterator, facts,
                 flush()
                 continue
             entry = ["block", buf, cut, base, None]
-            n_blocks += 1
-            if worker is not None and n_blocks % 2 == 0:
-                collect()  # the worker is free again (its result fully read, so no pipe is full)
-                if worker is not None and worker.send(buf, cut, entry[3]):
-                    in_flight = entry
-                elif worker is not None:
-                    worker.close()
-                    worker = None
-            if entry is not in_flight:
-                entry[4] = scan_block(ops, name, buf, cut, entry[3], no_event)
             ordered.append(entry)
+            while sent and worker is not None and worker.ready():
+                collect()
+            if worker is not None and len(sent) < IN_FLIGHT:
+                if worker.send(buf, cut, base, getattr(blocks, "offset", IN_PIPE)):
+                    sent.append(entry)
+                    entry[0] = "sent"
+                else:
+                    while sent:  # what it held comes back, or is scanned here
+                        collect()
+                    if worker is not None:
+                        worker.close()
+                        worker = None
+            if entry[0] == "block":  # not the worker's: scan it here
+                entry[4] = scan_block(ops, name, buf, cut, base, no_event)
+                while sent and worker is not None and worker.ready():
+                    collect()
             flush()
-            if ordered:  # the worker's block is not back yet: count where the next block starts
+            if ordered:  # some block is not back yet: count where the next block starts
                 base += buf.count(b"\n", 0, cut)
             seen += cut
             if not decided and seen >= decide_at:
                 decided = True
                 if _worth_a_worker(counts, counts["n"] - first_line) and _a_core_is_free():
-                    worker = Worker.start(ops, name)
-        collect()
+                    worker = Worker.start(ops, name, fd)
+        while sent:
+            collect()
         flush()
     finally:
         if worker is not None:

@@ -109,6 +109,14 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> 
     monkeypatch.setattr(feed, "CHUNK", 16384)  # many blocks, so both processes get many
     calls: list = []
     monkeypatch.setattr(parallel, "scan_block", _counting(parallel.scan_block, calls))
+    original_send = parallel.Worker.send
+
+    def send(self, block, end, base, offset=parallel.IN_PIPE):
+        # a plain file: the worker reads its blocks there itself, only their place crosses the pipe
+        assert offset >= -1 and self.fd is not None
+        return original_send(self, block, end, base, offset)
+
+    monkeypatch.setattr(parallel.Worker, "send", send)
     report = analyze_paths([str(path)])
     monkeypatch.undo()
     text = render_json(report)
@@ -178,7 +186,7 @@ def test_no_worker_for_a_log_that_is_nearly_all_debug_lines(tmp_path, monkeypatc
     from swandoc.logparse import parallel
 
     started: list = []
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name, fd=None: started.append(name)))
     log = LAB / "healthy-debug" / "west.log"
     data = log.read_bytes()
     debug = sum(1 for line in data.split(b"\n") if b": | " in line)
@@ -190,7 +198,7 @@ def test_no_worker_for_a_log_that_is_nearly_all_debug_lines(tmp_path, monkeypatc
     assert started == [] and len(calls) >= len(data) * 4 // 16384
     chatty = tmp_path / "events.log"
     chatty.write_bytes(data * 2 + b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name, fd=None: started.append(name)))
     _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
     assert started == [], "the first quarter block decides"
 
@@ -199,7 +207,7 @@ def test_a_worker_for_a_log_where_python_does_the_work(tmp_path, monkeypatch):
     from swandoc.logparse import parallel
 
     started: list = []
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name: started.append(name)))
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name, fd=None: started.append(name)))
     chatty = tmp_path / "events.log"
     chatty.write_bytes(b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
     _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
