@@ -110,25 +110,26 @@ def feed_stream(name: str, raw: BinaryIO, facts: Facts, host: str | None = None)
 # all (unparsed, or whack/syslog lines mixed in). Everything else is counted, never decoded.
 _TS = rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d\.\d{6}: "
 _TS_LINE = re.compile(_TS)
-# Every line that is not a debug line: one regex attempt per line. A debug line is one with pluto's debug
-# marker ("| ", or "|] "/"] " from a helper thread) right after the timestamp's place: the marker is
-# looked for at that offset without checking the 22 characters before it, which halves the cost of the
-# pass (a debug line whose timestamp is damaged is still a debug line; a line too short or with anything
-# else there is a candidate). A logfile line comes back split (group 1 its timestamp, group 2 its
-# message), any other line whole in group 3, so Python never re-checks the format.
-_CANDIDATES = re.compile(rb"\n(?!.{22}: [|\]])(?:(" + _TS + rb")([^\n]*)|([^\n]*))")
+# Debug lines that still matter: NAT detection results (debug-only since 3.x), Libreswan 5.2+'s startup
+# probe of the kernel (logged at debug level only when it fails; the rules keep it apart from SA install
+# failures), and Openswan's NAT-D debugging. Every version writes each as a debug line of its own, the
+# text right after the "| " marker (DBG_log/dbg/LDBG_log with the text first).
+_DEBUG_KEPT = rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND|netlink response for "
+_DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND|netlink response for [^\n]*Probe Test")
+# Every line that is not a debug line, and the debug lines above: one regex attempt per line. A debug line
+# is one with pluto's debug marker ("| ", or "|] "/"] " from a helper thread) right after the timestamp's
+# place: the marker is looked for at that offset without checking the 22 characters before it, which
+# halves the cost of the pass (a debug line whose timestamp is damaged is still a debug line; a line too
+# short or with anything else there is a candidate). A logfile line comes back split (group 1 its
+# timestamp, then group 2 the message of a kept debug line or group 3 any other message), any other line
+# whole in group 4, so Python never re-checks the format.
+_CANDIDATES = re.compile(rb"\n(?!.{22}: (?:\| (?!" + _DEBUG_KEPT + rb")|\|[^ ]|\]))"
+                         rb"(?:(" + _TS + rb")(?:(\| [^\n]*)|([^\n]*))|([^\n]*))")
 # Messages known to be no event (the same startup chatter, algorithm tables and status lines recur with
 # every restart and every connection): seen again, they cost one set lookup instead of a parse. Bounded:
 # emptied when full, so memory never grows with the log. Exact: whether a message is an event depends on
 # the message alone (parse_message's other arguments only fill the event in).
 _NO_EVENT_MAX = 8192
-# Debug-only lines that still matter: NAT detection results, and Libreswan 5.2+'s startup probe of the
-# kernel (logged at debug level only when it fails; the rules keep it apart from SA install failures).
-_DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND|netlink response for [^\n]*Probe Test")
-# Literals one of which every line _DEBUG_NAT matches contains, each a pattern with a literal start that the
-# regex engine finds fast: the lines they hit are then checked with _DEBUG_NAT. (_DEBUG_NAT itself over the
-# whole buffer would try "netlink..." at every "n": 0.35 s CPU per million debug lines instead of 0.09.)
-_DEBUG_HINTS = (re.compile(rb"NAT(?:-Traversal: Result|_TRAVERSAL_NAT_BHND)"), re.compile(rb"Probe Test"))
 CHUNK = 1 << 22
 
 
@@ -241,8 +242,8 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
     pos, line = 0, base
     ok = 0
     for m in _CANDIDATES.finditer(block, 0, end):
-        stamp, message, other = m.groups()
-        if stamp is not None:
+        stamp, kept, message, other = m.groups()
+        if message is not None:
             ok += 1
             if message in no_event:
                 continue
@@ -257,10 +258,19 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
             event = parse_message(text[24:], source=name, line=line, text=text, time=text[:22])
             if event is not None:
                 _add_event(event, summary, facts)
-            else:
+            elif message:  # (an empty message must never match the empty group of other lines)
                 if len(no_event) >= _NO_EVENT_MAX:
                     no_event.clear()
                 no_event.add(message)
+            continue
+        if kept is not None:  # a debug line that matters (counted with the debug lines)
+            line += block.count(b"\n", pos, m.start() + 1)
+            pos = m.start() + 1
+            if _DEBUG_NAT.search(kept, 0, MAX_LINE):
+                text = (stamp + kept[:MAX_LINE]).decode("utf-8", errors="replace").rstrip("\r")
+                event = parse_message(text[24:], source=name, line=line, text=text, time=text[:22])
+                if event is not None:
+                    _add_event(event, summary, facts)
             continue
         raw = other
         if not raw.strip():
@@ -286,20 +296,6 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
     counts["ok"] += ok
     # One pass counts newlines: up to each line that needed its number in the loop, and the rest here.
     counts["n"] = line + block.count(b"\n", pos, end)
-    # pluto logs its NAT detection result only as a debug line: find the few such lines directly.
-    starts = {block.rfind(b"\n", 0, hit.start()) + 1 for hint in _DEBUG_HINTS for hit in hint.finditer(block, 0, end)}
-    for start in sorted(starts):  # each line once, in order
-        line_end = block.find(b"\n", start, end)
-        line_end = end if line_end == -1 else line_end
-        if not _DEBUG_NAT.search(block, start, line_end):
-            continue
-        text = block[start:line_end].decode("utf-8", errors="replace")
-        envelope = env.strip_envelope(text)
-        if envelope is not None:
-            event = parse_message(envelope.body, source=name, line=base + block.count(b"\n", 0, start),
-                                  text=text, time=envelope.time)
-            if event is not None:
-                _add_event(event, summary, facts)
 
 
 def _fileno(stream: BinaryIO) -> int | None:
