@@ -1,18 +1,21 @@
-"""Both cores for one big plain logfile= log: a forked worker scans every other block.
+"""Both cores for one big plain logfile= log: a forked worker scans blocks while the parent does too.
 
 The logfile fast path (:func:`swandoc.logparse.feed.feed_logfile_chunks`) reads a log in blocks of
-whole lines. For a big uncompressed file, the parent process hands every other block to one forked
-worker and scans the others itself; each block is scanned into a *block result* (its events in
-order, its line counts, unparsed lines, first and last timestamp), and the parent applies the
-results strictly in file order. Nothing folded is merged: the facts are built by the same calls, in
-the same order, as when one process scans every block, so the outcome is exactly the sequential one.
+whole lines. For a big uncompressed file, the parent process hands blocks to one forked worker —
+only their place in the file: the worker reads them there itself — and scans a block itself only
+while the worker holds IN_FLIGHT of them. Each block is scanned into a *block result* (its events
+in order as tuples, its line counts, unparsed lines, first and last timestamp), with line numbers
+counted from the block's start; the parent applies the results strictly in file order, moving each
+block's line numbers to where the block starts. Nothing folded is merged: the facts are built by
+the same calls, in the same order, as when one process scans every block, so the outcome is
+exactly the sequential one. The parent also folds every event, so the worker, kept busy, ends up
+scanning most blocks.
 
 The worker is started after the first megabyte, only when a core is idle (load average) and that
-megabyte shows the kind of log where it pays (see PARALLEL_MIN_SHARE). Line numbers need no
-worker-side state: a block's first line number is the parent's count of the newlines before it
-(``bytes.count``, at memory speed). Memory stays bounded: at most two blocks
-and one block result are in flight. Where ``fork`` is missing, or the worker cannot be started or
-dies, the parent scans the remaining blocks itself (same results, one core).
+megabyte shows the kind of log where it pays (see PARALLEL_MIN_SHARE). Memory stays bounded: at
+most IN_FLIGHT blocks and results are in flight. Where ``fork`` is missing, or the worker cannot be
+started or dies, or the file is not what the parent read, the parent scans the remaining blocks
+itself (same results, one core).
 """
 from __future__ import annotations
 
@@ -37,9 +40,9 @@ PARALLEL_MIN = 32 << 20
 # to a plutodebug=all log (4 % non-debug): two processes there each run ~1.4x slower, which eats
 # the gain when the work per block is mostly the memory-speed scan. Tests lower it.
 PARALLEL_MIN_SHARE = 0.15
-# base line number, block length, end (the scan stops there), where the block starts in the file (-1: the
-# virtual newline before the first line; -2: the block follows in the pipe), the block's last 16 bytes
-_HEADER = struct.Struct("<QQQq16s")
+# block length, end (the scan stops there), where the block starts in the file (-1: the virtual newline
+# before the first line; -2: the block follows in the pipe), the block's last 16 bytes
+_HEADER = struct.Struct("<QQq16s")
 IN_PIPE = -2
 IN_FLIGHT = 2  # blocks the worker holds: one it scans and one waiting, so it never waits for the parent
 _RESULT = struct.Struct("<Q")
@@ -57,7 +60,7 @@ class FeedOps(NamedTuple):
 
 
 class _Collector:
-    """Stands in for Facts while a block is scanned: keeps the events in order."""
+    """Stands in for Facts while a block is scanned: keeps the events in order, as tuples of their fields."""
 
     __slots__ = ("events",)
 
@@ -65,11 +68,15 @@ class _Collector:
         self.events: list = []
 
     def add_event(self, event, host=None) -> None:
-        self.events.append(event)
+        self.events.append(_fields(event))
 
 
 def scan_block(ops: FeedOps, name: str, block: bytes, end: int, base: int, no_event: set) -> tuple:
-    """Scan block[1:end] (lines base+1…) into a block result, touching no shared state."""
+    """Scan block[1:end] into a block result, touching no shared state.
+
+    Its line numbers count from the block's start (plus *base*): a block is scanned before the
+    blocks ahead of it are counted, and apply_block moves them to their place in the file.
+    """
     summary = SourceSummary(name=name, kind="unknown")
     collector = _Collector()
     counts = {"n": base, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
@@ -81,18 +88,20 @@ def scan_block(ops: FeedOps, name: str, block: bytes, end: int, base: int, no_ev
 def apply_block(ops: FeedOps, result: tuple, summary: SourceSummary, facts, counts: dict) -> None:
     """Fold one block result into *summary*/*facts* exactly as scanning it in place would have."""
     events, block_counts, unparsed, samples, first_time, last_time = result
+    before = counts["n"]  # lines before this block: its line numbers start there
     if summary.first_time is None and first_time is not None:
         summary.first_time = first_time
     if last_time is not None:
         summary.last_time = last_time
-    for event in events:
-        ops.add_event(event, summary, facts)
+    add_event = ops.add_event
+    for kind, source, line, *rest in events:
+        add_event(LogEvent(kind, source, line + before, *rest), summary, facts)
     summary.unparsed += unparsed
     for sample in samples:
         if len(summary.unparsed_samples) >= ops.samples:
             break
-        summary.unparsed_samples.append(sample)
-    counts["n"] = block_counts["n"]
+        summary.unparsed_samples.append(dataclasses.replace(sample, line=sample.line + before))
+    counts["n"] = before + block_counts["n"]
     for key in ("ok", "other_pluto", "other", "empty"):
         counts[key] += block_counts[key]
 
@@ -124,16 +133,15 @@ def _worker(ops: FeedOps, name: str, requests: int, results: int, fd: Optional[i
         header = _read_exact(requests, _HEADER.size)
         if header is None:
             return
-        base, size, end, offset, last = _HEADER.unpack(header)
+        size, end, offset, last = _HEADER.unpack(header)
         if offset == IN_PIPE:
             block = _read_exact(requests, size)
         else:
             block = _pread_block(fd, size, offset)
         if block is None or block[-16:].ljust(16, b"\0") != last:
             return  # the pipe closed, or the file is not what the parent read: the parent scans the rest
-        events, *rest = scan_block(ops, name, block, end, base, no_event)
         # Events travel as tuples of their fields: pickling a slotted dataclass costs ~10x more.
-        payload = pickle.dumps(([_fields(event) for event in events], *rest), pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(scan_block(ops, name, block, end, 0, no_event), pickle.HIGHEST_PROTOCOL)
         _write_all(results, _RESULT.pack(len(payload)) + payload)
 
 
@@ -180,12 +188,12 @@ class Worker:
         os.close(res_w)
         return cls(pid, req_w, res_r, fd)
 
-    def send(self, block: bytes, end: int, base: int, offset: int = IN_PIPE) -> bool:
+    def send(self, block: bytes, end: int, offset: int = IN_PIPE) -> bool:
         """Hand the worker a block: its place in the file when the worker can read it there, else its bytes."""
         if self.fd is None:
             offset = IN_PIPE
         try:
-            _write_all(self.requests, _HEADER.pack(base, len(block), end, offset, block[-16:]))
+            _write_all(self.requests, _HEADER.pack(len(block), end, offset, block[-16:]))
             if offset == IN_PIPE:
                 _write_all(self.requests, block)
             return True
@@ -205,8 +213,7 @@ class Worker:
             payload = None if header is None else _read_exact(self.results, _RESULT.unpack(header)[0])
             if payload is None:
                 return None
-            events, *rest = pickle.loads(payload)
-            return ([LogEvent(*values) for values in events], *rest)
+            return pickle.loads(payload)
         except Exception:  # a worker that died mid-write: the caller scans the block itself
             return None
 
@@ -235,12 +242,11 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
     """
     name = summary.name
     worker: Optional[Worker] = None  # started once the first block says it pays
-    base = counts["n"]
     ordered: deque = deque()  # entries in file order, applied from the left as their results come
     sent: deque = deque()  # the entries the worker holds, in the order it answers
     # The first read is often only what sniffing the format buffered (8 KiB, the daemon's startup):
     # decide on a quarter of a block's worth of lines.
-    decided, seen, decide_at, first_line = False, 0, ops.chunk // 4, base
+    decided, seen, decide_at, first_line = False, 0, ops.chunk // 4, counts["n"]
 
     def collect() -> None:  # the worker's oldest result (or, the worker gone, every block it held, here)
         nonlocal worker
@@ -250,18 +256,18 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
             if worker is not None:
                 worker.close()
                 worker = None
-            _, buf, cut, block_base, _ = entry
-            result = scan_block(ops, name, buf, cut, block_base, no_event)
-        entry[4] = result
+            _, buf, cut, _ = entry
+            result = scan_block(ops, name, buf, cut, 0, no_event)
+        entry[3] = result
 
     def flush() -> None:
-        while ordered and (ordered[0][0] == "long" or ordered[0][4] is not None):
+        while ordered and (ordered[0][0] == "long" or ordered[0][3] is not None):
             entry = ordered.popleft()
             if entry[0] == "long":
-                counts["n"] = entry[1]
-                ops.note_unparsed(summary, entry[1], "line longer than 64 KiB: " + entry[2].decode("utf-8", "replace"))
+                counts["n"] += 1
+                ops.note_unparsed(summary, counts["n"], "line longer than 64 KiB: " + entry[1].decode("utf-8", "replace"))
             else:
-                apply_block(ops, entry[4], summary, facts, counts)
+                apply_block(ops, entry[3], summary, facts, counts)
 
     failure: Optional[BaseException] = None
     reading = iter(blocks)
@@ -274,19 +280,16 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
             except Exception as exc:  # a broken stream: apply what was read, then re-raise
                 failure = exc
                 break
-            if not ordered:  # everything before is applied: its line count is exact, no need to count
-                base = counts["n"]
             if buf is None:
-                base += 1
-                ordered.append(["long", base, cut])
+                ordered.append(["long", cut])
                 flush()
                 continue
-            entry = ["block", buf, cut, base, None]
+            entry = ["block", buf, cut, None]  # kind, bytes, end, result (line numbers from the block's start)
             ordered.append(entry)
             while sent and worker is not None and worker.ready():
                 collect()
             if worker is not None and len(sent) < IN_FLIGHT:
-                if worker.send(buf, cut, base, getattr(blocks, "offset", IN_PIPE)):
+                if worker.send(buf, cut, getattr(blocks, "offset", IN_PIPE)):
                     sent.append(entry)
                     entry[0] = "sent"
                 else:
@@ -296,12 +299,10 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
                         worker.close()
                         worker = None
             if entry[0] == "block":  # not the worker's: scan it here
-                entry[4] = scan_block(ops, name, buf, cut, base, no_event)
+                entry[3] = scan_block(ops, name, buf, cut, 0, no_event)
                 while sent and worker is not None and worker.ready():
                     collect()
             flush()
-            if ordered:  # some block is not back yet: count where the next block starts
-                base += buf.count(b"\n", 0, cut)
             seen += cut
             if not decided and seen >= decide_at:
                 decided = True

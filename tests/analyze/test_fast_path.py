@@ -135,10 +135,10 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> 
     monkeypatch.setattr(parallel, "scan_block", _counting(parallel.scan_block, calls))
     original_send = parallel.Worker.send
 
-    def send(self, block, end, base, offset=parallel.IN_PIPE):
+    def send(self, block, end, offset=parallel.IN_PIPE):
         # a plain file: the worker reads its blocks there itself, only their place crosses the pipe
         assert offset >= -1 and self.fd is not None
-        return original_send(self, block, end, base, offset)
+        return original_send(self, block, end, offset)
 
     monkeypatch.setattr(parallel.Worker, "send", send)
     report = analyze_paths([str(path)])
