@@ -325,9 +325,30 @@ def _worth_a_worker(counts: dict, lines: int) -> bool:
 
 
 def _a_core_is_free() -> bool:
-    """Whether the machine has a core nobody uses (1-minute load average): on a busy one a worker
-    only takes CPU from the others and adds its own hand-over costs (benchmarks/README.md)."""
+    """Whether a core this process may use is idle: on a busy machine a worker only takes CPU from
+    the others and adds its own hand-over costs (benchmarks/README.md).
+
+    Two views, either enough: the 1-minute load average (what the machine has been doing), and the
+    number of tasks runnable right now (/proc/loadavg), this process among them. The load average
+    alone lags: a minute after a burst of work (the last analysis, say) it still counts it.
+    """
     try:
-        return (os.cpu_count() or 1) - os.getloadavg()[0] >= 1.0
-    except (AttributeError, OSError):  # no load average (not Unix): the worker cannot fork there either
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if cores < 2:
+            return False
+        if cores - os.getloadavg()[0] >= 1.0:
+            return True
+        return cores - _runnable_now() >= 1
+    except (AttributeError, OSError, ValueError):  # no load figures (not Unix): the worker cannot fork there either
         return False
+
+
+def _runnable_now(path: str = "/proc/loadavg") -> int:
+    """Tasks runnable at this moment, this one included (the 4th field of /proc/loadavg: 'running/total').
+
+    >>> import tempfile; f = tempfile.NamedTemporaryFile("w", delete=False); _ = f.write("3.91 2.93 2.06 2/122 2406\\n"); f.close()
+    >>> _runnable_now(f.name)
+    2
+    """
+    with open(path, encoding="ascii") as fh:
+        return int(fh.read().split()[3].split("/")[0])

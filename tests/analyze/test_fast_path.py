@@ -260,10 +260,17 @@ def test_no_fork_while_other_threads_run():
     worker.close()
 
 
-def test_no_worker_when_no_core_is_free(tmp_path, monkeypatch):
+def test_no_worker_when_no_core_is_free(monkeypatch):
     from swandoc.logparse import parallel
 
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (float(os.cpu_count() or 1), 0.0, 0.0))
-    assert not parallel._a_core_is_free()
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (float(cores), 0.0, 0.0))
+    monkeypatch.setattr(parallel, "_runnable_now", lambda: cores)
+    assert not parallel._a_core_is_free()  # busy for a minute, and busy now
+    monkeypatch.setattr(parallel, "_runnable_now", lambda: 1)  # only this process
+    assert parallel._a_core_is_free() == (cores >= 2)  # the load average lags: idle right now
     monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    assert parallel._a_core_is_free() == ((os.cpu_count() or 1) >= 2)
+    monkeypatch.setattr(parallel, "_runnable_now", lambda: cores)
+    assert parallel._a_core_is_free() == (cores >= 2)  # idle for a minute
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0})
+    assert not parallel._a_core_is_free()  # pinned to one core (taskset): never a worker
