@@ -147,7 +147,7 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
     counts = {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
     unparsed_before = summary.unparsed
     # read1 hands back what could be decompressed so far, so a truncated .gz still yields its lines.
-    reader = _BlockReader(getattr(stream, "read1", stream.read))
+    reader = _BlockReader(getattr(stream, "read1", stream.read), stream)
     no_event: set[bytes] = set()  # see _NO_EVENT_MAX
     try:
         if parallel:
@@ -185,9 +185,11 @@ class _BlockReader:
     scanned in place (finditer with an end position), not copied.
     """
 
-    def __init__(self, read) -> None:
+    def __init__(self, read, stream: BinaryIO | None = None) -> None:
         self.read = read
+        self.stream = stream  # for skip(): the stream read() reads, if it can seek
         self.carry = b"\n"
+        self.real_carry = False  # whether carry is the file's bytes just before `consumed` (not the virtual newline)
         self.skipping_long = False
         self.consumed = 0  # bytes read from the stream so far
         self.offset = -1  # where in the stream the last yielded buf starts (-1: the virtual newline)
@@ -209,14 +211,40 @@ class _BlockReader:
                 start += first
             cut = buf.rfind(b"\n")
             if cut == 0:  # no newline since the line began
-                self.carry = buf
+                self.carry, self.real_carry = buf, False
                 if len(buf) > MAX_LINE + 1:
                     self.skipping_long, self.carry = True, b"\n"
                     yield None, buf[1:201]
                 continue
-            self.carry = buf[cut:]
+            self.carry, self.real_carry = buf[cut:], True
             self.offset = start
             yield buf, cut
+
+    def skip(self, fd: int) -> tuple[int, int, bytes] | None:
+        """Step over the next block without reading it, for a reader of the file *fd* (the parallel
+        worker): its place ``(offset, size, last 16 bytes)``, the block being the file's bytes
+        [offset, offset+size) like a yielded buf[:cut]. None (nothing skipped) when it must be read
+        here: at a line too long to find the block's end in the last MAX_LINE bytes, near the end of
+        the file, or when the stream is not where this reader thinks it is.
+        """
+        if self.stream is None or self.skipping_long or not self.real_carry:
+            return None
+        limit = self.consumed + CHUNK  # where a read would stop
+        window = min(MAX_LINE + 1, CHUNK)  # the block's last line ends in here
+        try:
+            if self.stream.tell() != self.consumed or os.fstat(fd).st_size <= limit + window:
+                return None
+            tail = os.pread(fd, window, limit - window)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return None
+        cut = tail.rfind(b"\n")
+        if len(tail) != window or cut < 16:
+            return None
+        start = self.consumed - len(self.carry)  # the file offset of the block's leading newline
+        end = limit - window + cut  # and of the newline after its last line
+        self.stream.seek(limit)
+        self.carry, self.consumed, self.offset = tail[cut:], limit, start
+        return start, end - start, tail[cut - 16:cut]
 
     def tail(self) -> bytes | None:
         """What is left after the last newline (the last line without one), if anything."""

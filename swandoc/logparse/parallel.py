@@ -44,7 +44,7 @@ PARALLEL_MIN_SHARE = 0.15
 # before the first line; -2: the block follows in the pipe), the block's last 16 bytes
 _HEADER = struct.Struct("<QQq16s")
 IN_PIPE = -2
-IN_FLIGHT = 2  # blocks the worker holds: one it scans and one waiting, so it never waits for the parent
+IN_FLIGHT = 4  # blocks the worker holds: one it scans and three waiting, so it never waits for the parent
 _RESULT = struct.Struct("<Q")
 _fields = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEvent)))
 
@@ -188,12 +188,18 @@ class Worker:
         os.close(res_w)
         return cls(pid, req_w, res_r, fd)
 
-    def send(self, block: bytes, end: int, offset: int = IN_PIPE) -> bool:
-        """Hand the worker a block: its place in the file when the worker can read it there, else its bytes."""
-        if self.fd is None:
-            offset = IN_PIPE
+    def send(self, block: Optional[bytes], end: int, offset: int = IN_PIPE, size: int = 0, last: bytes = b"") -> bool:
+        """Hand the worker a block: its place in the file when the worker can read it there, else its bytes.
+
+        A block this process did not read (*block* None) is given by its place alone: *offset*, *size*
+        and *last*, its last 16 bytes.
+        """
+        if block is not None:
+            size, last = len(block), block[-16:]
+            if self.fd is None:
+                offset = IN_PIPE
         try:
-            _write_all(self.requests, _HEADER.pack(len(block), end, offset, block[-16:]))
+            _write_all(self.requests, _HEADER.pack(size, end, offset, last))
             if offset == IN_PIPE:
                 _write_all(self.requests, block)
             return True
@@ -229,16 +235,34 @@ class Worker:
             pass
 
 
+class _Entry:
+    """One item of the file, in order: a block (scanned here, or by the worker) or an over-long line."""
+
+    __slots__ = ("buf", "end", "result", "long", "place")
+
+    def __init__(self, buf: Optional[bytes], end: int, place: Optional[tuple] = None, long: Optional[bytes] = None):
+        self.buf, self.end, self.place, self.long = buf, end, place, long
+        self.result: Optional[tuple] = None  # the block result, line numbers from the block's start
+
+    def block(self, fd: Optional[int]) -> bytes:
+        """The block's bytes: as read, or (a block only the worker was to read) read now."""
+        if self.buf is None:
+            offset, size, _ = self.place
+            self.buf = _pread_block(fd, size, offset) or b"\n"
+        return self.buf
+
+
 def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: dict, no_event: set,
                   fd: Optional[int] = None) -> None:
     """Scan the blocks of feed's block reader *blocks*, sharing them with a worker; apply in file order.
 
     *blocks* yields ``(buf, cut)`` for a block of whole lines, or ``(None, text)`` for a line too
     long to keep (counted and sampled as unparsed, in order like everything else); its ``offset`` is
-    where the last buf starts in the file *fd* (the worker reads its blocks there itself). The worker
-    is kept busy: it gets the next block whenever it holds fewer than IN_FLIGHT, and this process
-    scans a block itself only while the worker is full, then folds whatever results are ready. So
-    the share of each adapts to how fast each goes (this process also folds every event).
+    where the last buf starts in the file *fd*, and its ``skip`` steps over a block without reading
+    it (the worker reads it there itself). The worker is kept busy: it gets the next block whenever
+    it holds fewer than IN_FLIGHT, and this process reads and scans a block itself only while the
+    worker is full, then folds whatever results are ready. So the share of each adapts to how fast
+    each goes (this process also folds every event).
     """
     name = summary.name
     worker: Optional[Worker] = None  # started once the first block says it pays
@@ -247,6 +271,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
     # The first read is often only what sniffing the format buffered (8 KiB, the daemon's startup):
     # decide on a quarter of a block's worth of lines.
     decided, seen, decide_at, first_line = False, 0, ops.chunk // 4, counts["n"]
+    skip = getattr(blocks, "skip", None) if fd is not None else None
 
     def collect() -> None:  # the worker's oldest result (or, the worker gone, every block it held, here)
         nonlocal worker
@@ -256,23 +281,45 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
             if worker is not None:
                 worker.close()
                 worker = None
-            _, buf, cut, _ = entry
-            result = scan_block(ops, name, buf, cut, 0, no_event)
-        entry[3] = result
+            result = scan_block(ops, name, entry.block(fd), entry.end, 0, no_event)
+        entry.result = result
+
+    def drop_worker() -> None:
+        nonlocal worker
+        while sent:  # what it held comes back, or is scanned here
+            collect()
+        if worker is not None:
+            worker.close()
+            worker = None
 
     def flush() -> None:
-        while ordered and (ordered[0][0] == "long" or ordered[0][3] is not None):
+        while ordered and (ordered[0].long is not None or ordered[0].result is not None):
             entry = ordered.popleft()
-            if entry[0] == "long":
+            if entry.long is not None:
                 counts["n"] += 1
-                ops.note_unparsed(summary, counts["n"], "line longer than 64 KiB: " + entry[1].decode("utf-8", "replace"))
+                ops.note_unparsed(summary, counts["n"], "line longer than 64 KiB: " + entry.long.decode("utf-8", "replace"))
             else:
-                apply_block(ops, entry[3], summary, facts, counts)
+                apply_block(ops, entry.result, summary, facts, counts)
 
     failure: Optional[BaseException] = None
     reading = iter(blocks)
     try:
         while True:
+            while sent and worker is not None and worker.ready():
+                collect()
+            # The worker has room: give it the next block without reading it here.
+            place = skip(fd) if worker is not None and skip is not None and len(sent) < IN_FLIGHT else None
+            if place is not None:
+                offset, size, last = place
+                entry = _Entry(None, size, place)
+                ordered.append(entry)
+                if worker.send(None, size, offset, size, last):
+                    sent.append(entry)
+                else:
+                    drop_worker()
+                    entry.result = scan_block(ops, name, entry.block(fd), size, 0, no_event)
+                flush()
+                continue
             try:
                 buf, cut = next(reading)
             except StopIteration:
@@ -281,25 +328,18 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
                 failure = exc
                 break
             if buf is None:
-                ordered.append(["long", cut])
+                ordered.append(_Entry(None, 0, long=cut))
                 flush()
                 continue
-            entry = ["block", buf, cut, None]  # kind, bytes, end, result (line numbers from the block's start)
+            entry = _Entry(buf, cut)
             ordered.append(entry)
-            while sent and worker is not None and worker.ready():
-                collect()
             if worker is not None and len(sent) < IN_FLIGHT:
                 if worker.send(buf, cut, getattr(blocks, "offset", IN_PIPE)):
                     sent.append(entry)
-                    entry[0] = "sent"
                 else:
-                    while sent:  # what it held comes back, or is scanned here
-                        collect()
-                    if worker is not None:
-                        worker.close()
-                        worker = None
-            if entry[0] == "block":  # not the worker's: scan it here
-                entry[3] = scan_block(ops, name, buf, cut, 0, no_event)
+                    drop_worker()
+            if entry not in sent:  # not the worker's: scan it here
+                entry.result = scan_block(ops, name, buf, cut, 0, no_event)
                 while sent and worker is not None and worker.ready():
                     collect()
             flush()

@@ -134,11 +134,14 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> 
     calls: list = []
     monkeypatch.setattr(parallel, "scan_block", _counting(parallel.scan_block, calls))
     original_send = parallel.Worker.send
+    sends = SENDS  # per block handed over: True when this process never read it
+    sends.clear()
 
-    def send(self, block, end, offset=parallel.IN_PIPE):
+    def send(self, block, end, offset=parallel.IN_PIPE, *rest):
         # a plain file: the worker reads its blocks there itself, only their place crosses the pipe
         assert offset >= -1 and self.fd is not None
-        return original_send(self, block, end, offset)
+        sends.append(block is None)
+        return original_send(self, block, end, offset, *rest)
 
     monkeypatch.setattr(parallel.Worker, "send", send)
     report = analyze_paths([str(path)])
@@ -146,6 +149,9 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> 
     text = render_json(report)
     generated = json.loads(text)["generated"]
     return seen, text.replace(generated, "<generated>"), calls
+
+
+SENDS: list = []
 
 
 def _counting(function, calls):
@@ -170,6 +176,7 @@ def test_parallel_path_gives_exactly_the_sequential_events_facts_and_findings(lo
     assert sequential_calls == [] and sequential, "the sequential run must not use the parallel path"
     # the parent scans only its share of the blocks: the others were scanned by the worker
     assert 0 < len(parallel_calls) < len(body) // 16384
+    assert any(SENDS), "some blocks go to the worker unread here (their place only)"
     assert parallel == sequential  # every field of every event, in the same order
     assert parallel_json == sequential_json
     assert '"unparsed": 1' in parallel_json
