@@ -11,8 +11,9 @@ the same calls, in the same order, as when one process scans every block, so the
 exactly the sequential one. The parent also folds every event, so the worker, kept busy, ends up
 scanning most blocks.
 
-The worker is started after the first megabyte, only when a core is idle (load average) and that
-megabyte shows the kind of log where it pays (see PARALLEL_MIN_SHARE). Memory stays bounded: at
+The worker is started after the first megabyte, only when a core is idle (see _a_core_is_free): it
+pays on every kind of log, a plutodebug=all one too, since the parent steps over the worker's blocks
+without reading them. Memory stays bounded: at
 most IN_FLIGHT blocks and results are in flight. Where ``fork`` is missing, or the worker cannot be
 started or dies, or the file is not what the parent read, the parent scans the remaining blocks
 itself (same results, one core).
@@ -34,12 +35,6 @@ from ..model import LogEvent, SourceSummary
 # Smaller files do not pay for the fork and the copies (a 4 MB block costs ~40 ms to scan and ~2 ms
 # to hand over). Tests lower it.
 PARALLEL_MIN = 32 << 20
-# ... and for logs where Python, not the regex engine, does most of the work: measured on the first
-# megabyte (a quarter block), the share of its lines that reach Python (not debug lines). On the 2-core machine of
-# benchmarks/README.md a worker cuts the wall time of a third-non-debug log by ~15 % but adds ~10 %
-# to a plutodebug=all log (4 % non-debug): two processes there each run ~1.4x slower, which eats
-# the gain when the work per block is mostly the memory-speed scan. Tests lower it.
-PARALLEL_MIN_SHARE = 0.15
 # block length, end (the scan stops there), where the block starts in the file (-1: the virtual newline
 # before the first line; -2: the block follows in the pipe), the block's last 16 bytes
 _HEADER = struct.Struct("<QQq16s")
@@ -270,7 +265,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
     sent: deque = deque()  # the entries the worker holds, in the order it answers
     # The first read is often only what sniffing the format buffered (8 KiB, the daemon's startup):
     # decide on a quarter of a block's worth of lines.
-    decided, seen, decide_at, first_line = False, 0, ops.chunk // 4, counts["n"]
+    decided, seen, decide_at = False, 0, ops.chunk // 4
     skip = getattr(blocks, "skip", None) if fd is not None else None
 
     def collect() -> None:  # the worker's oldest result (or, the worker gone, every block it held, here)
@@ -346,7 +341,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
             seen += cut
             if not decided and seen >= decide_at:
                 decided = True
-                if _worth_a_worker(counts, counts["n"] - first_line) and _a_core_is_free():
+                if _a_core_is_free():
                     worker = Worker.start(ops, name, fd)
         while sent:
             collect()
@@ -356,12 +351,6 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
             worker.close()
     if failure is not None:
         raise failure
-
-
-def _worth_a_worker(counts: dict, lines: int) -> bool:
-    """Whether enough of the first *lines* reached Python (see PARALLEL_MIN_SHARE)."""
-    python_lines = counts["ok"] + counts["other_pluto"] + counts["other"]
-    return lines > 0 and python_lines >= PARALLEL_MIN_SHARE * lines
 
 
 def _a_core_is_free() -> bool:

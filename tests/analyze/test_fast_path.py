@@ -113,7 +113,7 @@ def test_over_long_line_costs_only_itself():
 
 # --- both cores: the forked worker (logparse/parallel.py) must change nothing but the time -------------
 
-def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> tuple[list, str, list]:
+def _analyze(path: Path, parallel_min: int, monkeypatch) -> tuple[list, str, list]:
     """Every event in the order Facts got it, and the whole JSON report (its time stamp blanked)."""
     from swandoc.analysis import analyze_paths
     from swandoc.logparse import parallel
@@ -128,7 +128,6 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, share: float = 0.0) -> 
 
     monkeypatch.setattr(Facts, "add_event", recording)
     monkeypatch.setattr(parallel, "PARALLEL_MIN", parallel_min)
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_SHARE", share)
     monkeypatch.setattr(parallel, "_a_core_is_free", lambda: True)  # the machine's load is not under test
     monkeypatch.setattr(feed, "CHUNK", 16384)  # many blocks, so both processes get many
     calls: list = []
@@ -212,37 +211,21 @@ def test_parallel_path_survives_a_worker_that_dies(tmp_path, monkeypatch):
     assert len(calls) >= len(data) // 16384  # every block scanned here
 
 
-def test_no_worker_for_a_log_that_is_nearly_all_debug_lines(tmp_path, monkeypatch):
-    # plutodebug=all: the regex engine does nearly all the work, a second process only slows both.
+def test_a_worker_for_a_plutodebug_log_and_for_a_chatty_one(tmp_path, monkeypatch):
+    # Whatever the kind of log: the worker reads its blocks itself, so it pays on a plutodebug=all log
+    # (the regex engine's work) as much as on one where Python does the work.
     from swandoc.logparse import parallel
 
     started: list = []
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name, fd=None: started.append(name)))
-    log = LAB / "healthy-debug" / "west.log"
-    data = log.read_bytes()
-    debug = sum(1 for line in data.split(b"\n") if b": | " in line)
-    assert data.count(b"\n") - debug < parallel.PARALLEL_MIN_SHARE * data.count(b"\n"), \
-        "the fixture is meant to be a plutodebug=all log"
-    path = tmp_path / "west.log"
-    path.write_bytes(data * 4)
-    _, _, calls = _analyze(path, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
-    assert started == [] and len(calls) >= len(data) * 4 // 16384
-    chatty = tmp_path / "events.log"
-    chatty.write_bytes(data * 2 + b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name, fd=None: started.append(name)))
-    _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
-    assert started == [], "the first quarter block decides"
-
-
-def test_a_worker_for_a_log_where_python_does_the_work(tmp_path, monkeypatch):
-    from swandoc.logparse import parallel
-
-    started: list = []
-    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name, fd=None: started.append(name)))
+    debug = tmp_path / "west.log"
+    debug.write_bytes((LAB / "healthy-debug" / "west.log").read_bytes() * 4)
     chatty = tmp_path / "events.log"
     chatty.write_bytes(b"".join(b"Nov 26 21:41:54.673160: line %d\n" % i for i in range(20000)))
-    _analyze(chatty, 0, monkeypatch, share=parallel.PARALLEL_MIN_SHARE)
-    assert started == [str(chatty)]
+    for path in (debug, chatty):
+        # (_analyze undoes every patch when it is done)
+        monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name, fd=None: started.append(name)))
+        _analyze(path, 0, monkeypatch)
+    assert started == [str(debug), str(chatty)]
 
 
 _OPS = None  # the worker is never sent a block here
