@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..facts import HostFacts
 from ..model import Finding
-from ..probes.config import Connection
-from ..probes.netfilter import FwChain, FwRule, Packet, Ruleset, families_for, has_mss_clamp, rule_matches, verdict_for
-from ..probes.hostinfo import effective_rp_filter
-from ..probes.mtu import esp_overhead
+if TYPE_CHECKING:  # the probe parsers load when a host is diagnosed, not with every log analysis
+    from ..probes.config import Connection
+    from ..probes.netfilter import FwChain, FwRule, Packet, Ruleset
 from .registry import host_rule
 from .knowledge import (REF_BASIC, REF_FIREWALL, REF_KERNEL, REF_MTU, REF_NAT, REF_SITE, UP_TO_4, V5, finding,
                         fix_step, topic)
@@ -208,6 +207,7 @@ def _delete_command(r: FwRule) -> str:
 def _accept_command(chain: FwChain, proto: str, port: int | None) -> str:
     """The command that accepts *proto*/*port* at the top of *chain*, in the chain's own tool.
 
+    >>> from swandoc.probes.netfilter import FwChain
     >>> nft = FwChain("nft", "inet", "filter", "input", "input", "filter", policy="drop")
     >>> _accept_command(nft, "udp", 500)
     'nft insert rule inet filter input udp dport 500 accept'
@@ -224,6 +224,8 @@ def _accept_command(chain: FwChain, proto: str, port: int | None) -> str:
 
 @host_rule
 def local_firewall_blocks_ike(host: HostFacts) -> Iterator[Finding]:
+    from ..probes.netfilter import FwChain, Packet, verdict_for
+
     conn = host.connection
     peer = conn.remote_address() if conn else None
     rulesets = _rulesets(host, ipv6=bool(peer and ":" in peer))
@@ -266,6 +268,8 @@ def local_firewall_blocks_ike(host: HostFacts) -> Iterator[Finding]:
 
 def _nat_catch(ruleset: Ruleset, pkt: Packet, skip_compat: bool) -> tuple[FwRule | None, FwRule | None]:
     """(masquerade/SNAT rule that catches *pkt*, exemption that saves it first)."""
+    from ..probes.netfilter import families_for, rule_matches
+
     families = families_for(pkt)
     for chain in ruleset.base_chains("postrouting", "nat"):
         if (skip_compat and chain.compat) or chain.family not in families:
@@ -289,6 +293,8 @@ def _exemption(r: FwRule, local: str, remote: str) -> str:
 
 @host_rule
 def nat_masquerade_before_ipsec(host: HostFacts) -> Iterator[Finding]:
+    from ..probes.netfilter import Packet
+
     conn = host.connection
     if conn is None or not conn.is_subnet_tunnel:
         return
@@ -334,6 +340,9 @@ def _uses_nat_t(host: HostFacts, conn: Connection) -> bool:
 
 @host_rule
 def mtu_too_small(host: HostFacts) -> Iterator[Finding]:
+    from ..probes.mtu import esp_overhead
+    from ..probes.netfilter import has_mss_clamp
+
     conn, route = host.connection, host.route_to_peer
     if conn is None or route is None or not route.path_mtu:
         return
@@ -450,6 +459,8 @@ def xfrm_errors(host: HostFacts) -> Iterator[Finding]:
 
 @host_rule
 def forwarding(host: HostFacts) -> Iterator[Finding]:
+    from ..probes.hostinfo import effective_rp_filter
+
     conn, sysctls = host.connection, host.sysctls
     if conn is None or not sysctls or not conn.is_subnet_tunnel:
         return
