@@ -131,6 +131,7 @@ _CANDIDATES = re.compile(rb"\n(?!.{22}: (?:\| (?!" + _DEBUG_KEPT + rb")|\|[^ ]|\
 # the message alone (parse_message's other arguments only fill the event in).
 _NO_EVENT_MAX = 8192
 CHUNK = 1 << 22
+PARALLEL_BLOCK = 1 << 20  # the block size when a worker shares the file (logparse/parallel.py)
 
 
 def _is_logfile(head: bytes) -> bool:
@@ -147,12 +148,13 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
     counts = {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
     unparsed_before = summary.unparsed
     # read1 hands back what could be decompressed so far, so a truncated .gz still yields its lines.
-    reader = _BlockReader(getattr(stream, "read1", stream.read), stream)
+    # Both cores: smaller blocks, so that neither process waits long for the other's last one.
+    reader = _BlockReader(getattr(stream, "read1", stream.read), stream, min(CHUNK, PARALLEL_BLOCK) if parallel else CHUNK)
     no_event: set[bytes] = set()  # see _NO_EVENT_MAX
     try:
         if parallel:
             from .parallel import FeedOps, feed_parallel
-            ops = FeedOps(_scan_chunk, _add_event, _note_unparsed, CHUNK, UNPARSED_SAMPLES)
+            ops = FeedOps(_scan_chunk, _add_event, _note_unparsed, reader.chunk, UNPARSED_SAMPLES)
             feed_parallel(ops, summary, reader, facts, counts, no_event, fd=_fileno(stream))
         else:
             for buf, cut in reader:
@@ -185,8 +187,9 @@ class _BlockReader:
     scanned in place (finditer with an end position), not copied.
     """
 
-    def __init__(self, read, stream: BinaryIO | None = None) -> None:
+    def __init__(self, read, stream: BinaryIO | None = None, chunk: int = 0) -> None:
         self.read = read
+        self.chunk = chunk or CHUNK
         self.stream = stream  # for skip(): the stream read() reads, if it can seek
         self.carry = b"\n"
         self.real_carry = False  # whether carry is the file's bytes just before `consumed` (not the virtual newline)
@@ -196,7 +199,7 @@ class _BlockReader:
 
     def __iter__(self) -> Iterator[tuple]:
         while True:
-            data = self.read(CHUNK)
+            data = self.read(self.chunk)
             if not data:
                 return
             start = self.consumed - len(self.carry)  # stream offset of buf[0]
@@ -229,8 +232,8 @@ class _BlockReader:
         """
         if self.stream is None or self.skipping_long or not self.real_carry:
             return None
-        limit = self.consumed + CHUNK  # where a read would stop
-        window = min(MAX_LINE + 1, CHUNK)  # the block's last line ends in here
+        limit = self.consumed + self.chunk  # where a read would stop
+        window = min(MAX_LINE + 1, self.chunk)  # the block's last line ends in here
         try:
             if self.stream.tell() != self.consumed or os.fstat(fd).st_size <= limit + window:
                 return None

@@ -41,6 +41,7 @@ _HEADER = struct.Struct("<QQq16s")
 IN_PIPE = -2
 IN_FLIGHT = 4  # blocks the worker holds: one it scans and three waiting, so it never waits for the parent
 _RESULT = struct.Struct("<Q")
+RESULTS_PIPE = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
 _fields = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEvent)))
 
 
@@ -140,6 +141,18 @@ def _worker(ops: FeedOps, name: str, requests: int, results: int, fd: Optional[i
         _write_all(results, _RESULT.pack(len(payload)) + payload)
 
 
+def _widen(fd: int) -> None:
+    """Let a pipe hold up to RESULTS_PIPE bytes (Linux), so the worker can put down a block result or
+    two and go on scanning while this process is busy, instead of waiting for it to read (a result of
+    an event-heavy 1 MiB block is a few hundred KiB; a pipe holds 64 KiB)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), RESULTS_PIPE)
+    except (ImportError, OSError):
+        pass  # a smaller pipe only costs time
+
+
 def _pread_block(fd: Optional[int], size: int, offset: int) -> Optional[bytes]:
     if fd is None:
         return None
@@ -166,6 +179,7 @@ class Worker:
         try:
             req_r, req_w = os.pipe()
             res_r, res_w = os.pipe()
+            _widen(res_w)
             pid = os.fork()
         except OSError:
             return None
