@@ -42,6 +42,7 @@ MAX_VALUES = 32  # distinct values counted per signal (e.g. notify names, propos
 MAX_VALUE_CHARS = 4096  # ... and at most this many characters of them
 MAX_TEXT = 2000  # characters of a kept evidence line (pluto's are < 1,100; the journal path cuts at 2,000 too)
 MAX_SERIALS = 4096  # per source: state serial -> the connection named with it (for bare "#N:" lines)
+MAX_QUALIFIER = 300  # characters of a qualifier taken from the log (an ICMP text, say)
 OTHER = "(other)"
 OVERFLOW = "(further connections)"
 
@@ -49,10 +50,11 @@ OVERFLOW = "(further connections)"
 # each signal (its objects, its first event, its dict entry), and for each kept line or value its
 # characters plus ITEM_BYTES. A long log of many connections is what fills it; see benchmarks/README.md.
 SIGNAL_BYTES = 600
-ITEM_BYTES = 100
-LEAN_BUDGET = 40_000_000  # past it, signals keep no further head lines or values, and lines of at most LEAN_TEXT
+ITEM_BYTES = 128
+CONN_BYTES = 1000
+LEAN_BUDGET = 48_000_000  # past it, signals keep no further head lines or values, and lines of at most LEAN_TEXT
 LEAN_TEXT = 300
-FULL_BUDGET = 48_000_000  # past it, new signals are pooled under OVERFLOW and kept lines never grow
+FULL_BUDGET = 56_000_000  # past it, new signals are pooled under OVERFLOW and kept lines never grow
 
 
 def cut(text: str, limit: int) -> str:
@@ -92,7 +94,7 @@ class Signal:
         self.count = 0
         self.first_seq = 0
         self.last_seq = 0
-        self.first: LogEvent | None = None  # the first event itself, for rules that need its structure
+        self.first: LogEvent | None = None  # the first event itself, for rules that read its fields
         self.host: str | None = None  # the host of the first event
         self._head: list | None = None  # lines 2..HEAD, flat: source, line, text, host, ...
         self._tail: list | None = None  # the last TAIL lines, flat, oldest first; None while the head fills
@@ -121,11 +123,12 @@ class Signal:
         if self.first is None:
             self.first_seq = seq
             self.host = host
-            if text is not event.text:  # keep no giant hostile line (nor its fields) whole
-                detail = event.detail
-                event = dataclasses.replace(event, text=text, detail=cut(detail, limit) if detail else None)
-            self.first = event
-            grown = SIGNAL_BYTES + len(text)
+            # The first event itself, unless its line is too long to keep whole (then cut, its detail too).
+            self.first = event if text is event.text else dataclasses.replace(
+                event, text=text, detail=cut(event.detail, limit) if event.detail else None)
+            qualifier = self.qualifier
+            grown = SIGNAL_BYTES + len(text) + (len(self.first.detail) if event.detail else 0) + (
+                len(qualifier) if qualifier and qualifier is not event.detail else 0)
         else:
             tail = self._tail
             if tail is None:
@@ -154,7 +157,7 @@ class Signal:
                 if not budget and len(detail) <= MAX_VALUE_CHARS:
                     self._values = detail
                     self._one = 1
-                    grown += ITEM_BYTES + len(detail)
+                    grown += ITEM_BYTES if self.count == 1 else ITEM_BYTES + len(detail)  # 1st: the first's
             elif values.__class__ is str:
                 if values == detail:
                     self._one += 1
@@ -310,12 +313,13 @@ class Facts:
     hosts: dict[str, HostFacts] = field(default_factory=dict)  # by HostFacts.name, in the order read
     focus: str | None = None  # --conn NAME: rules only report on this connection
     seq: int = 0
-    overflow_events: int = 0  # events of connections beyond MAX_CONNS, pooled under OVERFLOW
+    overflow_events: int = 0  # events pooled under OVERFLOW: of connections beyond MAX_CONNS, or past FULL_BUDGET
     timeline: list[EvidenceLine] = field(default_factory=list)  # the first key log events, for the ladder
     others_seen: set[str] = field(default_factory=set)  # with --conn: some other connections the input names
     # ESP the live capture counted per (source, destination) and kept only samples of: {(src, dst): (packets, SPIs)}
     esp_counts: dict[tuple[str, str], tuple[int, tuple[int, ...]]] = field(default_factory=dict)
-    held: int = 0  # about how many bytes the signals hold (see LEAN_BUDGET)
+    held: int = 0  # about how many bytes the folded signals hold (see LEAN_BUDGET)
+    budget_pooled: int = 0  # of overflow_events: those pooled because FULL_BUDGET was spent
     _serials: dict[tuple[str, str | None], dict[int, str]] = field(default_factory=dict, repr=False)
     _wire: Wire | None = field(default=None, repr=False)
     _host_names: dict[Origin, str] = field(default_factory=dict, repr=False)
@@ -330,6 +334,7 @@ class Facts:
                 self.overflow_events += 1
                 return self.conn_overflow()
             facts = self.conns[key] = ConnFacts(key)
+            self.held += CONN_BYTES + len(key)
         return facts
 
     def conn_overflow(self) -> ConnFacts:
@@ -337,6 +342,7 @@ class Facts:
         facts = self.conns.get(OVERFLOW)
         if facts is None:
             facts = self.conns[OVERFLOW] = ConnFacts(OVERFLOW)
+            self.held += CONN_BYTES
         return facts
 
     def add_packets(self, packets: list[IkePacket], summary: SourceSummary) -> None:
@@ -397,6 +403,8 @@ class Facts:
         if event.notify and event.exchange:
             # The same notification means different things in IKE_SA_INIT and IKE_AUTH.
             qualifier = f"{event.notify}@{event.exchange}"
+        elif qualifier and len(qualifier) > MAX_QUALIFIER:  # from the log (ICMP texts ...): keep keys small
+            qualifier = cut(qualifier, MAX_QUALIFIER)
         facts = self.conns.get(conn or "") or self.conn(conn)
         held = self.held
         budget = 0 if held <= LEAN_BUDGET else 1 if held <= FULL_BUDGET else 2
@@ -406,6 +414,7 @@ class Facts:
                 # The budget is spent: what would be a new signal is pooled like the events of
                 # connections past MAX_CONNS (a finding there is real, only not attributed).
                 self.overflow_events += 1
+                self.budget_pooled += 1
                 facts = self.conn_overflow()
             signal = facts.signal(kind, qualifier)
         self.held = held + signal.add(event, self.seq, host, budget)
