@@ -49,7 +49,7 @@ OVERFLOW = "(further connections)"
 # The memory budget of the folded signals, in bytes as `Facts.held` estimates them: SIGNAL_BYTES for
 # each signal (its objects, its first event, its dict entry), and for each kept line or value its
 # characters plus ITEM_BYTES. A long log of many connections is what fills it; see benchmarks/README.md.
-SIGNAL_BYTES = 600
+SIGNAL_BYTES = 800
 ITEM_BYTES = 128
 CONN_BYTES = 1000
 LEAN_BUDGET = 48_000_000  # past it, signals keep no further head lines or values, and lines of at most LEAN_TEXT
@@ -58,12 +58,22 @@ FULL_BUDGET = 56_000_000  # past it, new signals are pooled under OVERFLOW and k
 
 
 def cut(text: str, limit: int) -> str:
-    """*text*, or its first characters ending in "…", *limit* characters in all.
+    """*text*, or its first characters ending in "...", *limit* characters in all (ASCII stays ASCII:
+    one byte a character in memory).
 
-    >>> cut("abcdefgh", 4), cut("short", 10)
-    ('abc…', 'short')
+    >>> cut("abcdefgh", 6), cut("short", 10)
+    ('abc...', 'short')
     """
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[:max(limit - 3, 0)] + "..."
+
+
+def text_bytes(text: str) -> int:
+    """What a text's characters take in memory, at most: one byte each in ASCII, up to four otherwise.
+
+    >>> text_bytes("abc"), text_bytes("abé")
+    (3, 12)
+    """
+    return len(text) if text.isascii() else 4 * len(text)
 
 
 _NO_VALUES: Mapping[str, int] = MappingProxyType({})
@@ -106,8 +116,8 @@ class Signal:
         """Fold one event in; return how many bytes (as Facts.held counts them) it now holds more.
 
         *budget*: 0 while the facts' memory budget lasts; 1 (lean) past LEAN_BUDGET: no further head
-        lines or new values, lines cut to LEAN_TEXT; 2 (full) past FULL_BUDGET: a last line is cut to
-        the length of the one it replaces.
+        lines, no second value (a first one of at most LEAN_TEXT characters still), lines cut to
+        LEAN_TEXT; 2 (full) past FULL_BUDGET: also a last line is cut to the length of the one it replaces.
         """
         self.count += 1
         self.last_seq = seq
@@ -120,6 +130,7 @@ class Signal:
         limit = LEAN_TEXT if budget else MAX_TEXT
         if len(text) > limit:
             text = cut(text, limit)
+        size = len(text) if text.isascii() else 4 * len(text)  # bytes at most (str.isascii is O(1))
         if self.first is None:
             self.first_seq = seq
             self.host = host
@@ -127,8 +138,8 @@ class Signal:
             self.first = event if text is event.text else dataclasses.replace(
                 event, text=text, detail=cut(event.detail, limit) if event.detail else None)
             qualifier = self.qualifier
-            grown = SIGNAL_BYTES + len(text) + (len(self.first.detail) if event.detail else 0) + (
-                len(qualifier) if qualifier and qualifier is not event.detail else 0)
+            grown = SIGNAL_BYTES + size + (text_bytes(self.first.detail) if event.detail else 0) + (
+                text_bytes(qualifier) if qualifier and qualifier is not event.detail else 0)
         else:
             tail = self._tail
             if tail is None:
@@ -139,37 +150,40 @@ class Signal:
                     head += (source, event.line, text, host)
                 else:
                     self._tail = [source, event.line, text, host]
-                grown = ITEM_BYTES + len(text)
+                grown = ITEM_BYTES + size
             elif len(tail) < 4 * TAIL:
                 tail += (source, event.line, text, host)
-                grown = ITEM_BYTES + len(text)
+                grown = ITEM_BYTES + size
             else:  # the oldest of the last lines makes room
-                old = len(tail[2])
-                if budget > 1 and len(text) > old:
-                    text = cut(text, max(old, 2))
-                grown = len(text) - old
+                old = tail[2]
+                old = len(old) if old.isascii() else 4 * len(old)
+                if budget > 1 and size > old:  # past the budget a kept line never grows
+                    text = cut(text, max(old if text.isascii() else old // 4, 4))
+                    size = text_bytes(text)
+                grown = size - old
                 del tail[:4]
                 tail += (source, event.line, text, host)
         detail = event.detail
         if detail:
             values = self._values
             if values is None:
-                if not budget and len(detail) <= MAX_VALUE_CHARS:
+                if len(detail) <= (LEAN_TEXT if budget else MAX_VALUE_CHARS):  # lean: a first short one still
                     self._values = detail
                     self._one = 1
-                    grown += ITEM_BYTES if self.count == 1 else ITEM_BYTES + len(detail)  # 1st: the first's
+                    if self.count > 1:  # else it is the first event's detail, already counted
+                        grown += ITEM_BYTES + text_bytes(detail)
             elif values.__class__ is str:
                 if values == detail:
                     self._one += 1
                 elif not budget and len(values) + len(detail) <= MAX_VALUE_CHARS:
                     self._values = {values: self._one, detail: 1}
-                    grown += ITEM_BYTES + len(detail)
+                    grown += ITEM_BYTES + text_bytes(detail)
             elif detail in values:
                 values[detail] += 1
             elif (not budget and len(values) < MAX_VALUES
                   and sum(map(len, values)) + len(detail) <= MAX_VALUE_CHARS):
                 values[detail] = 1
-                grown += ITEM_BYTES + len(detail)
+                grown += ITEM_BYTES + text_bytes(detail)
         return grown
 
     @property
@@ -334,7 +348,7 @@ class Facts:
                 self.overflow_events += 1
                 return self.conn_overflow()
             facts = self.conns[key] = ConnFacts(key)
-            self.held += CONN_BYTES + len(key)
+            self.held += CONN_BYTES + text_bytes(key)
         return facts
 
     def conn_overflow(self) -> ConnFacts:
