@@ -3,7 +3,9 @@
 Log events stream through :meth:`Facts.add_event` and are folded into per-connection
 signals: a count, the first and last few evidence lines, and which sources said it. That
 keeps memory flat however long the log is (only the number of distinct connections and
-signal kinds grows), while keeping the lines a person needs to see as proof.
+signal kinds grows, and a byte budget over all signals bounds that too), while keeping the
+lines a person needs to see as proof. A line naming only a state (``#12: ...``) joins the
+connection its source last named with that serial.
 
 Decoded packets land in :attr:`Facts.packets` (their exchange pairing, :attr:`Facts.wire`, is
 computed once, when a rule first asks). What the probes of a host say (its config, firewall,
@@ -46,15 +48,19 @@ MAX_QUALIFIER = 300  # characters of a qualifier taken from the log (an ICMP tex
 OTHER = "(other)"
 OVERFLOW = "(further connections)"
 
-# The memory budget of the folded signals, in bytes as `Facts.held` estimates them: SIGNAL_BYTES for
-# each signal (its objects, its first event, its dict entry), and for each kept line or value its
-# characters plus ITEM_BYTES. A long log of many connections is what fills it; see benchmarks/README.md.
+# The memory budget of the folded signals, in bytes as `Facts.held` estimates them (calibrated with
+# tracemalloc; tests/analyze/test_facts_folding.py holds it to 0.6-1.3x of the real figure):
+# SIGNAL_BYTES a signal (its objects, first event, dict entry) plus its first line's text, detail and
+# qualifier; CONN_BYTES a connection; ITEM_BYTES plus the text for each further kept line or value.
+# Text counts text_bytes(). Only a long log of many connections comes near it (the 10M-line event-heavy
+# benchmark: 46.8 MB, 22,850 signals); the worst case is FULL_BUDGET plus the pooled bucket's own
+# MAX_SIGNALS + one-per-kind lean signals (< 1 MB). See benchmarks/README.md.
 SIGNAL_BYTES = 800
 ITEM_BYTES = 128
 CONN_BYTES = 1000
-LEAN_BUDGET = 48_000_000  # past it, signals keep no further head lines or values, and lines of at most LEAN_TEXT
+LEAN_BUDGET = 48_000_000  # past it: no further head lines or second values; kept lines of <= LEAN_TEXT chars
 LEAN_TEXT = 300
-FULL_BUDGET = 56_000_000  # past it, new signals are pooled under OVERFLOW and kept lines never grow
+FULL_BUDGET = 56_000_000  # past it: what would be a new signal is pooled under OVERFLOW; kept lines never grow
 
 
 def cut(text: str, limit: int) -> str:
