@@ -242,6 +242,7 @@ class ConnFacts:
         return signal
 
     def add(self, event: LogEvent, qualifier: str | None, seq: int, host: str | None = None) -> int:
+        """Fold one event in (outside any budget: :meth:`Facts.add_event` is the path that keeps it)."""
         grown = self.signal(event.kind, qualifier).add(event, seq, host)
         self.sources.add(event.source)
         if event.peer and len(self.peers) < MAX_VALUES:
