@@ -3,7 +3,9 @@
 Log events stream through :meth:`Facts.add_event` and are folded into per-connection
 signals: a count, the first and last few evidence lines, and which sources said it. That
 keeps memory flat however long the log is (only the number of distinct connections and
-signal kinds grows), while keeping the lines a person needs to see as proof.
+signal kinds grows, and a byte budget over all signals bounds that too), while keeping the
+lines a person needs to see as proof. A line naming only a state (``#12: ...``) joins the
+connection its source last named with that serial.
 
 Decoded packets land in :attr:`Facts.packets` (their exchange pairing, :attr:`Facts.wire`, is
 computed once, when a rule first asks). What the probes of a host say (its config, firewall,
@@ -13,9 +15,10 @@ came from, so rules can look at logs, wire and hosts together and still say whic
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections import Counter
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterator, Mapping
 
 from .evidence import FILE, LIVE, LOCAL, EvidenceSet, Origin
@@ -34,51 +37,185 @@ if TYPE_CHECKING:  # types only: facts must not depend on the host parsers (prob
 
 THIS_HOST = "this host"  # the host name of a live diagnosis (its evidence is all from here)
 HEAD = 3  # first lines kept per signal
+TAIL = 2  # last lines kept per signal
 MAX_CONNS = 1000  # connections tracked one by one; more than any gateway's config has
 MAX_SIGNALS = 256  # distinct (kind, qualifier) signals per connection
+MAX_VALUES = 32  # distinct values counted per signal (e.g. notify names, proposals) ...
+MAX_VALUE_CHARS = 8192  # ... and at most this many characters of them (32 of 256)
+MAX_TEXT = 2000  # characters of a kept evidence line (pluto's are < 1,100; the journal path cuts at 2,000 too)
+MAX_SERIALS = 4096  # per source: state serial -> the connection named with it (for bare "#N:" lines)
+MAX_QUALIFIER = 300  # characters of a qualifier taken from the log (an ICMP text, say)
 OTHER = "(other)"
 OVERFLOW = "(further connections)"
-TAIL = 2  # last lines kept per signal
-MAX_VALUES = 32  # distinct values counted per signal (e.g. notify names, proposals)
+
+# The memory budget of the folded signals, in bytes as `Facts.held` estimates them (calibrated with
+# tracemalloc; tests/analyze/test_facts_folding.py holds it to 0.6-1.3x of the real figure):
+# SIGNAL_BYTES a signal (its objects, first event, dict entry) plus its first line's text, detail and
+# qualifier; CONN_BYTES a connection; ITEM_BYTES plus the text for each further kept line or value.
+# Text counts text_bytes(). Only a long log of many connections comes near it (the 10M-line event-heavy
+# benchmark: 46.8 MB, 22,850 signals); the worst case is FULL_BUDGET plus the pooled bucket's own
+# MAX_SIGNALS + one-per-kind lean signals (< 1 MB). See benchmarks/README.md.
+SIGNAL_BYTES = 800
+ITEM_BYTES = 128
+CONN_BYTES = 1000
+LEAN_BUDGET = 48_000_000  # past it: no further head lines or second values; kept lines of <= LEAN_TEXT chars
+LEAN_TEXT = 300
+FULL_BUDGET = 56_000_000  # past it: what would be a new signal is pooled under OVERFLOW; kept lines never grow
+
+
+def cut(text: str, limit: int) -> str:
+    """*text*, or its first characters ending in "...", *limit* characters in all (ASCII stays ASCII:
+    one byte a character in memory).
+
+    >>> cut("abcdefgh", 6), cut("short", 10)
+    ('abc...', 'short')
+    """
+    return text if len(text) <= limit else text[:max(limit - 3, 0)] + "..."
+
+
+def text_bytes(text: str) -> int:
+    """What a text's characters take in memory, at most: one byte each in ASCII, up to four otherwise.
+
+    >>> text_bytes("abc"), text_bytes("abé")
+    (3, 12)
+    """
+    return len(text) if text.isascii() else 4 * len(text)
+
+
+_NO_VALUES: Mapping[str, int] = MappingProxyType({})
 
 
 class Signal:
-    """Everything seen of one kind of event for one connection."""
+    """Everything seen of one kind of event for one connection.
 
-    __slots__ = ("kind", "qualifier", "count", "head", "tail", "values", "sources", "first_seq", "last_seq", "first")
+    Kept compact, since a long log of many connections makes tens of thousands of them: the first
+    event (rules read its fields; it is the first evidence line too), the next HEAD-1 and the last
+    TAIL lines as flat ``[source, line, text, host, ...]`` lists (EvidenceLines are built only when a
+    rule asks: :meth:`lines`), one value or a dict of them, one source or a tuple. The count and the
+    counts of kept values are always exact.
+
+    >>> s = Signal("retransmit", "STATE_PARENT_I1")
+    >>> for n in range(1, 8):
+    ...     _ = s.add(LogEvent("retransmit", "pluto.log", n, f"line {n}", detail="IKE_SA_INIT"), n)
+    >>> s.count, [e.line for e in s.lines()], dict(s.values), s.sources
+    (7, [1, 2, 3, 6, 7], {'IKE_SA_INIT': 7}, ('pluto.log',))
+    """
+
+    __slots__ = ("kind", "qualifier", "count", "first_seq", "last_seq", "first", "host", "_head", "_tail",
+                 "_values", "_one", "_sources")
 
     def __init__(self, kind: str, qualifier: str | None):
         self.kind = kind
         self.qualifier = qualifier
         self.count = 0
-        self.head: list[EvidenceLine] = []
-        self.tail: list[EvidenceLine] = []
-        self.values: Counter[str] = Counter()
-        self.sources: set[str] = set()
         self.first_seq = 0
         self.last_seq = 0
-        self.first: LogEvent | None = None  # the first event itself, for rules that need its structure
+        self.first: LogEvent | None = None  # the first event itself, for rules that read its fields
+        self.host: str | None = None  # the host of the first event
+        self._head: list | None = None  # lines 2..HEAD, flat: source, line, text, host, ...
+        self._tail: list | None = None  # the last TAIL lines, flat, oldest first; None while the head fills
+        self._values: str | dict[str, int] | None = None  # one value (counted in _one), or a dict
+        self._one = 0
+        self._sources: str | tuple[str, ...] = ()  # one source, or a tuple of them
 
-    def add(self, event: LogEvent, seq: int, host: str | None = None) -> None:
-        line = EvidenceLine(event.source, event.line, event.text, host)
+    def add(self, event: LogEvent, seq: int, host: str | None = None, budget: int = 0) -> int:
+        """Fold one event in; return how many bytes (as Facts.held counts them) it now holds more.
+
+        *budget*: 0 while the facts' memory budget lasts; 1 (lean) past LEAN_BUDGET: no further head
+        lines, no second value (a first one of at most LEAN_TEXT characters still), lines cut to
+        LEAN_TEXT; 2 (full) past FULL_BUDGET: also a last line is cut to the length of the one it replaces.
+        """
         self.count += 1
-        if not self.first_seq:
-            self.first_seq = seq
         self.last_seq = seq
-        self.sources.add(event.source)
+        source = event.source
+        sources = self._sources
+        if sources is not source and source not in ((sources,) if sources.__class__ is str else sources):
+            self._sources = source if not sources else (
+                (sources, source) if sources.__class__ is str else sources + (source,))
+        text = event.text
+        limit = LEAN_TEXT if budget else MAX_TEXT
+        if len(text) > limit:
+            text = cut(text, limit)
+        size = len(text) if text.isascii() else 4 * len(text)  # bytes at most (str.isascii is O(1))
         if self.first is None:
-            self.first = event
-        if len(self.head) < HEAD:
-            self.head.append(line)
+            self.first_seq = seq
+            self.host = host
+            # The first event itself, unless its line is too long to keep whole (then cut, its detail too).
+            self.first = event if text is event.text else dataclasses.replace(
+                event, text=text, detail=cut(event.detail, limit) if event.detail else None)
+            qualifier = self.qualifier
+            grown = SIGNAL_BYTES + size + (text_bytes(self.first.detail) if event.detail else 0) + (
+                text_bytes(qualifier) if qualifier and qualifier is not event.detail else 0)
         else:
-            self.tail.append(line)
-            if len(self.tail) > TAIL:
-                del self.tail[0]
-        if event.detail and (event.detail in self.values or len(self.values) < MAX_VALUES):
-            self.values[event.detail] += 1
+            tail = self._tail
+            if tail is None:
+                head = self._head
+                if head is None and not budget:
+                    self._head = [source, event.line, text, host]
+                elif not budget and len(head) < 4 * (HEAD - 1):
+                    head += (source, event.line, text, host)
+                else:
+                    self._tail = [source, event.line, text, host]
+                grown = ITEM_BYTES + size
+            elif len(tail) < 4 * TAIL:
+                tail += (source, event.line, text, host)
+                grown = ITEM_BYTES + size
+            else:  # the oldest of the last lines makes room
+                old = tail[2]
+                old = len(old) if old.isascii() else 4 * len(old)
+                if budget > 1 and size > old:  # past the budget a kept line never grows
+                    text = cut(text, max(old if text.isascii() else old // 4, 4))
+                    size = text_bytes(text)
+                grown = size - old
+                del tail[:4]
+                tail += (source, event.line, text, host)
+        detail = event.detail
+        if detail:
+            values = self._values
+            if values is None:
+                if len(detail) <= (LEAN_TEXT if budget else MAX_VALUE_CHARS):  # lean: a first short one still
+                    self._values = detail
+                    self._one = 1
+                    if self.count > 1:  # else it is the first event's detail, already counted
+                        grown += ITEM_BYTES + text_bytes(detail)
+            elif values.__class__ is str:
+                if values == detail:
+                    self._one += 1
+                elif not budget and len(values) + len(detail) <= MAX_VALUE_CHARS:
+                    self._values = {values: self._one, detail: 1}
+                    grown += ITEM_BYTES + text_bytes(detail)
+            elif detail in values:
+                values[detail] += 1
+            elif (not budget and len(values) < MAX_VALUES
+                  and sum(map(len, values)) + len(detail) <= MAX_VALUE_CHARS):
+                values[detail] = 1
+                grown += ITEM_BYTES + text_bytes(detail)
+        return grown
+
+    @property
+    def values(self) -> Mapping[str, int]:
+        """Distinct details (notify names, proposals, messages ...) with how often each came, first seen first."""
+        values = self._values
+        if values is None:
+            return _NO_VALUES
+        return {values: self._one} if values.__class__ is str else values
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The inputs that said it, in the order first seen."""
+        sources = self._sources
+        return (sources,) if sources.__class__ is str else sources
 
     def lines(self) -> tuple[EvidenceLine, ...]:
-        return tuple(self.head) + tuple(self.tail)
+        """The first HEAD and the last TAIL lines (fewer when there were fewer), in log order."""
+        first = self.first
+        if first is None:
+            return ()
+        out = [EvidenceLine(first.source, first.line, first.text, self.host)]
+        for flat in (self._head or (), self._tail or ()):
+            for i in range(0, len(flat), 4):
+                out.append(EvidenceLine(flat[i], flat[i + 1], flat[i + 2], flat[i + 3]))
+        return tuple(out)
 
 
 @dataclass
@@ -90,21 +227,27 @@ class ConnFacts:
     sources: set[str] = field(default_factory=set)
     peers: set[str] = field(default_factory=set)
 
-    def add(self, event: LogEvent, qualifier: str | None, seq: int, host: str | None = None) -> None:
-        key = (event.kind, qualifier)
+    def signal(self, kind: str, qualifier: str | None) -> Signal:
+        """The signal of (kind, qualifier), made when new; past MAX_SIGNALS, (kind, OTHER)."""
+        key = (kind, qualifier)
         signal = self.signals.get(key)
         if signal is None:
             if len(self.signals) >= MAX_SIGNALS:
                 # Qualifiers come from the log (notify names, ICMP texts): a hostile log could invent
                 # endless ones. Past the cap they share one signal per kind.
-                key = (event.kind, OTHER)
+                key = (kind, OTHER)
                 signal = self.signals.get(key)
             if signal is None:
-                signal = self.signals[key] = Signal(event.kind, key[1])
-        signal.add(event, seq, host)
+                signal = self.signals[key] = Signal(kind, key[1])
+        return signal
+
+    def add(self, event: LogEvent, qualifier: str | None, seq: int, host: str | None = None) -> int:
+        """Fold one event in (outside any budget: :meth:`Facts.add_event` is the path that keeps it)."""
+        grown = self.signal(event.kind, qualifier).add(event, seq, host)
         self.sources.add(event.source)
         if event.peer and len(self.peers) < MAX_VALUES:
             self.peers.add(event.peer)
+        return grown
 
     def get(self, kind: str, qualifier: str | None = None) -> Signal | None:
         return self.signals.get((kind, qualifier))
@@ -191,11 +334,14 @@ class Facts:
     hosts: dict[str, HostFacts] = field(default_factory=dict)  # by HostFacts.name, in the order read
     focus: str | None = None  # --conn NAME: rules only report on this connection
     seq: int = 0
-    overflow_events: int = 0  # events of connections beyond MAX_CONNS, pooled under OVERFLOW
+    overflow_events: int = 0  # events pooled under OVERFLOW: of connections beyond MAX_CONNS, or past FULL_BUDGET
     timeline: list[EvidenceLine] = field(default_factory=list)  # the first key log events, for the ladder
     others_seen: set[str] = field(default_factory=set)  # with --conn: some other connections the input names
     # ESP the live capture counted per (source, destination) and kept only samples of: {(src, dst): (packets, SPIs)}
     esp_counts: dict[tuple[str, str], tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+    held: int = 0  # about how many bytes the folded signals hold (see LEAN_BUDGET)
+    budget_pooled: int = 0  # of overflow_events: those pooled because FULL_BUDGET was spent
+    _serials: dict[tuple[str, str | None], dict[int, str]] = field(default_factory=dict, repr=False)
     _wire: Wire | None = field(default=None, repr=False)
     _host_names: dict[Origin, str] = field(default_factory=dict, repr=False)
 
@@ -207,11 +353,17 @@ class Facts:
                 # Memory must not grow with the log, even one naming ever more connections: past the cap,
                 # the rest share one bucket, and the report says so.
                 self.overflow_events += 1
-                key = OVERFLOW
-                facts = self.conns.get(key)
-                if facts is not None:
-                    return facts
+                return self.conn_overflow()
             facts = self.conns[key] = ConnFacts(key)
+            self.held += CONN_BYTES + text_bytes(key)
+        return facts
+
+    def conn_overflow(self) -> ConnFacts:
+        """The bucket of what is pooled: events of connections past MAX_CONNS, or past the budget."""
+        facts = self.conns.get(OVERFLOW)
+        if facts is None:
+            facts = self.conns[OVERFLOW] = ConnFacts(OVERFLOW)
+            self.held += CONN_BYTES
         return facts
 
     def add_packets(self, packets: list[IkePacket], summary: SourceSummary) -> None:
@@ -256,21 +408,62 @@ class Facts:
         self.hosts[host.name] = host
 
     def add_event(self, event: LogEvent, host: str | None = None) -> None:
-        if self.focus and event.conn and event.conn != self.focus:
+        conn = event.conn
+        if event.serial is not None:
+            conn = self._tie(event, conn, host)
+        elif event.kind == K.BANNER:  # pluto (re)started: its serials count from 1 again
+            self._serials.pop((event.source, host), None)
+        if self.focus and conn and conn != self.focus:
             if len(self.others_seen) < 20:  # to name them if NAME turns out not to be there
-                self.others_seen.add(event.conn)
+                self.others_seen.add(conn)
             return  # --conn NAME: other connections cost nothing
         self.seq += 1
-        field_name = QUALIFIER_FIELD.get(event.kind)
+        kind = event.kind
+        field_name = QUALIFIER_FIELD.get(kind)
         qualifier = getattr(event, field_name) if field_name else None
         if event.notify and event.exchange:
             # The same notification means different things in IKE_SA_INIT and IKE_AUTH.
             qualifier = f"{event.notify}@{event.exchange}"
-        self.conn(event.conn).add(event, qualifier, self.seq, host)
-        if event.kind in TIMELINE_KINDS and len(self.timeline) < TIMELINE_MAX:
+        elif qualifier and len(qualifier) > MAX_QUALIFIER:  # from the log (ICMP texts ...): keep keys small
+            qualifier = cut(qualifier, MAX_QUALIFIER)
+        facts = self.conns.get(conn or "") or self.conn(conn)
+        held = self.held
+        budget = 0 if held <= LEAN_BUDGET else 1 if held <= FULL_BUDGET else 2
+        signal = facts.signals.get((kind, qualifier))
+        if signal is None:
+            if budget > 1 and facts.name != OVERFLOW:
+                # The budget is spent: what would be a new signal is pooled like the events of
+                # connections past MAX_CONNS (a finding there is real, only not attributed).
+                self.overflow_events += 1
+                self.budget_pooled += 1
+                facts = self.conn_overflow()
+            signal = facts.signal(kind, qualifier)
+        self.held = held + signal.add(event, self.seq, host, budget)
+        facts.sources.add(event.source)
+        if event.peer and len(facts.peers) < MAX_VALUES:
+            facts.peers.add(event.peer)
+        if kind in TIMELINE_KINDS and len(self.timeline) < TIMELINE_MAX:
             text = event.text
             short = text[text.index('"'):] if '"' in text else text  # drop the timestamp and host
             self.timeline.append(EvidenceLine(os.path.basename(event.source), event.line, short, host))
+
+    def _tie(self, event: LogEvent, conn: str | None, host: str | None) -> str | None:
+        """The connection of a state's line: named on it, or named earlier for its serial by the same source.
+
+        pluto prefixes some lines with the state alone (``#12: ...``: 5.x helpers, trimmed pastes);
+        its serials are unique within one daemon run, so the connection a source named with #12 is
+        the one a later bare ``#12:`` of that source means (until pluto restarts: :meth:`add_event`).
+        """
+        key = (event.source, host)
+        serials = self._serials.get(key)
+        if conn:
+            if serials is None:
+                serials = self._serials[key] = {}
+            elif len(serials) >= MAX_SERIALS and event.serial not in serials:
+                del serials[next(iter(serials))]  # the oldest state: serials only grow within a run
+            serials[event.serial] = conn
+            return conn
+        return serials.get(event.serial) if serials else None
 
     def connections(self) -> Iterator[ConnFacts]:
         """Connections to report on: every named one (or only --conn), then the unnamed bucket."""

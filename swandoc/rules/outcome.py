@@ -5,7 +5,7 @@ These rank lowest: they describe the evidence, not a cause.
 
 from __future__ import annotations
 
-from ..facts import MAX_CONNS, OVERFLOW, Facts
+from ..facts import FULL_BUDGET, MAX_CONNS, OVERFLOW, Facts
 from ..logparse import kinds
 from ..model import EvidenceLine, Finding
 from .registry import rule
@@ -73,8 +73,12 @@ def tunnel_up(facts: Facts):
 @rule
 def pooled(facts: Facts):
     if facts.overflow_events:
-        yield finding("connections-pooled", None, [],
-                      extra=f"{facts.overflow_events} events were pooled.")
+        extra = f"{facts.overflow_events} events were pooled."
+        if facts.budget_pooled:
+            extra += (f" {facts.budget_pooled} of them came after swandoc's memory budget for folded log facts "
+                      f"({FULL_BUDGET // 1_000_000} MB) was spent: each would have started a new kind of "
+                      "event for its connection, and was pooled instead.")
+        yield finding("connections-pooled", None, [], extra=extra)
 
 
 @rule
