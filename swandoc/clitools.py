@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import click
 
@@ -145,22 +145,34 @@ def capture_seconds(duration: float | None, no_capture: bool, *, on_by_default: 
 
 # ---- output ----------------------------------------------------------------------------------------
 
-def emit(text: str, output: str | None) -> None:
-    """Write a rendered report to -o FILE, or to stdout."""
+def emit(text: str | Iterable[str], output: str | None) -> None:
+    """Write a rendered report (its text, or its text in pieces) to -o FILE, or to stdout."""
+    pieces = (text,) if isinstance(text, str) else text
     if output and output != "-":
         try:
             with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text)
+                for piece in pieces:
+                    fh.write(piece)
         except OSError as exc:
             raise SwandocError(f"cannot write {output}: {exc.strerror}") from None
     else:
-        click.echo(text, nl=False)
+        for piece in pieces:
+            click.echo(piece, nl=False)
 
 
 def emit_report(report, fmt: str, output: str | None, html_path: str | None = None, *, render=None) -> int:
     """Render *report* as --format asks to -o (colour only for text on a terminal), --html beside it;
     return the exit status the report's verdict calls for. *render* (report, format) -> str is the
     ordinary report's renderer unless another is given (the fleet's)."""
+    if render is None and fmt == "json":
+        from .report.json import json_chunks
+
+        emit(json_chunks(report), output)  # piece by piece: a huge report is never one string
+        if html_path:
+            from .report import render
+
+            emit(render(report, "html"), html_path)
+        return report.exit_code
     if render is None:
         from .report import render
 

@@ -6,7 +6,7 @@ tests/test_report_json.py checks real reports against the documented schema.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterator
 
 from ..model import Report
 from .wording import packet_count, probe_rows, side_words, verdict_sentence
@@ -38,16 +38,36 @@ def report_dict(report: Report, *, with_findings: bool = True) -> dict[str, Any]
 
 
 def render_json(report: Report) -> str:
-    """The report as indented JSON, byte for byte ``json.dumps(report_dict(report), indent=2, ensure_ascii=False)``.
+    """The report as indented JSON, byte for byte ``json.dumps(report_dict(report), indent=2, ensure_ascii=False)``."""
+    return "".join(json_chunks(report))
+
+
+def json_chunks(report: Report) -> Iterator[str]:
+    """render_json's text in pieces, one finding at a time: a huge log's thousands of findings are
+    never all in memory as dicts or text at once (written out as they come, see clitools.emit).
 
     The standard library writes indented JSON with its pure-Python encoder (its C encoder cannot
-    indent), which for the thousands of findings of a huge log costs more than the rules. The same
-    text is written here with the C string escaper and no generators: about twice as fast.
+    indent); the same text is written here with the C string escaper and no generators: about
+    twice as fast.
     """
-    out: list[str] = []
-    _write(report_dict(report), "\n", out)
-    out.append("\n")
-    return "".join(out)
+    head = report_dict(report, with_findings=False)
+    sep = "{\n  "
+    for key, value in head.items():
+        out: list[str] = [sep, _escape(key), ": "]
+        sep = ",\n  "
+        if key != "findings" or not report.findings:
+            _write(value, "\n  ", out)
+            yield "".join(out)
+            continue
+        yield "".join(out)
+        item_sep = "[\n    "
+        for finding in report.findings:
+            out = [item_sep]
+            _write(_finding_dict(finding), "\n    ", out)
+            item_sep = ",\n    "
+            yield "".join(out)
+        yield "\n  ]"
+    yield "\n}\n"
 
 
 _escape = json.encoder.encode_basestring  # the C escaper json.dumps uses with ensure_ascii=False
