@@ -226,6 +226,9 @@ class ConnFacts:
     signals: dict[tuple[str, str | None], Signal] = field(default_factory=dict)
     sources: set[str] = field(default_factory=set)
     peers: set[str] = field(default_factory=set)
+    # The signals of each kind, in the order they came: rules ask "any of kind K?" for every connection,
+    # and a walk over all signals each time was most of the rules' time on a log of many connections.
+    by_kind: dict[str, list[Signal]] = field(default_factory=dict, repr=False)
 
     def signal(self, kind: str, qualifier: str | None) -> Signal:
         """The signal of (kind, qualifier), made when new; past MAX_SIGNALS, (kind, OTHER)."""
@@ -239,6 +242,7 @@ class ConnFacts:
                 signal = self.signals.get(key)
             if signal is None:
                 signal = self.signals[key] = Signal(kind, key[1])
+                self.by_kind.setdefault(kind, []).append(signal)
         return signal
 
     def add(self, event: LogEvent, qualifier: str | None, seq: int, host: str | None = None) -> int:
@@ -253,16 +257,16 @@ class ConnFacts:
         return self.signals.get((kind, qualifier))
 
     def all(self, kind: str) -> list[Signal]:
-        return [s for (k, _), s in self.signals.items() if k == kind]
+        return list(self.by_kind.get(kind, ()))
 
     def has(self, kind: str, qualifier: str | None = None) -> bool:
         if qualifier is None:
-            return any(k == kind for k, _ in self.signals)
+            return kind in self.by_kind
         return (kind, qualifier) in self.signals
 
     def notified(self, kind: str, notify: str) -> list[Signal]:
         """Signals of a notify kind for one notification name, whatever the exchange."""
-        return [s for (k, q), s in self.signals.items() if k == kind and q and q.split("@")[0] == notify]
+        return [s for s in self.by_kind.get(kind, ()) if s.qualifier and s.qualifier.split("@")[0] == notify]
 
     def first(self, kind: str) -> Signal | None:
         found = self.all(kind)

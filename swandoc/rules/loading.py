@@ -120,10 +120,13 @@ def version_or_no_conn(facts: Facts):
     unnamed = facts.conns.get("")
     if not unnamed:
         return
+    loaded_in: dict[str, dict[str, set[str]]] = {}  # per source: one walk over the connections, not one per signal
     for signal in [s for c in facts.connections() for s in c.all("no_connection")]:
         wanted = signal.qualifier  # the version the initiator spoke
         for source in signal.sources:
-            loaded = _versions_loaded(facts, source)
+            loaded = loaded_in.get(source)
+            if loaded is None:
+                loaded = loaded_in[source] = _versions_loaded(facts, source)
             names = sorted(loaded)
             known = all(v for vs in loaded.values() for v in vs)  # 3.x/4.x 'added connection' names no version
             if not loaded and _restarted(facts, source):
