@@ -154,7 +154,7 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
     try:
         if parallel:
             from .parallel import FeedOps, feed_parallel
-            ops = FeedOps(_scan_chunk, _add_event, _note_unparsed, reader.chunk, UNPARSED_SAMPLES)
+            ops = FeedOps(_scan_chunk, _add_event, _note_unparsed, reader.chunk, UNPARSED_SAMPLES, CHUNK)
             feed_parallel(ops, summary, reader, facts, counts, no_event, fd=_fileno(stream))
         else:
             for buf, cut in reader:

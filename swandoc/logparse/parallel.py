@@ -53,6 +53,7 @@ class FeedOps(NamedTuple):
     note_unparsed: Callable
     chunk: int  # the block size feed reads
     samples: int  # unparsed lines kept as samples
+    full_chunk: int = 0  # the block size of the sequential path (without a worker)
 
 
 class _Collector:
@@ -357,6 +358,17 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
                 decided = True
                 if _a_core_is_free():
                     worker = Worker.start(ops, name, fd)
+                if worker is None:  # one core after all: the rest the sequential way, in 4 MiB reads
+                    flush()
+                    if hasattr(blocks, "chunk"):
+                        blocks.chunk = ops.full_chunk
+                    for buf, cut in reading:
+                        if buf is None:
+                            counts["n"] += 1
+                            ops.note_unparsed(summary, counts["n"], "line longer than 64 KiB: " + cut.decode("utf-8", "replace"))
+                        else:
+                            ops.scan_chunk(summary, buf, facts, counts, no_event, cut)
+                    break
         while sent:
             collect()
         flush()

@@ -196,6 +196,21 @@ def test_parallel_path_only_for_big_plain_files(tmp_path, monkeypatch):
     assert not feed._is_big_file(io.BufferedReader(io.BytesIO(log)))  # no file behind it (stdin, bundle member)
 
 
+def test_parallel_path_without_a_worker_goes_on_the_sequential_way(tmp_path, monkeypatch):
+    # No worker after all (no fork, no free core): the rest of the file is scanned straight into the
+    # facts, in the sequential path's big reads, with the same result.
+    from swandoc.logparse import parallel
+
+    data = (LAB / "ikev2-psk-mismatch" / "west.log").read_bytes() * 8
+    path = tmp_path / "west.log"
+    path.write_bytes(data)
+    expected, expected_json, _ = _analyze(path, 1 << 40, monkeypatch)
+    monkeypatch.setattr(parallel.Worker, "start", classmethod(lambda cls, ops, name, fd=None: None))
+    got, got_json, calls = _analyze(path, 0, monkeypatch)
+    assert got == expected and got_json == expected_json
+    assert len(calls) <= 2  # block results only before the decision; after it, no hand-over at all
+
+
 def test_parallel_path_survives_a_worker_that_dies(tmp_path, monkeypatch):
     # A worker that cannot answer: the parent scans its blocks itself, with the same result.
     from swandoc.logparse import parallel
