@@ -74,10 +74,11 @@ def _quick_frozen_init(cls):
     Python 3.9 (no slots) the generated ``__init__`` stays.
     """
     import dataclasses
+    from types import MemberDescriptorType
 
     fields = dataclasses.fields(cls)
-    if not all(isinstance(cls.__dict__.get(f.name), type(EvidenceLine.source)) for f in fields):
-        return cls
+    if not all(isinstance(cls.__dict__.get(f.name), MemberDescriptorType) for f in fields):
+        return cls  # not slotted (Python 3.9): the dataclass's own __init__
     scope = {f"_set_{f.name}": cls.__dict__[f.name].__set__ for f in fields}
     scope.update({f"_default_{f.name}": f.default for f in fields if f.default is not dataclasses.MISSING})
     signature = "(self, " + ", ".join(f.name if f.default is dataclasses.MISSING else f"{f.name}=_default_{f.name}"
