@@ -156,8 +156,15 @@ def emit(text: str | Iterable[str], output: str | None) -> None:
         except OSError as exc:
             raise SwandocError(f"cannot write {output}: {exc.strerror}") from None
     else:
-        for piece in pieces:
-            click.echo(piece, nl=False)
+        try:
+            for piece in pieces:
+                click.echo(piece, nl=False)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader stopped early (| head): not an error of ours. The rest is dropped and stdout
+            # pointed at /dev/null, so that Python's own flush at exit does not fail again; the exit
+            # status stays the report's.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def emit_report(report, fmt: str, output: str | None, html_path: str | None = None, *, render=None) -> int:

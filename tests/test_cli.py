@@ -251,3 +251,17 @@ def test_progress_is_silent_when_not_a_tty(tmp_path):
     with clitools.input_progress([str(tmp_path)], line=clitools.ProgressLine(stream), delay=0, interval=0.01):
         time.sleep(0.05)
     assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_reader_that_stops_early_is_no_error(fmt, tmp_path):
+    # `swandoc analyze ... | head`: the reader closes the pipe after a few lines; swandoc must not call that
+    # an internal error (exit 3): it stops writing and exits with the report's own status.
+    logs = sorted(str(p) for p in (Path(__file__).parent.parent / "fixtures" / "realworld").glob("*.log"))
+    proc = subprocess.Popen([sys.executable, "-m", "swandoc", "analyze", *logs, "--format", fmt],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(64)
+    proc.stdout.close()  # before swandoc has written it all
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == errors.EXIT_PROBLEMS, stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr
