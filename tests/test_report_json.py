@@ -318,3 +318,24 @@ def test_check_reports_match_schema():
     assert validate(doc, SCHEMA) == []
     assert doc["command"] == "check" and doc["findings"][0]["predicted"] is True
     assert all(f["predicted"] is False for f in json.loads(render(sample_report(), "json"))["findings"])
+
+
+def test_json_text_is_exactly_the_standard_librarys():
+    # report/json.py writes the indented JSON itself (the stdlib's indenting encoder is pure Python and
+    # slow): its text must be byte for byte json.dumps(indent=2, ensure_ascii=False) of the same dict,
+    # on real reports, on hostile non-ASCII/control text, and on a report without findings.
+    import dataclasses
+
+    from swandoc.report.json import render_json
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    logs = sorted(root.glob("lab/*/west.log"))[:12] + sorted(root.glob("realworld/*.log"))[:12]
+    reports = [analyze_paths([str(p)]) for p in logs]
+    base = reports[0]
+    odd = dataclasses.replace(base.findings[0], title='é "q" \\ \x1b[31m \u2028 </script> \U0001F600',
+                              details={"n": "1", "": "", "\t": "x"})
+    reports += [dataclasses.replace(base, findings=(odd,) + base.findings[1:]),
+                dataclasses.replace(base, findings=()), sample_report()]
+    for report in reports:
+        assert render_json(report) == json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    assert sum(1 for r in reports if r.findings) >= 20

@@ -154,16 +154,10 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
     try:
         if parallel:
             from .parallel import FeedOps, feed_parallel
-            ops = FeedOps(_scan_chunk, _add_event, _note_unparsed, reader.chunk, UNPARSED_SAMPLES, CHUNK)
+            ops = FeedOps(_scan_chunk, _add_event, _note_long_line, _scan_blocks, reader.chunk, UNPARSED_SAMPLES, CHUNK)
             feed_parallel(ops, summary, reader, facts, counts, no_event, fd=_fileno(stream))
         else:
-            for buf, cut in reader:
-                if buf is None:  # one line longer than pluto ever writes: count it, drop it
-                    counts["n"] += 1
-                    _note_unparsed(summary, counts["n"], "line longer than 64 KiB: "
-                                   + cut.decode("utf-8", "replace"))
-                    continue
-                _scan_chunk(summary, buf, facts, counts, no_event, cut)
+            _scan_blocks(summary, reader, facts, counts, no_event)
     finally:
         carry = reader.tail()
         if carry is not None:  # the last line, without a newline (or cut off by a broken stream)
@@ -176,6 +170,22 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
         summary.other_lines += counts["other"]
         if summary.kind == "unknown":
             summary.kind = env.LOGFILE
+
+
+def _scan_blocks(summary: SourceSummary, blocks: Iterable[tuple], facts: Facts, counts: dict[str, int],
+                 no_event: set[bytes]) -> None:
+    """The sequential path: every block of the block reader scanned straight into *facts*."""
+    for buf, cut in blocks:
+        if buf is None:
+            _note_long_line(summary, counts, cut)
+        else:
+            _scan_chunk(summary, buf, facts, counts, no_event, cut)
+
+
+def _note_long_line(summary: SourceSummary, counts: dict[str, int], head: bytes) -> None:
+    """One line longer than pluto ever writes (the block reader's ``(None, head)``): counted and sampled."""
+    counts["n"] += 1
+    _note_unparsed(summary, counts["n"], "line longer than 64 KiB: " + head.decode("utf-8", "replace"))
 
 
 class _BlockReader:

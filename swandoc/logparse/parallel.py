@@ -50,7 +50,8 @@ class FeedOps(NamedTuple):
 
     scan_chunk: Callable
     add_event: Callable
-    note_unparsed: Callable
+    note_long_line: Callable  # (summary, counts, head): an over-long line, counted and sampled
+    scan_blocks: Callable  # (summary, blocks, facts, counts, no_event): the sequential path
     chunk: int  # the block size feed reads
     samples: int  # unparsed lines kept as samples
     full_chunk: int = 0  # the block size of the sequential path (without a worker)
@@ -306,8 +307,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
         while ordered and (ordered[0].long is not None or ordered[0].result is not None):
             entry = ordered.popleft()
             if entry.long is not None:
-                counts["n"] += 1
-                ops.note_unparsed(summary, counts["n"], "line longer than 64 KiB: " + entry.long.decode("utf-8", "replace"))
+                ops.note_long_line(summary, counts, entry.long)
             else:
                 apply_block(ops, entry.result, summary, facts, counts)
 
@@ -362,12 +362,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
                     flush()
                     if hasattr(blocks, "chunk"):
                         blocks.chunk = ops.full_chunk
-                    for buf, cut in reading:
-                        if buf is None:
-                            counts["n"] += 1
-                            ops.note_unparsed(summary, counts["n"], "line longer than 64 KiB: " + cut.decode("utf-8", "replace"))
-                        else:
-                            ops.scan_chunk(summary, buf, facts, counts, no_event, cut)
+                    ops.scan_blocks(summary, reading, facts, counts, no_event)
                     break
         while sent:
             collect()
