@@ -8,6 +8,8 @@ Subcommand modules import heavy libraries (scapy, pyroute2) lazily so ``analyze`
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import os
 import sys
@@ -127,3 +129,33 @@ def analyze(paths: tuple[str, ...], conn: str | None, fmt: str, output: str | No
     with input_progress(paths):
         report = analyze_paths(paths, conn=conn)
     sys.exit(emit_report(report, fmt, output, html_path))
+
+
+# A run is one pass that builds its facts and report once and exits: the cyclic garbage collector
+# would only walk them again and again as they grow (a big log makes hundreds of thousands of
+# objects, none of them in a cycle). It still runs, rarely (see run()).
+GC_THRESHOLD = (50_000, 20, 100)
+
+
+def run() -> None:
+    """The ``swandoc`` program: :func:`main`, then exit at once.
+
+    The objects a run built are not torn down one by one at exit (on a big log that is tens of
+    milliseconds of freeing memory the kernel takes back anyway): once the output is flushed and
+    the exit handlers have run (temporary directories, logging), the process ends with main's
+    status. Anything unexpected, and a flush that fails, take Python's usual way out.
+    """
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        main(prog_name="swandoc")
+    except SystemExit as exc:
+        status = exc.code
+        if status is not None and not isinstance(status, int):
+            raise
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            raise exc from None
+        atexit._run_exitfuncs()
+        os._exit(status or 0)

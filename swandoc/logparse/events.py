@@ -333,8 +333,33 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
     >>> e.kind, e.conn, e.serial, e.state
     ('retransmit', 'west', 1, 'IKE_SA_INIT_I')
     """
+    fields = message_fields(body)
+    return None if fields is None else event_of(fields, source, line, text, time)
+
+
+# What a message says, apart from where it was read: (kind, conn, instance, peer, serial, state, exchange,
+# notify, direction, detail), LogEvent's fields after source, line, text and time. The log's fast path
+# remembers these per message text and makes the event from them only where it is folded.
+Fields = tuple
+
+
+def event_of(fields: Fields, source: str, line: int, text: str, time: str | None) -> LogEvent:
+    """The event of a message's *fields* read at *line* of *source*."""
+    kind, conn, instance, peer, serial, state, exchange, notify, direction, detail = fields
+    return LogEvent(kind, source, line, text, time, conn, instance, peer, serial, state, exchange, notify,
+                    direction, detail)
+
+
+def message_fields(body: str) -> Fields | None:
+    """What a pluto message (envelope already stripped) says as an event's fields, or None for routine lines.
+
+    >>> message_fields('"west"[2] 192.0.2.2 #15: sent IKE_SA_INIT request to 192.0.2.2:500')[:5]
+    ('sent', 'west', '[2]', '192.0.2.2', 15)
+    >>> message_fields('"west" #15: Dead Peer Detection (RFC 3706): enabled') is None
+    True
+    """
     if body.startswith("|") or body.startswith("] "):
-        return _debug_event(body, source=source, line=line, text=text, time=time)
+        return _debug_fields(body)
     prefix = _PREFIX.match(body)
     msg = body[prefix.end():]
     # What a message means depends on the text after its prefix alone (the prefix only says whose it is),
@@ -353,10 +378,8 @@ def parse_message(body: str, *, source: str, line: int, text: str, time: str | N
     kind, state, exchange, notify, direction, detail, named = meaning
     _, conn, inst, peer, serial, sender, serial_only = prefix.groups()
     conn = named or conn
-    return LogEvent(kind, source, line, text, time,
-                    sys.intern(conn) if conn else None,  # the same few names on every line: keep one copy
-                    inst or None, peer or sender, _serial(serial or serial_only),
-                    state, exchange, notify, direction, detail)
+    return (kind, sys.intern(conn) if conn else None,  # the same few names on every line: keep one copy
+            inst or None, peer or sender, _serial(serial or serial_only), state, exchange, notify, direction, detail)
 
 
 # The meaning of a message text (after its prefix): (kind, state, exchange, notify, direction, detail,
@@ -487,23 +510,21 @@ _DEBUG_NAT = re.compile(r"NAT-Traversal: Result using .*?: (?P<detail>I am behin
 _DEBUG_PROBE = re.compile(r"netlink response for (?P<detail>.*Probe Test.*)")
 
 
-def _debug_event(body: str, *, source: str, line: int, text: str, time: str | None) -> LogEvent | None:
+def _debug_fields(body: str) -> Fields | None:
     """The few debug lines that matter: NAT detection, and 5.2+'s kernel probe (debug-only when it fails).
 
-    >>> _debug_event("| netlink response for Add SA Probe Test", source="e.log", line=3, text="", time=None).kind
+    >>> _debug_fields("| netlink response for Add SA Probe Test")[0]
     'netlink_error'
     """
     if "Probe Test" in body:
         m = _DEBUG_PROBE.search(body)
-        return LogEvent(kind="netlink_error", source=source, line=line, text=text, time=time,
-                        detail=m.group("detail")) if m else None
+        return ("netlink_error",) + (None,) * 8 + (m.group("detail"),) if m else None
     if "NAT" not in body:
         return None
     m = _DEBUG_NAT.search(body)
     if not m:
         return None
-    return LogEvent(kind="nat_detected", source=source, line=line, text=text, time=time,
-                    detail=m.group("detail") or m.group("detail2"))
+    return ("nat_detected",) + (None,) * 8 + (m.group("detail") or m.group("detail2"),)
 
 
 EventParser = Callable[..., Optional[LogEvent]]  # a runtime alias: no "X | None" before Python 3.10

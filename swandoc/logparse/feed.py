@@ -24,9 +24,9 @@ from typing import BinaryIO, Iterable, Iterator
 from ..errors import InputError
 from ..evidence import Evidence
 from ..facts import Facts
-from ..model import EvidenceLine, SourceSummary
+from ..model import EvidenceLine, LogEvent, SourceSummary
 from . import envelope as env
-from .events import parse_message
+from .events import message_fields, parse_message
 from .journal import export_records, json_records
 
 # What a damaged compressed stream raises: gzip's CRC/length checks (OSError/BadGzipFile), zlib on a
@@ -125,11 +125,13 @@ _DEBUG_NAT = re.compile(rb"NAT-Traversal: Result|NAT_TRAVERSAL_NAT_BHND|netlink 
 # whole in group 4, so Python never re-checks the format.
 _CANDIDATES = re.compile(rb"\n(?!.{22}: (?:\| (?!" + _DEBUG_KEPT + rb")|\|[^ ]|\]))"
                          rb"(?:(" + _TS + rb")(?:(\| [^\n]*)|([^\n]*))|([^\n]*))")
-# Messages known to be no event (the same startup chatter, algorithm tables and status lines recur with
-# every restart and every connection): seen again, they cost one set lookup instead of a parse. Bounded:
-# emptied when full, so memory never grows with the log. Exact: whether a message is an event depends on
-# the message alone (parse_message's other arguments only fill the event in).
-_NO_EVENT_MAX = 8192
+# What each message text (the bytes after the timestamp) says, remembered: the same startup chatter,
+# algorithm tables and status lines recur with every restart and every connection, and so do many
+# events ("adding UDP interface ...", retransmissions of one state): seen again, a message costs one
+# dict lookup instead of a decode and a parse. The value is None (no event) or the message decoded
+# with its event's fields. Exact: what a message says depends on the message alone (where it was
+# read only fills in the event's source, line and time). Bounded: emptied when full.
+_MEMO_MAX = 16384
 CHUNK = 1 << 22
 PARALLEL_BLOCK = 1 << 20  # the block size when a worker shares the file (logparse/parallel.py)
 
@@ -147,21 +149,22 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
     """
     counts = {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
     unparsed_before = summary.unparsed
-    # read1 hands back what could be decompressed so far, so a truncated .gz still yields its lines.
     # Both cores: smaller blocks, so that neither process waits long for the other's last one.
-    reader = _BlockReader(getattr(stream, "read1", stream.read), stream, min(CHUNK, PARALLEL_BLOCK) if parallel else CHUNK)
-    no_event: set[bytes] = set()  # see _NO_EVENT_MAX
+    reader = _BlockReader(stream, min(CHUNK, PARALLEL_BLOCK) if parallel else CHUNK)
+    memo: dict[bytes, tuple | None] = {}  # see _MEMO_MAX
     try:
         if parallel:
             from .parallel import FeedOps, feed_parallel
-            ops = FeedOps(_scan_chunk, _add_event, _note_long_line, _scan_blocks, reader.chunk, UNPARSED_SAMPLES, CHUNK)
-            feed_parallel(ops, summary, reader, facts, counts, no_event, fd=_fileno(stream))
+            ops = FeedOps(_scan_chunk, apply_events, _note_long_line, _scan_blocks, reader.chunk, UNPARSED_SAMPLES, CHUNK)
+            feed_parallel(ops, summary, reader, facts, counts, memo, fd=_fileno(stream))
         else:
-            _scan_blocks(summary, reader, facts, counts, no_event)
+            _scan_blocks(summary, reader, facts, counts, memo)
     finally:
         carry = reader.tail()
         if carry is not None:  # the last line, without a newline (or cut off by a broken stream)
-            _scan_chunk(summary, carry, facts, counts, no_event, len(carry))
+            found: list = []
+            _scan_chunk(summary, carry, found, counts, memo, len(carry))
+            apply_events(found, summary, facts)
         unparsed = summary.unparsed - unparsed_before
         debug = counts["n"] - counts["ok"] - counts["other_pluto"] - counts["other"] - counts["empty"] - unparsed
         summary.lines += counts["n"]
@@ -173,13 +176,28 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
 
 
 def _scan_blocks(summary: SourceSummary, blocks: Iterable[tuple], facts: Facts, counts: dict[str, int],
-                 no_event: set[bytes]) -> None:
-    """The sequential path: every block of the block reader scanned straight into *facts*."""
+                 memo: dict) -> None:
+    """The sequential path: every block of the block reader scanned, its events folded into *facts*."""
     for buf, cut in blocks:
         if buf is None:
             _note_long_line(summary, counts, cut)
         else:
-            _scan_chunk(summary, buf, facts, counts, no_event, cut)
+            found: list = []
+            _scan_chunk(summary, buf, found, counts, memo, cut)
+            apply_events(found, summary, facts)
+
+
+def apply_events(found: list, summary: SourceSummary, facts: Facts, base: int = 0) -> None:
+    """Fold the events _scan_chunk found, ``(line, text, time, fields)`` each, into *facts* in order;
+    *base* is added to their line numbers (a block scanned apart, see logparse/parallel.py)."""
+    name, host, add = summary.name, summary.host, facts.add_event
+    for line, text, time, fields in found:
+        kind, conn, instance, peer, serial, state, exchange, notify, direction, detail = fields
+        if kind == "banner" and detail:
+            summary.version = detail
+        add(LogEvent(kind, name, line + base, text, time, conn, instance, peer, serial, state, exchange, notify,
+                     direction, detail), host)
+    summary.events += len(found)
 
 
 def _note_long_line(summary: SourceSummary, counts: dict[str, int], head: bytes) -> None:
@@ -194,13 +212,18 @@ class _BlockReader:
 
     Each buffer starts with the newline that ended the line before it (a virtual one before the
     first line), so the candidate regex's leading "\\n" finds the first line too and a block is
-    scanned in place (finditer with an end position), not copied.
+    scanned in place (finditer with an end position), not copied. The buffer is one bytearray
+    read into again for every block (a new buffer per block, made by joining the last block's
+    partial line to what was read, costs more than reading the file): a block is valid only until
+    the next one is asked for, and only up to its cut.
     """
 
-    def __init__(self, read, stream: BinaryIO | None = None, chunk: int = 0) -> None:
-        self.read = read
+    def __init__(self, stream: BinaryIO, chunk: int = 0) -> None:
+        # readinto1: what the stream has now (a truncated .gz still yields what could be decompressed)
+        self.readinto = getattr(stream, "readinto1", None) or stream.readinto
         self.chunk = chunk or CHUNK
-        self.stream = stream  # for skip(): the stream read() reads, if it can seek
+        self.stream = stream  # for skip(): the stream, if it can seek
+        self.buffer = bytearray()
         self.carry = b"\n"
         self.real_carry = False  # whether carry is the file's bytes just before `consumed` (not the virtual newline)
         self.skipping_long = False
@@ -209,27 +232,34 @@ class _BlockReader:
 
     def __iter__(self) -> Iterator[tuple]:
         while True:
-            data = self.read(self.chunk)
-            if not data:
+            held = len(self.carry)
+            need = held + self.chunk
+            if len(self.buffer) < need:
+                self.buffer = bytearray(need)
+            buf = self.buffer
+            with memoryview(buf) as view:
+                view[:held] = self.carry
+                got = self.readinto(view[held:need])
+            if not got:
                 return
-            start = self.consumed - len(self.carry)  # stream offset of buf[0]
-            self.consumed += len(data)
-            buf = self.carry + data
+            size = held + got  # buf[:size] is valid
+            start = self.consumed - held  # stream offset of buf[0]
+            self.consumed += got
             if self.skipping_long:  # the rest of an over-long line: up to its newline, if it came
-                first = buf.find(b"\n", 1)
+                first = buf.find(b"\n", 1, size)
                 if first == -1:
                     self.carry = b"\n"
                     continue
-                buf, self.skipping_long = buf[first:], False
+                buf, size, self.skipping_long = bytes(buf[first:size]), size - first, False
                 start += first
-            cut = buf.rfind(b"\n")
+            cut = buf.rfind(b"\n", 0, size)
             if cut == 0:  # no newline since the line began
-                self.carry, self.real_carry = buf, False
-                if len(buf) > MAX_LINE + 1:
+                self.carry, self.real_carry = bytes(buf[:size]), False
+                if size > MAX_LINE + 1:
                     self.skipping_long, self.carry = True, b"\n"
-                    yield None, buf[1:201]
+                    yield None, bytes(buf[1:201])
                 continue
-            self.carry, self.real_carry = buf[cut:], True
+            self.carry, self.real_carry = bytes(buf[cut:size]), True
             self.offset = start
             yield buf, cut
 
@@ -264,13 +294,21 @@ class _BlockReader:
         return self.carry if len(self.carry) > 1 and not self.skipping_long else None
 
 
-def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict[str, int],
-                no_event: set[bytes] | None = None, end: int | None = None) -> None:
-    """Scan the lines of block[1:end]; block[0] is the newline before them (see feed_logfile_chunks)."""
+def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[str, int],
+                memo: dict | None = None, end: int | None = None) -> None:
+    """Scan the lines of block[1:end] (block[0] is the newline before them, see feed_logfile_chunks);
+    append each event to *found* as ``(line, text, time, fields)`` (:func:`apply_events` folds them).
+
+    >>> found, counts = [], {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
+    >>> _scan_chunk(SourceSummary(name="x", kind="unknown"), b"\\nNov 26 21:41:54.694169: | debug"
+    ...             b"\\nNov 26 21:41:54.694170: \\"west\\" #1: sent IKE_SA_INIT request to 192.0.2.2:500", found, counts)
+    >>> [(line, fields[:2]) for line, _, _, fields in found], counts["n"]
+    ([(2, ('sent', 'west'))], 2)
+    """
     name = summary.name
     base = counts["n"]  # lines before this block
-    if no_event is None:
-        no_event = set()
+    if memo is None:
+        memo = {}
     if end is None:
         end = len(block)
     if summary.first_time is None and _TS_LINE.match(block, 1, end):
@@ -282,36 +320,43 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
     # from the last counted position.
     pos, line = 0, base
     ok = 0
+    append = found.append
     for m in _CANDIDATES.finditer(block, 0, end):
         stamp, kept, message, other = m.groups()
         if message is not None:
             ok += 1
-            if message in no_event:
+            known = memo.get(message, _UNSEEN)
+            if known is None:
                 continue
-            line += block.count(b"\n", pos, m.start() + 1)
-            pos = m.start() + 1
-            if len(message) + 24 > MAX_LINE:
-                _note_unparsed(summary, line, "line longer than 64 KiB: "
-                               + (stamp + message)[:200].decode("utf-8", "replace"))
-                ok -= 1
-                continue
-            text = (stamp + message).decode("utf-8", errors="replace").rstrip("\r")
-            event = parse_message(text[24:], source=name, line=line, text=text, time=text[:22])
-            if event is not None:
-                _add_event(event, summary, facts)
-            elif message:  # (an empty message must never match the empty group of other lines)
-                if len(no_event) >= _NO_EVENT_MAX:
-                    no_event.clear()
-                no_event.add(message)
+            start = m.start() + 1
+            line += block.count(b"\n", pos, start)
+            pos = start
+            if known is _UNSEEN:
+                if len(message) + 24 > MAX_LINE:
+                    _note_unparsed(summary, line, "line longer than 64 KiB: "
+                                   + (stamp + message)[:200].decode("utf-8", "replace"))
+                    ok -= 1
+                    continue
+                body = message.decode("utf-8", errors="replace").rstrip("\r")
+                fields = message_fields(body)
+                known = None if fields is None else (body, fields)
+                if message:  # (an empty message must never match the empty group of other lines)
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    memo[message] = known
+                if known is None:
+                    continue
+            stamp = stamp.decode("ascii")  # (the timestamp's pattern matches ASCII only)
+            append((line, stamp + known[0], stamp[:22], known[1]))
             continue
         if kept is not None:  # a debug line that matters (counted with the debug lines)
             line += block.count(b"\n", pos, m.start() + 1)
             pos = m.start() + 1
             if _DEBUG_NAT.search(kept, 0, MAX_LINE):
                 text = (stamp + kept[:MAX_LINE]).decode("utf-8", errors="replace").rstrip("\r")
-                event = parse_message(text[24:], source=name, line=line, text=text, time=text[:22])
-                if event is not None:
-                    _add_event(event, summary, facts)
+                fields = message_fields(text[24:])
+                if fields is not None:
+                    append((line, text, text[:22], fields))
             continue
         raw = other
         if not raw.strip():
@@ -331,12 +376,15 @@ def _scan_chunk(summary: SourceSummary, block: bytes, facts: Facts, counts: dict
                 _note_unparsed(summary, line, text)
             continue
         counts["other_pluto"] += 1
-        event = parse_message(envelope.body, source=name, line=line, text=text, time=envelope.time)
-        if event is not None:
-            _add_event(event, summary, facts)
+        fields = message_fields(envelope.body)
+        if fields is not None:
+            append((line, text, envelope.time, fields))
     counts["ok"] += ok
     # One pass counts newlines: up to each line that needed its number in the loop, and the rest here.
     counts["n"] = line + block.count(b"\n", pos, end)
+
+
+_UNSEEN = object()
 
 
 def _fileno(stream: BinaryIO) -> int | None:

@@ -21,7 +21,6 @@ itself (same results, one core).
 from __future__ import annotations
 
 import dataclasses
-import operator
 import os
 import pickle
 import select
@@ -30,7 +29,7 @@ import threading
 from collections import deque
 from typing import Callable, Iterator, NamedTuple, Optional
 
-from ..model import LogEvent, SourceSummary
+from ..model import SourceSummary
 
 # Smaller files do not pay for the fork and the copies (a 4 MB block costs ~40 ms to scan and ~2 ms
 # to hand over). Tests lower it.
@@ -42,58 +41,42 @@ IN_PIPE = -2
 IN_FLIGHT = 4  # blocks the worker holds: one it scans and three waiting, so it never waits for the parent
 _RESULT = struct.Struct("<Q")
 RESULTS_PIPE = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
-_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(LogEvent)))
 
 
 class FeedOps(NamedTuple):
     """What this module uses of logparse/feed.py, handed in by it (feed imports this module)."""
 
-    scan_chunk: Callable
-    add_event: Callable
+    scan_chunk: Callable  # (summary, block, found, counts, memo, end): a block's events into the list found
+    apply_events: Callable  # (found, summary, facts, base): fold them, line numbers moved by base
     note_long_line: Callable  # (summary, counts, head): an over-long line, counted and sampled
-    scan_blocks: Callable  # (summary, blocks, facts, counts, no_event): the sequential path
+    scan_blocks: Callable  # (summary, blocks, facts, counts, memo): the sequential path
     chunk: int  # the block size feed reads
     samples: int  # unparsed lines kept as samples
     full_chunk: int = 0  # the block size of the sequential path (without a worker)
 
 
-class _Collector:
-    """Stands in for Facts while a block is scanned: keeps the events in order, as tuples of their fields."""
-
-    __slots__ = ("events",)
-
-    def __init__(self) -> None:
-        self.events: list = []
-
-    def add_event(self, event, host=None) -> None:
-        self.events.append(_fields(event))
-
-
-def scan_block(ops: FeedOps, name: str, block: bytes, end: int, base: int, no_event: set) -> tuple:
+def scan_block(ops: FeedOps, name: str, block: bytes, end: int, base: int, memo: dict) -> tuple:
     """Scan block[1:end] into a block result, touching no shared state.
 
     Its line numbers count from the block's start (plus *base*): a block is scanned before the
     blocks ahead of it are counted, and apply_block moves them to their place in the file.
     """
     summary = SourceSummary(name=name, kind="unknown")
-    collector = _Collector()
+    found: list = []
     counts = {"n": base, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
-    ops.scan_chunk(summary, block, collector, counts, no_event, end)
-    return (collector.events, counts, summary.unparsed, summary.unparsed_samples,
-            summary.first_time, summary.last_time)
+    ops.scan_chunk(summary, block, found, counts, memo, end)
+    return (found, counts, summary.unparsed, summary.unparsed_samples, summary.first_time, summary.last_time)
 
 
 def apply_block(ops: FeedOps, result: tuple, summary: SourceSummary, facts, counts: dict) -> None:
     """Fold one block result into *summary*/*facts* exactly as scanning it in place would have."""
-    events, block_counts, unparsed, samples, first_time, last_time = result
+    found, block_counts, unparsed, samples, first_time, last_time = result
     before = counts["n"]  # lines before this block: its line numbers start there
     if summary.first_time is None and first_time is not None:
         summary.first_time = first_time
     if last_time is not None:
         summary.last_time = last_time
-    add_event = ops.add_event
-    for kind, source, line, *rest in events:
-        add_event(LogEvent(kind, source, line + before, *rest), summary, facts)
+    ops.apply_events(found, summary, facts, before)
     summary.unparsed += unparsed
     for sample in samples:
         if len(summary.unparsed_samples) >= ops.samples:
@@ -126,7 +109,7 @@ def _worker(ops: FeedOps, name: str, requests: int, results: int, fd: Optional[i
 
     A block of a file it can read itself (*fd*) is read with pread, so only its place crosses the pipe.
     """
-    no_event: set = set()
+    memo: dict = {}
     while True:
         header = _read_exact(requests, _HEADER.size)
         if header is None:
@@ -138,8 +121,9 @@ def _worker(ops: FeedOps, name: str, requests: int, results: int, fd: Optional[i
             block = _pread_block(fd, size, offset)
         if block is None or block[-16:].ljust(16, b"\0") != last:
             return  # the pipe closed, or the file is not what the parent read: the parent scans the rest
-        # Events travel as tuples of their fields: pickling a slotted dataclass costs ~10x more.
-        payload = pickle.dumps(scan_block(ops, name, block, end, 0, no_event), pickle.HIGHEST_PROTOCOL)
+        # Events travel as tuples (pickling a slotted dataclass costs ~10x more), made into events by the
+        # parent where it folds them; the fields of a message seen again are one object, pickled once.
+        payload = pickle.dumps(scan_block(ops, name, block, end, 0, memo), pickle.HIGHEST_PROTOCOL)
         _write_all(results, _RESULT.pack(len(payload)) + payload)
 
 
@@ -205,14 +189,14 @@ class Worker:
         A block this process did not read (*block* None) is given by its place alone: *offset*, *size*
         and *last*, its last 16 bytes.
         """
-        if block is not None:
-            size, last = len(block), block[-16:]
+        if block is not None:  # its lines are block[1:end]; what follows is not the block's
+            size, last = end, bytes(block[max(0, end - 16):end])
             if self.fd is None:
                 offset = IN_PIPE
         try:
             _write_all(self.requests, _HEADER.pack(size, end, offset, last))
             if offset == IN_PIPE:
-                _write_all(self.requests, block)
+                _write_all(self.requests, memoryview(block)[:end])
             return True
         except OSError:
             return False
@@ -263,7 +247,7 @@ class _Entry:
         return self.buf
 
 
-def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: dict, no_event: set,
+def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: dict, memo: dict,
                   fd: Optional[int] = None) -> None:
     """Scan the blocks of feed's block reader *blocks*, sharing them with a worker; apply in file order.
 
@@ -292,7 +276,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
             if worker is not None:
                 worker.close()
                 worker = None
-            result = scan_block(ops, name, entry.block(fd), entry.end, 0, no_event)
+            result = scan_block(ops, name, entry.block(fd), entry.end, 0, memo)
         entry.result = result
 
     def drop_worker() -> None:
@@ -327,7 +311,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
                     sent.append(entry)
                 else:
                     drop_worker()
-                    entry.result = scan_block(ops, name, entry.block(fd), size, 0, no_event)
+                    entry.result = scan_block(ops, name, entry.block(fd), size, 0, memo)
                 flush()
                 continue
             try:
@@ -341,15 +325,22 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
                 ordered.append(_Entry(None, 0, long=cut))
                 flush()
                 continue
-            entry = _Entry(buf, cut)
+            # (buf is the reader's buffer, read into again for the next block: an entry the worker holds
+            # keeps the block's place in the file, or a copy, to scan it here should the worker fail)
+            entry = _Entry(None, cut)
             ordered.append(entry)
             if worker is not None and len(sent) < IN_FLIGHT:
-                if worker.send(buf, cut, getattr(blocks, "offset", IN_PIPE)):
+                offset = getattr(blocks, "offset", IN_PIPE)
+                if worker.send(buf, cut, offset):
                     sent.append(entry)
+                    if worker.fd is not None and offset != IN_PIPE:
+                        entry.place = (offset, cut, None)
+                    else:
+                        entry.buf = bytes(buf[:cut])
                 else:
                     drop_worker()
             if entry not in sent:  # not the worker's: scan it here
-                entry.result = scan_block(ops, name, buf, cut, 0, no_event)
+                entry.result = scan_block(ops, name, buf, cut, 0, memo)
                 while sent and worker is not None and worker.ready():
                     collect()
             flush()
@@ -362,7 +353,7 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
                     flush()
                     if hasattr(blocks, "chunk"):
                         blocks.chunk = ops.full_chunk
-                    ops.scan_blocks(summary, reading, facts, counts, no_event)
+                    ops.scan_blocks(summary, reading, facts, counts, memo)
                     break
         while sent:
             collect()

@@ -87,14 +87,17 @@ def test_fast_path_keeps_the_debug_lines_that_matter():
         assert summary.debug_lines == sum(1 for line in data.split(b"\n") if line[22:25] == b": |")
 
 
-def test_no_event_memo_is_bounded(monkeypatch):
-    monkeypatch.setattr(feed, "_NO_EVENT_MAX", 16)
+def test_message_memo_is_bounded(monkeypatch):
+    monkeypatch.setattr(feed, "_MEMO_MAX", 16)
     body = b"".join(b"Nov 26 21:41:54.694169: chatter line number %d\n" % i for i in range(100))
-    memo: set[bytes] = set()
+    body += b"".join(b"Nov 26 21:41:54.694170: adding UDP interface eth%d 192.0.2.%d:500\n" % (i, i) for i in range(50))
+    memo: dict = {}
     summary = feed.SourceSummary(name="x", kind="unknown")
     counts = {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
-    feed._scan_chunk(summary, b"\n" + body.rstrip(b"\n"), Facts(), counts, memo)
-    assert 0 < len(memo) <= 16 and counts["n"] == 100 and counts["ok"] == 100
+    found: list = []
+    feed._scan_chunk(summary, b"\n" + body.rstrip(b"\n"), found, counts, memo)
+    assert 0 < len(memo) <= 16 and counts["n"] == 150 and counts["ok"] == 150
+    assert [line for line, *_ in found] == list(range(101, 151))  # every event, the memo full or not
 
 
 def test_over_long_line_costs_only_itself():
