@@ -15,7 +15,6 @@ came from, so rules can look at logs, wire and hosts together and still say whic
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -141,8 +140,8 @@ class Signal:
             self.first_seq = seq
             self.host = host
             # The first event itself, unless its line is too long to keep whole (then cut, its detail too).
-            self.first = event if text is event.text else dataclasses.replace(
-                event, text=text, detail=cut(event.detail, limit) if event.detail else None)
+            self.first = event if text is event.text else event._replace(
+                text=text, detail=cut(event.detail, limit) if event.detail else None)
             qualifier = self.qualifier
             grown = SIGNAL_BYTES + size + (text_bytes(self.first.detail) if event.detail else 0) + (
                 text_bytes(qualifier) if qualifier and qualifier is not event.detail else 0)

@@ -2,15 +2,15 @@
 
 evidence (raw, named) -> events/facts (parsed) -> findings (rules) -> report (renderers)
 
-Everything here is a frozen dataclass or a plain container so that rules stay pure
-functions and the report can be serialised without surprises.
+Everything here is a frozen dataclass (LogEvent: a named tuple, for speed) or a plain container so
+that rules stay pure functions and the report can be serialised without surprises.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from .compat import SLOTS
 from .errors import verdict_exit_status
-from typing import Any
+from typing import Any, NamedTuple, Optional
 
 SEVERITIES = ("critical", "error", "warning", "info")
 
@@ -38,60 +38,34 @@ class EvidenceLine:
         return self.host or self.source
 
 
-@dataclass(frozen=True, **SLOTS)
-class LogEvent:
+class LogEvent(NamedTuple):
     """One meaningful pluto log line turned into structure.
 
     ``kind`` is one of the names in :mod:`swandoc.logparse.events` (``retransmit``,
     ``notify_received``, ``auth_failed`` ...). Fields that the line does not carry are None.
+
+    A named tuple, not a frozen dataclass like the other nouns here: a big log makes one per event
+    line, and the log's fast path makes it from the fields of its message as one tuple, in a tenth of
+    the time a dataclass's ``__init__`` takes (logparse/feed.py, ``apply_events``). Immutable alike.
     """
 
     kind: str
     source: str
     line: int
     text: str
-    time: str | None = None
-    conn: str | None = None
-    instance: str | None = None
-    peer: str | None = None
-    serial: int | None = None
-    state: str | None = None
-    exchange: str | None = None
-    notify: str | None = None
-    direction: str | None = None  # "sent" / "received"
-    detail: str | None = None
+    time: Optional[str] = None
+    conn: Optional[str] = None
+    instance: Optional[str] = None
+    peer: Optional[str] = None
+    serial: Optional[int] = None
+    state: Optional[str] = None
+    exchange: Optional[str] = None
+    notify: Optional[str] = None
+    direction: Optional[str] = None  # "sent" / "received"
+    detail: Optional[str] = None
 
     def evidence(self) -> EvidenceLine:
         return EvidenceLine(self.source, self.line, self.text)
-
-
-def _quick_frozen_init(cls):
-    """Give a frozen, slotted dataclass an ``__init__`` that fills its slots directly.
-
-    A frozen dataclass's generated ``__init__`` calls ``object.__setattr__`` once per field, which for
-    LogEvent (one per log event, 14 fields) is half the cost of making it; the slots' own setters do
-    the same in half the time. The signature, defaults and the result are the dataclass's own. On
-    Python 3.9 (no slots) the generated ``__init__`` stays.
-    """
-    import dataclasses
-    from types import MemberDescriptorType
-
-    fields = dataclasses.fields(cls)
-    if not all(isinstance(cls.__dict__.get(f.name), MemberDescriptorType) for f in fields):
-        return cls  # not slotted (Python 3.9): the dataclass's own __init__
-    scope = {f"_set_{f.name}": cls.__dict__[f.name].__set__ for f in fields}
-    scope.update({f"_default_{f.name}": f.default for f in fields if f.default is not dataclasses.MISSING})
-    signature = "(self, " + ", ".join(f.name if f.default is dataclasses.MISSING else f"{f.name}=_default_{f.name}"
-                                      for f in fields) + ")"
-    body = "".join(f"    _set_{f.name}(self, {f.name})\n" for f in fields)
-    namespace: dict = {}
-    exec(f"def __init__{signature}:\n{body}", scope, namespace)  # noqa: S102 - code built from field names
-    namespace["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = namespace["__init__"]
-    return cls
-
-
-_quick_frozen_init(LogEvent)
 
 
 @dataclass(frozen=True, **SLOTS)

@@ -518,13 +518,18 @@ def _debug_fields(body: str) -> Fields | None:
     """
     if "Probe Test" in body:
         m = _DEBUG_PROBE.search(body)
-        return ("netlink_error",) + (None,) * 8 + (m.group("detail"),) if m else None
+        return _with_detail("netlink_error", m.group("detail")) if m else None
     if "NAT" not in body:
         return None
     m = _DEBUG_NAT.search(body)
     if not m:
         return None
-    return ("nat_detected",) + (None,) * 8 + (m.group("detail") or m.group("detail2"),)
+    return _with_detail("nat_detected", m.group("detail") or m.group("detail2"))
+
+
+def _with_detail(kind: str, detail: str) -> Fields:
+    """The fields of an event of *kind* that says nothing but its *detail* (no connection, no state)."""
+    return (kind, None, None, None, None, None, None, None, None, detail)
 
 
 EventParser = Callable[..., Optional[LogEvent]]  # a runtime alias: no "X | None" before Python 3.10

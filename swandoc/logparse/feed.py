@@ -188,16 +188,18 @@ def _scan_blocks(summary: SourceSummary, blocks: Iterable[tuple], facts: Facts, 
 
 
 def apply_events(found: list, summary: SourceSummary, facts: Facts, base: int = 0) -> None:
-    """Fold the events _scan_chunk found, ``(line, text, time, fields)`` each, into *facts* in order;
-    *base* is added to their line numbers (a block scanned apart, see logparse/parallel.py)."""
+    """Fold the events _scan_chunk found, ``(line, text, time, kind, rest)`` each (*rest*: the fields of
+    LogEvent after its time), into *facts* in order; *base* is added to their line numbers (a block
+    scanned apart, see logparse/parallel.py)."""
     name, host, add = summary.name, summary.host, facts.add_event
-    for line, text, time, fields in found:
-        kind, conn, instance, peer, serial, state, exchange, notify, direction, detail = fields
-        if kind == "banner" and detail:
-            summary.version = detail
-        add(LogEvent(kind, name, line + base, text, time, conn, instance, peer, serial, state, exchange, notify,
-                     direction, detail), host)
+    for line, text, time, kind, rest in found:
+        if kind == "banner" and rest[-1]:
+            summary.version = rest[-1]
+        add(_new_event(LogEvent, (kind, name, line + base, text, time) + rest), host)
     summary.events += len(found)
+
+
+_new_event = tuple.__new__  # a LogEvent from one tuple of all its fields (LogEvent is a named tuple)
 
 
 def _note_long_line(summary: SourceSummary, counts: dict[str, int], head: bytes) -> None:
@@ -297,13 +299,13 @@ class _BlockReader:
 def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[str, int],
                 memo: dict | None = None, end: int | None = None) -> None:
     """Scan the lines of block[1:end] (block[0] is the newline before them, see feed_logfile_chunks);
-    append each event to *found* as ``(line, text, time, fields)`` (:func:`apply_events` folds them).
+    append each event to *found* as ``(line, text, time, kind, rest)`` (:func:`apply_events` folds them).
 
     >>> found, counts = [], {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
     >>> _scan_chunk(SourceSummary(name="x", kind="unknown"), b"\\nNov 26 21:41:54.694169: | debug"
     ...             b"\\nNov 26 21:41:54.694170: \\"west\\" #1: sent IKE_SA_INIT request to 192.0.2.2:500", found, counts)
-    >>> [(line, fields[:2]) for line, _, _, fields in found], counts["n"]
-    ([(2, ('sent', 'west'))], 2)
+    >>> [(line, kind, rest[0]) for line, _, _, kind, rest in found], counts["n"]
+    ([(2, 'sent', 'west')], 2)
     """
     name = summary.name
     base = counts["n"]  # lines before this block
@@ -320,17 +322,18 @@ def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[
     # from the last counted position.
     pos, line = 0, base
     ok = 0
-    append = found.append
+    append, recall = found.append, memo.get
     for m in _CANDIDATES.finditer(block, 0, end):
-        stamp, kept, message, other = m.groups()
+        message = m[3]  # (the groups one at a time: most lines need only this one)
         if message is not None:
             ok += 1
-            known = memo.get(message, _UNSEEN)
+            known = recall(message, _UNSEEN)
             if known is None:
                 continue
             start = m.start() + 1
             line += block.count(b"\n", pos, start)
             pos = start
+            stamp = m[1]
             if known is _UNSEEN:
                 if len(message) + 24 > MAX_LINE:
                     _note_unparsed(summary, line, "line longer than 64 KiB: "
@@ -339,7 +342,7 @@ def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[
                     continue
                 body = message.decode("utf-8", errors="replace").rstrip("\r")
                 fields = message_fields(body)
-                known = None if fields is None else (body, fields)
+                known = None if fields is None else (body, fields[0], fields[1:])
                 if message:  # (an empty message must never match the empty group of other lines)
                     if len(memo) >= _MEMO_MAX:
                         memo.clear()
@@ -347,8 +350,9 @@ def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[
                 if known is None:
                     continue
             stamp = stamp.decode("ascii")  # (the timestamp's pattern matches ASCII only)
-            append((line, stamp + known[0], stamp[:22], known[1]))
+            append((line, stamp + known[0], stamp[:22], known[1], known[2]))
             continue
+        stamp, kept, _, other = m.groups()
         if kept is not None:  # a debug line that matters (counted with the debug lines)
             line += block.count(b"\n", pos, m.start() + 1)
             pos = m.start() + 1
@@ -356,7 +360,7 @@ def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[
                 text = (stamp + kept[:MAX_LINE]).decode("utf-8", errors="replace").rstrip("\r")
                 fields = message_fields(text[24:])
                 if fields is not None:
-                    append((line, text, text[:22], fields))
+                    append((line, text, text[:22], fields[0], fields[1:]))
             continue
         raw = other
         if not raw.strip():
@@ -378,7 +382,7 @@ def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[
         counts["other_pluto"] += 1
         fields = message_fields(envelope.body)
         if fields is not None:
-            append((line, text, envelope.time, fields))
+            append((line, text, envelope.time, fields[0], fields[1:]))
     counts["ok"] += ok
     # One pass counts newlines: up to each line that needed its number in the loop, and the rest here.
     counts["n"] = line + block.count(b"\n", pos, end)

@@ -11,7 +11,7 @@ the same calls, in the same order, as when one process scans every block, so the
 exactly the sequential one. The parent also folds every event, so the worker, kept busy, ends up
 scanning most blocks.
 
-The worker is started after the first megabyte, only when a core is idle (see _a_core_is_free): it
+The worker is started before the first block, only when a core is idle (see _a_core_is_free): it
 pays on every kind of log, a plutodebug=all one too, since the parent steps over the worker's blocks
 without reading them. Memory stays bounded: at
 most IN_FLIGHT blocks and results are in flight. Where ``fork`` is missing, or the worker cannot be
@@ -39,6 +39,7 @@ PARALLEL_MIN = 32 << 20
 _HEADER = struct.Struct("<QQq16s")
 IN_PIPE = -2
 IN_FLIGHT = 4  # blocks the worker holds: one it scans and three waiting, so it never waits for the parent
+TAIL_ZONE, TAIL_SPLIT = 2 * IN_FLIGHT, 4  # the last TAIL_ZONE blocks' worth is read in quarter blocks
 _RESULT = struct.Struct("<Q")
 RESULTS_PIPE = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
 
@@ -260,13 +261,23 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
     each goes (this process also folds every event).
     """
     name = summary.name
-    worker: Optional[Worker] = None  # started once the first block says it pays
+    # Started before the first block, so that it shares the first one's costs too (each process compiles
+    # the patterns the log needs as it meets them).
+    worker = Worker.start(ops, name, fd) if _a_core_is_free() else None
+    if worker is None:  # one core after all: the sequential way, in 4 MiB reads
+        if hasattr(blocks, "chunk"):
+            blocks.chunk = ops.full_chunk
+        ops.scan_blocks(summary, blocks, facts, counts, memo)
+        return
     ordered: deque = deque()  # entries in file order, applied from the left as their results come
     sent: deque = deque()  # the entries the worker holds, in the order it answers
-    # The first read is often only what sniffing the format buffered (8 KiB, the daemon's startup):
-    # decide on a quarter of a block's worth of lines.
-    decided, seen, decide_at = False, 0, ops.chunk // 4
     skip = getattr(blocks, "skip", None) if fd is not None else None
+    # Near the end, smaller blocks: the worker's last blocks are all this process waits for at the end
+    # (it holds IN_FLIGHT of them), and a smaller share of work evens out sooner.
+    try:
+        tail_from = os.fstat(fd).st_size - TAIL_ZONE * ops.chunk if fd is not None else None
+    except OSError:
+        tail_from = None
 
     def collect() -> None:  # the worker's oldest result (or, the worker gone, every block it held, here)
         nonlocal worker
@@ -301,6 +312,8 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
         while True:
             while sent and worker is not None and worker.ready():
                 collect()
+            if tail_from is not None and getattr(blocks, "consumed", 0) >= tail_from:
+                blocks.chunk, tail_from = max(ops.chunk // TAIL_SPLIT, 1), None
             # The worker has room: give it the next block without reading it here.
             place = skip(fd) if worker is not None and skip is not None and len(sent) < IN_FLIGHT else None
             if place is not None:
@@ -344,17 +357,6 @@ def feed_parallel(ops: FeedOps, summary: SourceSummary, blocks, facts, counts: d
                 while sent and worker is not None and worker.ready():
                     collect()
             flush()
-            seen += cut
-            if not decided and seen >= decide_at:
-                decided = True
-                if _a_core_is_free():
-                    worker = Worker.start(ops, name, fd)
-                if worker is None:  # one core after all: the rest the sequential way, in 4 MiB reads
-                    flush()
-                    if hasattr(blocks, "chunk"):
-                        blocks.chunk = ops.full_chunk
-                    ops.scan_blocks(summary, reading, facts, counts, memo)
-                    break
         while sent:
             collect()
         flush()

@@ -8,6 +8,7 @@ syntax, that is the line which would make the responder accept it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _ENCR = [
     (r"AES_GCM_(?:16|C)_(\d+)", r"aes_gcm\1"), (r"AES_GCM_12_(\d+)", r"aes_gcm_b\1"), (r"AES_GCM_8_(\d+)", r"aes_gcm_a\1"),
@@ -24,10 +25,14 @@ _DH = {"ECP_256": "dh19", "ECP_384": "dh20", "ECP_521": "dh21", "CURVE25519": "d
        "DH20": "dh20", "DH21": "dh21", "DH31": "dh31"}
 
 
+_ENCR_COMPILED = [(re.compile(pattern), repl) for pattern, repl in _ENCR]
+
+
 def _encr(name: str) -> str | None:
-    for pattern, repl in _ENCR:
-        if re.fullmatch(pattern, name):
-            return re.sub(pattern, repl, name)
+    for pattern, repl in _ENCR_COMPILED:
+        m = pattern.fullmatch(name)
+        if m:
+            return m.expand(repl)
     return None
 
 
@@ -37,6 +42,7 @@ def _dh(name: str) -> str | None:
     return _DH.get(name)
 
 
+@lru_cache(maxsize=256)  # a big log's many failed connections were mostly offered the same few proposals
 def ipsec_conf_line(remote: str) -> str | None:
     """The ike=/esp= line for the first proposal pluto logged from the peer, or None.
 

@@ -176,8 +176,8 @@ def test_parallel_path_gives_exactly_the_sequential_events_facts_and_findings(lo
     sequential, sequential_json, sequential_calls = _analyze(path, 1 << 40, monkeypatch)
     parallel, parallel_json, parallel_calls = _analyze(path, threshold, monkeypatch)
     assert sequential_calls == [] and sequential, "the sequential run must not use the parallel path"
-    # the parent scans only its share of the blocks: the others were scanned by the worker
-    assert 0 < len(parallel_calls) < len(body) // 16384
+    # each process scans a share of the blocks (the worker's are those sent to it)
+    assert parallel_calls and SENDS, "the parent and the worker both scan blocks"
     assert any(SENDS), "some blocks go to the worker unread here (their place only)"
     assert parallel == sequential  # every field of every event, in the same order
     assert parallel_json == sequential_json
