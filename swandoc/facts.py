@@ -126,38 +126,37 @@ class Signal:
         """
         self.count += 1
         self.last_seq = seq
-        source = event.source
+        _, source, line, text, _, _, _, _, _, _, _, _, _, detail = event  # (one unpacking: a hot path)
         sources = self._sources
         if sources is not source and source not in ((sources,) if sources.__class__ is str else sources):
             self._sources = source if not sources else (
                 (sources, source) if sources.__class__ is str else sources + (source,))
-        text = event.text
         limit = LEAN_TEXT if budget else MAX_TEXT
-        if len(text) > limit:
+        whole = len(text) <= limit
+        if not whole:
             text = cut(text, limit)
         size = len(text) if text.isascii() else 4 * len(text)  # bytes at most (str.isascii is O(1))
         if self.first is None:
             self.first_seq = seq
             self.host = host
             # The first event itself, unless its line is too long to keep whole (then cut, its detail too).
-            self.first = event if text is event.text else event._replace(
-                text=text, detail=cut(event.detail, limit) if event.detail else None)
+            self.first = event if whole else event._replace(text=text, detail=cut(detail, limit) if detail else None)
             qualifier = self.qualifier
-            grown = SIGNAL_BYTES + size + (text_bytes(self.first.detail) if event.detail else 0) + (
-                text_bytes(qualifier) if qualifier and qualifier is not event.detail else 0)
+            grown = SIGNAL_BYTES + size + (text_bytes(self.first.detail) if detail else 0) + (
+                text_bytes(qualifier) if qualifier and qualifier is not detail else 0)
         else:
             tail = self._tail
             if tail is None:
                 head = self._head
                 if head is None and not budget:
-                    self._head = [source, event.line, text, host]
+                    self._head = [source, line, text, host]
                 elif not budget and len(head) < 4 * (HEAD - 1):
-                    head += (source, event.line, text, host)
+                    head += (source, line, text, host)
                 else:
-                    self._tail = [source, event.line, text, host]
+                    self._tail = [source, line, text, host]
                 grown = ITEM_BYTES + size
             elif len(tail) < 4 * TAIL:
-                tail += (source, event.line, text, host)
+                tail += (source, line, text, host)
                 grown = ITEM_BYTES + size
             else:  # the oldest of the last lines makes room
                 old = tail[2]
@@ -167,8 +166,7 @@ class Signal:
                     size = text_bytes(text)
                 grown = size - old
                 del tail[:4]
-                tail += (source, event.line, text, host)
-        detail = event.detail
+                tail += (source, line, text, host)
         if detail:
             values = self._values
             if values is None:
@@ -291,6 +289,7 @@ QUALIFIER_FIELD = {
     K.NO_CONNECTION: "exchange",
     K.IFACE_ADDED: "source",  # interfaces belong to the host that logged them
 }
+_QUALIFIER_INDEX = {kind: LogEvent._fields.index(name) for kind, name in QUALIFIER_FIELD.items()}
 
 
 @dataclass(frozen=True)
@@ -411,22 +410,21 @@ class Facts:
         self.hosts[host.name] = host
 
     def add_event(self, event: LogEvent, host: str | None = None) -> None:
-        conn = event.conn
-        if event.serial is not None:
+        kind, source, line, text, _, conn, _, peer, serial, _, exchange, notify, _, _ = event  # (a hot path)
+        if serial is not None:
             conn = self._tie(event, conn, host)
-        elif event.kind == K.BANNER:  # pluto (re)started: its serials count from 1 again
-            self._serials.pop((event.source, host), None)
+        elif kind == K.BANNER:  # pluto (re)started: its serials count from 1 again
+            self._serials.pop((source, host), None)
         if self.focus and conn and conn != self.focus:
             if len(self.others_seen) < 20:  # to name them if NAME turns out not to be there
                 self.others_seen.add(conn)
             return  # --conn NAME: other connections cost nothing
-        self.seq += 1
-        kind = event.kind
-        field_name = QUALIFIER_FIELD.get(kind)
-        qualifier = getattr(event, field_name) if field_name else None
-        if event.notify and event.exchange:
+        seq = self.seq = self.seq + 1
+        index = _QUALIFIER_INDEX.get(kind)
+        qualifier = event[index] if index is not None else None
+        if notify and exchange:
             # The same notification means different things in IKE_SA_INIT and IKE_AUTH.
-            qualifier = f"{event.notify}@{event.exchange}"
+            qualifier = f"{notify}@{exchange}"
         elif qualifier and len(qualifier) > MAX_QUALIFIER:  # from the log (ICMP texts ...): keep keys small
             qualifier = cut(qualifier, MAX_QUALIFIER)
         facts = self.conns.get(conn or "") or self.conn(conn)
@@ -441,14 +439,13 @@ class Facts:
                 self.budget_pooled += 1
                 facts = self.conn_overflow()
             signal = facts.signal(kind, qualifier)
-        self.held = held + signal.add(event, self.seq, host, budget)
-        facts.sources.add(event.source)
-        if event.peer and len(facts.peers) < MAX_VALUES:
-            facts.peers.add(event.peer)
+        self.held = held + signal.add(event, seq, host, budget)
+        facts.sources.add(source)
+        if peer and len(facts.peers) < MAX_VALUES:
+            facts.peers.add(peer)
         if kind in TIMELINE_KINDS and len(self.timeline) < TIMELINE_MAX:
-            text = event.text
             short = text[text.index('"'):] if '"' in text else text  # drop the timestamp and host
-            self.timeline.append(EvidenceLine(os.path.basename(event.source), event.line, short, host))
+            self.timeline.append(EvidenceLine(os.path.basename(source), line, short, host))
 
     def _tie(self, event: LogEvent, conn: str | None, host: str | None) -> str | None:
         """The connection of a state's line: named on it, or named earlier for its serial by the same source.

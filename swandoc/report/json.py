@@ -72,6 +72,10 @@ def json_chunks(report: Report) -> Iterator[str]:
 
 _escape = json.encoder.encode_basestring  # the C escaper json.dumps uses with ensure_ascii=False
 _float = json.encoder.JSONEncoder().encode  # floats (repr, and what json does with NaN/Infinity)
+# Strings escaped once: most of a big report's text is the same titles, explanations and fix steps in
+# finding after finding. Bounded (then every further string is escaped each time).
+_ESCAPED: dict[str, str] = {}
+ESCAPED_MAX, ESCAPED_LONGEST = 2048, 2000
 
 
 def _write(value: Any, newline: str, out: list[str]) -> None:
@@ -81,7 +85,12 @@ def _write(value: Any, newline: str, out: list[str]) -> None:
     '{\\n  "a": [\\n    1,\\n    "x\\\\n",\\n    null,\\n    {}\\n  ],\\n  "b": [],\\n  "c": 1.5,\\n  "d": true\\n}'
     """
     if isinstance(value, str):
-        out.append(_escape(value))
+        escaped = _ESCAPED.get(value)
+        if escaped is None:
+            escaped = _escape(value)
+            if len(_ESCAPED) < ESCAPED_MAX and len(value) <= ESCAPED_LONGEST:
+                _ESCAPED[value] = escaped
+        out.append(escaped)
     elif value is None:
         out.append("null")
     elif value is True:
