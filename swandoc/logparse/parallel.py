@@ -111,6 +111,7 @@ def _worker(ops: FeedOps, name: str, requests: int, results: int, fd: Optional[i
     A block of a file it can read itself (*fd*) is read with pread, so only its place crosses the pipe.
     """
     memo: dict = {}
+    buffer = bytearray()  # read into again for every block: a new one each time costs its page faults
     while True:
         header = _read_exact(requests, _HEADER.size)
         if header is None:
@@ -119,8 +120,10 @@ def _worker(ops: FeedOps, name: str, requests: int, results: int, fd: Optional[i
         if offset == IN_PIPE:
             block = _read_exact(requests, size)
         else:
-            block = _pread_block(fd, size, offset)
-        if block is None or block[-16:].ljust(16, b"\0") != last:
+            if len(buffer) < size:
+                buffer = bytearray(size)
+            block = buffer if _pread_into(fd, buffer, size, offset) else None
+        if block is None or block[max(0, size - 16):size].ljust(16, b"\0") != last:
             return  # the pipe closed, or the file is not what the parent read: the parent scans the rest
         # Events travel as tuples (pickling a slotted dataclass costs ~10x more), made into events by the
         # parent where it folds them; the fields of a message seen again are one object, pickled once.
@@ -138,6 +141,30 @@ def _widen(fd: int) -> None:
         fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), RESULTS_PIPE)
     except (ImportError, OSError):
         pass  # a smaller pipe only costs time
+
+
+def _pread_into(fd: Optional[int], buffer: bytearray, size: int, offset: int) -> bool:
+    """Read the block of *size* bytes at *offset* (-1: the virtual newline, then the file's start) into
+    buffer[:size]; False when the file no longer has it."""
+    if fd is None:
+        return False
+    with memoryview(buffer) as view:
+        if offset == -1:
+            view[0:1], offset, start = b"\n", 0, 1
+        else:
+            start = 0
+        while start < size:
+            try:
+                got = os.preadv(fd, [view[start:size]], offset) if hasattr(os, "preadv") else None
+                if got is None:  # (no preadv: macOS before 11, say)
+                    data = os.pread(fd, size - start, offset)
+                    view[start:start + len(data)], got = data, len(data)
+            except OSError:
+                return False
+            if not got:
+                return False
+            start, offset = start + got, offset + got
+    return True
 
 
 def _pread_block(fd: Optional[int], size: int, offset: int) -> Optional[bytes]:
