@@ -23,6 +23,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from ..trie import trie_pattern
 
 PATH = Path(__file__).with_name("messages.json")
 _DIRECTIVE = re.compile(r"%[-+ #0]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?:hh|h|ll|l|j|z|t|L)?[diouxXeEfgGcsp]")
@@ -39,7 +40,7 @@ TROUBLE = re.compile(
     r"not running|FATAL|segfault|signal \d|core dumped|dumped core|not usable|syntax error|does not allow", re.I)
 
 # TROUBLE runs on every line no pattern understands; as a case-insensitive alternation it costs ~30 us a
-# line. The same words lower-cased, found first by plain substring tests (one per word, at C speed) and
+# line. The same words lower-cased, found first as plain substrings (one trie-shaped regex for all) and
 # only then confirmed by the same pattern case-sensitively on the lower-cased line, cost a seventh of
 # that. TROUBLE_HINTS must hold a literal part of every alternative of TROUBLE: a test checks that no
 # line TROUBLE matches is missed (tests/analyze/test_catalogue.py).
@@ -52,6 +53,7 @@ TROUBLE_HINTS = (
     "peer declares", "not running", "fatal", "segfault", "signal ", "core dumped", "dumped core", "not usable",
     "syntax error", "does not allow")
 _TROUBLE_FOLDED = re.compile(TROUBLE.pattern.lower())
+_ANY_HINT = re.compile(trie_pattern(TROUBLE_HINTS))  # all the substring tests in one pass (half the time)
 
 
 def looks_like_trouble(text: str) -> bool:
@@ -63,7 +65,7 @@ def looks_like_trouble(text: str) -> bool:
     (True, False)
     """
     low = text.lower()
-    return any(hint in low for hint in TROUBLE_HINTS) and _TROUBLE_FOLDED.search(low) is not None
+    return _ANY_HINT.search(low) is not None and _TROUBLE_FOLDED.search(low) is not None
 
 
 # Families of trouble-worded messages swandoc deliberately draws no conclusion from, and why.
