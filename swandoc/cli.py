@@ -143,19 +143,21 @@ def run() -> None:
     The objects a run built are not torn down one by one at exit (on a big log that is tens of
     milliseconds of freeing memory the kernel takes back anyway): once the output is flushed and
     the exit handlers have run (temporary directories, logging), the process ends with main's
-    status. Anything unexpected, and a flush that fails, take Python's usual way out.
+    status. Anything unexpected, a flush that fails, and a thread still running (Python waits for it)
+    take Python's usual way out.
     """
     gc.set_threshold(*GC_THRESHOLD)
     try:
         main(prog_name="swandoc")
     except SystemExit as exc:
         status = exc.code
-        if status is not None and not isinstance(status, int):
+        threading = sys.modules.get("threading")
+        if (status is not None and not isinstance(status, int)) or (threading and threading.active_count() > 1):
             raise
         try:
             sys.stdout.flush()
             sys.stderr.flush()
         except (OSError, ValueError):
             raise exc from None
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()  # (what Python's own exit would run, in the same order)
         os._exit(status or 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import io
+import json
 import os
 import re
 import subprocess
@@ -265,3 +266,25 @@ def test_a_reader_that_stops_early_is_no_error(fmt, tmp_path):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == errors.EXIT_PROBLEMS, stderr
     assert "internal error" not in stderr and "Traceback" not in stderr
+
+
+def test_the_program_exits_fast_with_its_output_whole_and_its_exit_handlers_run(tmp_path):
+    # swandoc.cli.run (the console script, python -m swandoc) ends the process without tearing down
+    # what it built: the report must still be complete, the status main's, the atexit handlers run.
+    fixture = str(ROOT / "fixtures" / "lab" / "ikev2-psk-mismatch" / "west.log")
+    script = ("import atexit, sys; from swandoc import cli; "
+              "atexit.register(lambda: sys.stderr.write('handler ran')); "
+              f"sys.argv = ['swandoc', 'analyze', {fixture!r}, '--format', 'json']; cli.run()")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == errors.EXIT_PROBLEMS, proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "problems"  # all of it was flushed
+    assert proc.stderr == "handler ran"
+
+
+def test_a_thread_still_running_gets_pythons_own_exit(tmp_path):
+    fixture = str(ROOT / "fixtures" / "lab" / "ikev2-psk-mismatch" / "west.log")
+    script = ("import sys, threading, time; from swandoc import cli; "
+              "threading.Thread(target=lambda: (time.sleep(0.3), sys.stderr.write('thread finished'))).start(); "
+              f"sys.argv = ['swandoc', 'analyze', {fixture!r}, '--format', 'json']; cli.run()")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == errors.EXIT_PROBLEMS and proc.stderr == "thread finished"
