@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import click
 
+from . import forking
 from .errors import EXIT_STATUS_HELP, SwandocError
 from .report import FORMATS
 
@@ -307,18 +308,19 @@ def input_progress(paths: Sequence[str], *, line: ProgressLine | None = None, de
             return
         last = ""
         while not stop.is_set():
-            positions = _open_positions(set(sizes))
-            if positions:
-                real, pos = max(positions.items(), key=lambda kv: order[kv[0]])
-                size = sizes[real] or 1
-                last = (f"swandoc: reading {os.path.basename(real)} ({order[real]}/{len(paths)}): "
-                        f"{min(100, 100 * pos // size)}% of {_human(size)}")
-            elif not last:
-                last = f"swandoc: reading {len(paths)} input(s)"
-            line.show(f"{last}  [{time.monotonic() - began:.0f}s]")
+            with forking.STEP:  # one step at a time: the log reader may fork its worker between two
+                positions = _open_positions(set(sizes))
+                if positions:
+                    real, pos = max(positions.items(), key=lambda kv: order[kv[0]])
+                    size = sizes[real] or 1
+                    last = (f"swandoc: reading {os.path.basename(real)} ({order[real]}/{len(paths)}): "
+                            f"{min(100, 100 * pos // size)}% of {_human(size)}")
+                elif not last:
+                    last = f"swandoc: reading {len(paths)} input(s)"
+                line.show(f"{last}  [{time.monotonic() - began:.0f}s]")
             stop.wait(interval)
 
-    thread = threading.Thread(target=watch, name="swandoc-progress", daemon=True)
+    thread = forking.mark_helper(threading.Thread(target=watch, name="swandoc-progress", daemon=True))
     thread.start()
     try:
         yield

@@ -25,10 +25,10 @@ import os
 import pickle
 import select
 import struct
-import threading
 from collections import deque
 from typing import Callable, Iterator, NamedTuple, Optional
 
+from .. import forking
 from ..model import SourceSummary
 
 # Smaller files do not pay for the fork and the copies (a 4 MB block costs ~40 ms to scan and ~2 ms
@@ -187,16 +187,20 @@ class Worker:
     @classmethod
     def start(cls, ops: FeedOps, name: str, fd: Optional[int] = None) -> Optional["Worker"]:
         # fork copies only the calling thread: a lock another thread holds (an import, logging) would
-        # stay held in the child forever. One thread only, then.
-        if not hasattr(os, "fork") or threading.active_count() > 1:
+        # stay held in the child forever. Only swandoc's own helper threads (the progress line on a
+        # terminal), and only between two of their steps (see swandoc/forking.py).
+        if not hasattr(os, "fork") or not forking.only_helpers_running():
             return None
-        try:
-            req_r, req_w = os.pipe()
-            res_r, res_w = os.pipe()
-            _widen(res_w)
-            pid = os.fork()
-        except OSError:
-            return None
+        with forking.between_steps() as paused:
+            if not paused:
+                return None
+            try:
+                req_r, req_w = os.pipe()
+                res_r, res_w = os.pipe()
+                _widen(res_w)
+                pid = os.fork()
+            except OSError:
+                return None
         if pid == 0:  # the child: never return into the caller's code
             status = 0
             try:

@@ -116,8 +116,10 @@ def test_over_long_line_costs_only_itself():
 
 # --- both cores: the forked worker (logparse/parallel.py) must change nothing but the time -------------
 
-def _analyze(path: Path, parallel_min: int, monkeypatch) -> tuple[list, str, list]:
-    """Every event in the order Facts got it, and the whole JSON report (its time stamp blanked)."""
+def _analyze(path: Path, parallel_min: int, monkeypatch, progress=None) -> tuple[list, str, list]:
+    """Every event in the order Facts got it, and the whole JSON report (its time stamp blanked).
+
+    *progress*: a ProgressLine to show while reading (the terminal's progress thread runs beside)."""
     from swandoc.analysis import analyze_paths
     from swandoc.logparse import parallel
     from swandoc.report.json import render_json
@@ -146,7 +148,13 @@ def _analyze(path: Path, parallel_min: int, monkeypatch) -> tuple[list, str, lis
         return original_send(self, block, end, offset, *rest)
 
     monkeypatch.setattr(parallel.Worker, "send", send)
-    report = analyze_paths([str(path)])
+    if progress is None:
+        report = analyze_paths([str(path)])
+    else:
+        from swandoc.clitools import input_progress
+
+        with input_progress([str(path)], line=progress, delay=0, interval=0.0005):
+            report = analyze_paths([str(path)])
     monkeypatch.undo()
     text = render_json(report)
     generated = json.loads(text)["generated"]
@@ -182,6 +190,45 @@ def test_parallel_path_gives_exactly_the_sequential_events_facts_and_findings(lo
     assert parallel == sequential  # every field of every event, in the same order
     assert parallel_json == sequential_json
     assert '"unparsed": 1' in parallel_json
+
+
+def test_parallel_path_beside_the_progress_line_of_a_terminal(tmp_path, monkeypatch):
+    # On a terminal a progress thread runs while the log is read: the worker is still forked (between
+    # two of its steps), and the result is still exactly the sequential one.
+    from swandoc.clitools import ProgressLine
+
+    log = LOGS[0]
+    data = log.read_bytes().rstrip(b"\n")
+    path = tmp_path / log.name
+    path.write_bytes(b"\n".join([data] * 8) + b"\n")
+    sequential, sequential_json, _ = _analyze(path, 1 << 40, monkeypatch)
+    shown = io.StringIO()
+    parallel, parallel_json, calls = _analyze(path, len(data), monkeypatch, progress=ProgressLine(shown, enabled=True))
+    assert SENDS, "the worker was forked and given blocks"
+    assert "swandoc: reading" in shown.getvalue()  # the progress thread was running all along
+    assert parallel == sequential and parallel_json == sequential_json
+
+
+def test_no_fork_beside_a_thread_that_is_not_a_helper(monkeypatch):
+    import threading
+
+    from swandoc import forking
+    from swandoc.logparse import parallel
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, daemon=True)
+    other.start()
+    try:
+        assert not forking.only_helpers_running()
+        assert parallel.Worker.start(None, "x") is None  # (never reaches the fork)
+        forking.mark_helper(other)
+        assert forking.only_helpers_running()
+        with forking.between_steps(timeout=0.01) as paused:
+            assert paused
+            with forking.between_steps(timeout=0.01) as again:
+                assert not again  # a helper holding STEP past the timeout: no fork
+    finally:
+        release.set()
 
 
 def test_parallel_path_only_for_big_plain_files(tmp_path, monkeypatch):
