@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/bench_analyze.py                  # both kinds, 1,000,000 lines
     .venv/bin/python benchmarks/bench_analyze.py --kind debug --lines 1000000 --lines 10000000
+    .venv/bin/python benchmarks/bench_analyze.py --tty            # stderr on a terminal, as at a prompt
 
 Two kinds of log: ``debug`` (a plutodebug=all gateway: ~96% ``| `` debug lines) and ``events``
 (about a third non-debug lines: many connections coming up and failing, each replay carrying the
@@ -17,7 +18,8 @@ are reused on later runs unless --regenerate.
 Each tool runs --reps times (interleaved, page cache warmed first); the table shows the median
 wall time, the median CPU time (user+sys of the child, from ``os.wait4``'s rusage: on a busy
 machine the fairer yardstick) and the largest max RSS (``ru_maxrss``). Targets: swandoc within
-4x grep's time, and under 100 MB max RSS, at 1M and 10M lines.
+4x grep's time, and under 100 MB max RSS, at 1M and 10M lines. With --tty swandoc's stderr is a
+pseudo-terminal, so it runs as it does for an admin at a prompt (with its progress line's thread).
 """
 from __future__ import annotations
 
@@ -181,20 +183,46 @@ class Run:
     stderr: str
 
 
-def run(argv: list[str], src: str | None = None) -> Run:
-    """Run argv; with *src*, python finds the swandoc package there first (another revision's tree)."""
+def run(argv: list[str], src: str | None = None, tty: bool = False) -> Run:
+    """Run argv; with *src*, python finds the swandoc package there first (another revision's tree).
+
+    *tty*: stderr on a pseudo-terminal, as when an admin runs it at a prompt (swandoc then shows its
+    progress line, from a thread of its own); what it writes there is kept as its stderr.
+    """
     env = dict(os.environ, PYTHONPATH=src) if src else None
     out_path = DATA / ".stdout"
     err_path = DATA / ".stderr"
+    master = slave = None
+    if tty:
+        master, slave = os.openpty()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
+        proc = subprocess.Popen(argv, stdout=out, stderr=slave if tty else err, stdin=subprocess.DEVNULL, env=env,
                                 cwd=DATA)  # not the tree: "python -m" puts the cwd first on sys.path
+        if tty:
+            os.close(slave)
+            err.write(_drain(master))  # (the progress line is a few hundred bytes; reading it keeps the pty from filling)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
+    if tty:
+        os.close(master)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; tell Popen
     return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode,
                out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
+
+
+def _drain(fd: int) -> bytes:
+    """Everything written to a pty until its last writer closes it."""
+    parts = []
+    while True:
+        try:
+            part = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not part:
+            break
+        parts.append(part)
+    return b"".join(parts)
 
 
 def warm(path: Path) -> None:
@@ -238,7 +266,7 @@ def compile_tree(src: str | None) -> None:
     subprocess.run([str(PYTHON), "-m", "compileall", "-q", str(tree)], check=True, stdout=subprocess.DEVNULL)
 
 
-def measure(rows: list[Row], reps: int) -> None:
+def measure(rows: list[Row], reps: int, tty: bool = False) -> None:
     """Every tool on every file, round-robin: a burst of load from elsewhere hits all of them alike."""
     for src in dict.fromkeys(row.src for row in rows):
         compile_tree(src)
@@ -248,16 +276,17 @@ def measure(rows: list[Row], reps: int) -> None:
         for row in rows:
             path = DATA / f"{row.kind}-{row.lines}.log"
             row.grep.append(run(["grep", "-cE", GREP_PATTERN, str(path)]))
-            row.swandoc.append(run(swandoc_argv(path), row.src))
+            row.swandoc.append(run(swandoc_argv(path), row.src, tty))
     for row in rows:
         failed = [r for r in row.swandoc if r.status not in (0, 1)]
         if failed:
             sys.exit(f"bench: swandoc analyze failed (exit {failed[0].status}):\n{failed[0].stderr[-3000:]}")
 
 
-def print_table(rows: list[Row], reps: int) -> None:
+def print_table(rows: list[Row], reps: int, tty: bool = False) -> None:
     print(f"\nswandoc analyze --format json vs grep -cE (median of {reps}, interleaved; "
-          "cpu = user+sys of the child; RSS = largest ru_maxrss)")
+          "cpu = user+sys of the child; RSS = largest ru_maxrss)"
+          + ("; swandoc's stderr on a pseudo-terminal" if tty else ""))
     srcs = [r.src for r in rows]
     if any(srcs):
         for n, src in enumerate(dict.fromkeys(srcs), 1):
@@ -289,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3, help="runs of each tool per file (median shown)")
     ap.add_argument("--regenerate", action="store_true", help="rebuild the logs even if they exist")
     ap.add_argument("--generate-only", action="store_true", help="write the logs and stop")
+    ap.add_argument("--tty", action="store_true",
+                    help="swandoc's stderr on a pseudo-terminal, as at a prompt (its progress line runs beside)")
     ap.add_argument("--src", metavar="DIR", action="append",
                     help="run the swandoc package found in DIR (another revision, e.g. from git archive) instead "
                          "of this tree's; repeat to time several trees in one interleaved run ('.' = this tree)")
@@ -312,8 +343,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(Row(src, kind, n, path.stat().st_size, [], []))
     if args.generate_only:
         return 0
-    measure(rows, args.reps)
-    print_table(rows, args.reps)
+    measure(rows, args.reps, args.tty)
+    print_table(rows, args.reps, args.tty)
     return 0
 
 
