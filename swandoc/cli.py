@@ -160,4 +160,9 @@ def run() -> None:
         except (OSError, ValueError):
             raise exc from None
         atexit._run_exitfuncs()  # (what Python's own exit would run, in the same order)
+        try:  # and what the handlers wrote
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            status = 120  # as Python's own exit when flushing fails there
         os._exit(status or 0)
