@@ -358,7 +358,7 @@ def message_fields(body: str) -> Fields | None:
     >>> message_fields('"west" #15: Dead Peer Detection (RFC 3706): enabled') is None
     True
     """
-    if body.startswith("|") or body.startswith("] "):
+    if body.startswith(_DEBUG_MARKERS):
         return _debug_fields(body)
     prefix = _PREFIX.match(body)
     msg = body[prefix.end():]
@@ -378,8 +378,15 @@ def message_fields(body: str) -> Fields | None:
     kind, state, exchange, notify, direction, detail, named = meaning
     _, conn, inst, peer, serial, sender, serial_only = prefix.groups()
     conn = named or conn
-    return (kind, sys.intern(conn) if conn else None,  # the same few names on every line: keep one copy
-            inst or None, peer or sender, _serial(serial or serial_only), state, exchange, notify, direction, detail)
+    serial = serial or serial_only
+    return (kind, _intern(conn) if conn else None,  # the same few names on every line: keep one copy
+            inst or None, peer or sender,
+            int(serial) if serial and len(serial) <= MAX_SERIAL_DIGITS else None,  # (as _serial, inline: a hot path)
+            state, exchange, notify, direction, detail)
+
+
+_DEBUG_MARKERS = ("|", "] ")  # how a debug line's text begins (4.x "| ", "|] "; 5.x helpers "] ")
+_intern = sys.intern
 
 
 # The meaning of a message text (after its prefix): (kind, state, exchange, notify, direction, detail,

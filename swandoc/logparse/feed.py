@@ -340,7 +340,7 @@ def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[
                                    + (stamp + message)[:200].decode("utf-8", "replace"))
                     ok -= 1
                     continue
-                body = message.decode("utf-8", errors="replace").rstrip("\r")
+                body = message.decode("utf-8", "replace").rstrip("\r")
                 fields = message_fields(body)
                 known = None if fields is None else (body, fields[0], fields[1:])
                 if message:  # (an empty message must never match the empty group of other lines)
