@@ -23,6 +23,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from ..lazyregex import LazyPattern
 from ..trie import trie_pattern
 
 PATH = Path(__file__).with_name("messages.json")
@@ -31,7 +32,7 @@ GAP = "…"
 
 # What "looks like trouble" in a pluto message: the extractor keeps source messages with these words,
 # and the parser reports a line with them that no pattern understands (unless ignored below).
-TROUBLE = re.compile(
+TROUBLE = LazyPattern(  # compiled when first used: analysis runs the lower-cased copy below, the extractor this
     r"fail|reject|refus|\bno\b[^.;]{0,80}?\bfound|not found|cannot|can't|could not|couldn't|unable|ERROR|ASSERTION|"
     r"EXPECTATION|retransmi|timeout|timed out|time out|invalid|bogus|mismatch|unacceptable|NO_PROPOSAL|"
     r"AUTHENTICATION_FAILED|TS_UNACCEPTABLE|INVALID_|no suitable|no acceptable|no connection|not allowed|"
@@ -52,8 +53,8 @@ TROUBLE_HINTS = (
     "expired", "revoked", "dropping", "discarding", "ignoring", "giving up", "too many", "exceed", "we require",
     "peer declares", "not running", "fatal", "segfault", "signal ", "core dumped", "dumped core", "not usable",
     "syntax error", "does not allow")
-_TROUBLE_FOLDED = re.compile(TROUBLE.pattern.lower())
-_ANY_HINT = re.compile(trie_pattern(TROUBLE_HINTS))  # all the substring tests in one pass (half the time)
+_TROUBLE_FOLDED = LazyPattern(TROUBLE.pattern.lower())
+_ANY_HINT = LazyPattern(trie_pattern(TROUBLE_HINTS))  # all the substring tests in one pass (half the time)
 
 
 def looks_like_trouble(text: str) -> bool:
@@ -70,7 +71,7 @@ def looks_like_trouble(text: str) -> bool:
 
 # Families of trouble-worded messages swandoc deliberately draws no conclusion from, and why.
 # Everything else that looks like trouble is either a specific event or shown as unrecognised trouble.
-IGNORE_FAMILIES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), why) for p, why in [
+IGNORE_FAMILIES: list[tuple[LazyPattern, str]] = [(LazyPattern(p, re.I), why) for p, why in [
     (r"IMPAIR|impair|^blocking retransmit", "test-suite impairment: only set by Libreswan's own tests"),
     (r"suppressing retransmit", "routine: pluto stops its own retransmits while it waits for another exchange"),
     (r"opportunis|\bOE\b|private-or-clear|clear-or-private", "opportunistic encryption: peers without IPsec "

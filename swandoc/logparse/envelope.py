@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from ..compat import SLOTS
+from ..lazyregex import LazyPattern
 
 # Envelope kinds, in the order a mixed file is most likely to contain them.
 LOGFILE = "pluto-log"
@@ -31,7 +32,7 @@ BARE = "pluto-log (no timestamps)"
 
 # pluto's logfile=: strftime("%b %e %T") then ".%06ld: " (3.x+); older plutos and logtime variants
 # write no fraction.
-_LOGFILE_RE = re.compile(r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,9})?): (.*)", re.S)
+_LOGFILE_RE = LazyPattern(r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,9})?): (.*)", re.S)
 _MONTH = r"[^\W\d_]{3,5}\.?"  # 'Jun', and localised journalctl month names ('okt', 'mars')
 _TIME = (
     rf"{_MONTH} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)?"              # syslog, journalctl short / short-precise
@@ -42,24 +43,24 @@ _TIME = (
     r"|\[ *\d+\.\d+\]"                                                # journalctl short-monotonic
 )
 # Syslog-shaped lines: a time, a host (or OpenWrt's facility.level), a program and its PID.
-_SYSLOG_RE = re.compile(
+_SYSLOG_RE = LazyPattern(
     rf"(?:<\d{{1,3}}>)?(?P<time>{_TIME}) (?P<host>\S+)(?: [\w.]+\.\w+)? (?P<ident>[^\s\[:]+)(?:\[[\d,]+\])?: "
     r"(?P<body>.*)",
     re.S,
 )
 # The same with the time, the host or the program name cut off by whoever pasted it:
 # 'vpn1 pluto[1683]: ...', 'pluto[1683]: ...', 'pluto[X]: ...' (PID masked), 'Jul  4 08:35:05 [2814]: ...'.
-_PARTIAL_SYSLOG_RE = re.compile(
+_PARTIAL_SYSLOG_RE = LazyPattern(
     rf"(?:(?P<time>{_TIME}) +)?(?:(?P<host>[\w.-]+) )?(?P<ident>[A-Za-z_][\w.-]*)?\[\w+\]: (?P<body>.*)", re.S)
 # GLib-style lines of NetworkManager's plugins: 'nm-l2tp[1300] <warn>  Could not establish IPsec tunnel.'
-_GLIB_RE = re.compile(r"(?:\S+ )*?[\w.-]+\[\d+\]:? <(?:debug|info|warn|error|trace)> ")
+_GLIB_RE = LazyPattern(r"(?:\S+ )*?[\w.-]+\[\d+\]:? <(?:debug|info|warn|error|trace)> ")
 # NetworkManager-l2tp's log of its children: 'Jul 31 20:25:15 [pluto] "conn" #1: ...'.
-_BRACKETED_RE = re.compile(rf"(?P<time>{_TIME}) \[(?P<ident>[A-Za-z_][\w.-]*)\] (?P<body>.*)", re.S)
+_BRACKETED_RE = LazyPattern(rf"(?P<time>{_TIME}) \[(?P<ident>[A-Za-z_][\w.-]*)\] (?P<body>.*)", re.S)
 # Only the program name: 'ipsec__plutorun: !pluto failure!: ...', 'systemd: ipsec.service: ...' (some syslogs).
-_IDENT_ONLY_RE = re.compile(r"(?P<ident>[A-Za-z_][\w.-]*): (?P<body>.*)", re.S)
+_IDENT_ONLY_RE = LazyPattern(r"(?P<ident>[A-Za-z_][\w.-]*): (?P<body>.*)", re.S)
 # Quoted in a mail or forum reply ('> '), or indented in a paste: taken off before anything else.
-_QUOTE_RE = re.compile(r"(?:\s*>)+ ?|\s+")
-_WHACK_RE = re.compile(r"(\d{3}|\d[vV]\d) (.*)", re.S)
+_QUOTE_RE = LazyPattern(r"(?:\s*>)+ ?|\s+")
+_WHACK_RE = LazyPattern(r"(\d{3}|\d[vV]\d) (.*)", re.S)
 
 # Programs whose syslog lines carry pluto's own messages (Libreswan 3.x-5.x and Openswan 2.6 helpers).
 PLUTO_IDENTS = frozenset({"pluto", "ipsec", "ipsec_starter", "whack", "addconn", "ipsec_pluto", "ipsec_setup",
@@ -71,13 +72,13 @@ RELAY_IDENTS = frozenset({"NetworkManager", "nm-libreswan-service", "nm-libreswa
                           "charon-nm"})
 # Other programs' lines that are about pluto: systemd and the kernel reporting its death, a core dump.
 WITNESS_IDENTS = frozenset({"systemd", "kernel", "systemd-coredump", "abrt-hook-ccpp", "abrtd", "audit"})
-_ABOUT_PLUTO = re.compile(r"ipsec\.service|\bpluto\b")
+_ABOUT_PLUTO = LazyPattern(r"ipsec\.service|\bpluto\b")
 # What a relayed line looks like when it is pluto's (whack codes are handled separately).
-_RELAYED = re.compile(r'(?:"[^"]*"[\[\]\d]* |#\d+: |packet from |whack: |whack error|ERROR: |ASSERTION|'
+_RELAYED = LazyPattern(r'(?:"[^"]*"[\[\]\d]* |#\d+: |packet from |whack: |whack error|ERROR: |ASSERTION|'
                       r"ipsec_setup: |pluto(?:\[\d+\])?: |FATAL|initiating |Pluto is not running)")
 
 # How a message body that pluto wrote begins (after any envelope).
-_BODY_START = re.compile(
+_BODY_START = LazyPattern(
     r'(?:"|#\d+: |packet from |connection from |ERROR: |\|\]? |\|\]?$|\] |FATAL|WARNING|ASSERTION|EXPECTATION|ABORT|'
     r"Starting Pluto|Pluto |pluto |NSS|FIPS|adding (?:UDP|TCP) interface|listening for IKE|loading secrets|"
     r"loaded private key|forgetting secrets|added connection|no connection |no connection or alias|"
@@ -144,7 +145,7 @@ def strip_envelope(line: str) -> Envelope | None:
 
 
 # pluto's proposal list at conn add is indented: '   1:IKE=AES_GCM_C_256-...' keeps its indent.
-_PROPOSAL_LINE = re.compile(r"\s+\d+:(?:IKE|ESP|AH)=")
+_PROPOSAL_LINE = LazyPattern(r"\s+\d+:(?:IKE|ESP|AH)=")
 
 
 def _known_message(line: str) -> bool:
