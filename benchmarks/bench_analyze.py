@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from ptyread import read_until_closed  # noqa: E402
 DATA = ROOT / "benchmarks" / "data"
 FIXTURES = ROOT / "fixtures" / "lab"
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -201,7 +203,7 @@ def run(argv: list[str], src: str | None = None, tty: bool = False) -> Run:
                                 cwd=DATA)  # not the tree: "python -m" puts the cwd first on sys.path
         if tty:
             os.close(slave)
-            err.write(_drain(master))  # (the progress line is a few hundred bytes; reading it keeps the pty from filling)
+            err.write(read_until_closed(master))  # (the progress line is a few hundred bytes; reading it keeps the pty from filling)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
     if tty:
@@ -210,19 +212,6 @@ def run(argv: list[str], src: str | None = None, tty: bool = False) -> Run:
     return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode,
                out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
 
-
-def _drain(fd: int) -> bytes:
-    """Everything written to a pty until its last writer closes it."""
-    parts = []
-    while True:
-        try:
-            part = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not part:
-            break
-        parts.append(part)
-    return b"".join(parts)
 
 
 def warm(path: Path) -> None:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ptyread import read_until_closed
 from unprivileged import python_as_nobody
 
 from swandoc.logparse.capture import decode_pcap_bytes
@@ -199,15 +200,7 @@ def test_countdown_only_on_a_terminal(pair, tmp_path):
     proc = subprocess.Popen(["ip", "netns", "exec", a, PY, "-c", CAPTURE, json.dumps(args)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "PYTHONPATH": str(ROOT)})
     os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
+    seen = read_until_closed(master)
     os.close(master)
     proc.wait(timeout=30)
     assert b"s left" in seen and b"capturing IKE/ESP on veth0" in seen

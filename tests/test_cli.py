@@ -268,23 +268,23 @@ def test_a_reader_that_stops_early_is_no_error(fmt, tmp_path):
     assert "internal error" not in stderr and "Traceback" not in stderr
 
 
-def test_the_program_exits_fast_with_its_output_whole_and_its_exit_handlers_run(tmp_path):
+def _program(setup: str) -> subprocess.CompletedProcess:
+    """The swandoc program (cli.run) analysing a lab log to JSON, after the Python statements *setup*."""
+    fixture = str(ROOT / "fixtures" / "lab" / "ikev2-psk-mismatch" / "west.log")
+    script = (f"import atexit, sys, threading, time; from swandoc import cli; {setup}; "
+              f"sys.argv = ['swandoc', 'analyze', {fixture!r}, '--format', 'json']; cli.run()")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+
+
+def test_the_program_exits_fast_with_its_output_whole_and_its_exit_handlers_run():
     # swandoc.cli.run (the console script, python -m swandoc) ends the process without tearing down
     # what it built: the report must still be complete, the status main's, the atexit handlers run.
-    fixture = str(ROOT / "fixtures" / "lab" / "ikev2-psk-mismatch" / "west.log")
-    script = ("import atexit, sys; from swandoc import cli; "
-              "atexit.register(lambda: sys.stderr.write('handler ran')); "
-              f"sys.argv = ['swandoc', 'analyze', {fixture!r}, '--format', 'json']; cli.run()")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    proc = _program("atexit.register(lambda: sys.stderr.write('handler ran'))")
     assert proc.returncode == errors.EXIT_PROBLEMS, proc.stderr
     assert json.loads(proc.stdout)["verdict"] == "problems"  # all of it was flushed
     assert proc.stderr == "handler ran"
 
 
-def test_a_thread_still_running_gets_pythons_own_exit(tmp_path):
-    fixture = str(ROOT / "fixtures" / "lab" / "ikev2-psk-mismatch" / "west.log")
-    script = ("import sys, threading, time; from swandoc import cli; "
-              "threading.Thread(target=lambda: (time.sleep(0.3), sys.stderr.write('thread finished'))).start(); "
-              f"sys.argv = ['swandoc', 'analyze', {fixture!r}, '--format', 'json']; cli.run()")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+def test_a_thread_still_running_gets_pythons_own_exit():
+    proc = _program("threading.Thread(target=lambda: (time.sleep(0.3), sys.stderr.write('thread finished'))).start()")
     assert proc.returncode == errors.EXIT_PROBLEMS and proc.stderr == "thread finished"

@@ -190,7 +190,7 @@ def _scan_blocks(summary: SourceSummary, blocks: Iterable[tuple], facts: Facts, 
 def apply_events(found: list, summary: SourceSummary, facts: Facts, base: int = 0) -> None:
     """Fold the events _scan_chunk found, ``(line, text, time, kind, rest)`` each (*rest*: the fields of
     LogEvent after its time), into *facts* in order; *base* is added to their line numbers (a block
-    scanned apart, see logparse/parallel.py)."""
+    scanned apart, see logparse/parallel.py). What _add_event does for one event, a block at a time."""
     name, host, add = summary.name, summary.host, facts.add_event
     for line, text, time, kind, rest in found:
         if kind == "banner" and rest[-1]:

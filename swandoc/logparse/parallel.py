@@ -167,15 +167,10 @@ def _pread_into(fd: Optional[int], buffer: bytearray, size: int, offset: int) ->
     return True
 
 
-def _pread_block(fd: Optional[int], size: int, offset: int) -> Optional[bytes]:
-    if fd is None:
-        return None
-    try:
-        data = os.pread(fd, size - 1, 0) if offset == -1 else os.pread(fd, size, offset)
-    except OSError:
-        return None
-    block = b"\n" + data if offset == -1 else data
-    return block if len(block) == size else None
+def _pread_block(fd: Optional[int], size: int, offset: int) -> Optional[bytearray]:
+    """The block of *size* bytes at *offset* in a buffer of its own (a block the worker was to read)."""
+    buffer = bytearray(size)
+    return buffer if _pread_into(fd, buffer, size, offset) else None
 
 
 class Worker:
