@@ -124,9 +124,14 @@ class Signal:
         lines, no second value (a first one of at most LEAN_TEXT characters still), lines cut to
         LEAN_TEXT; 2 (full) past FULL_BUDGET: also a last line is cut to the length of the one it replaces.
         """
+        return self.fold(event, event.source, event.line, event.text, event.detail, seq, host, budget)
+
+    def fold(self, event: LogEvent | None, source: str, line: int, text: str, detail: str | None, seq: int,
+             host: str | None = None, budget: int = 0) -> int:
+        """:meth:`add`, given the fields it reads: *event* (the event itself) is read only when it is the
+        signal's first and may be None otherwise (a big log's fast path makes an event only for that)."""
         self.count += 1
         self.last_seq = seq
-        _, source, line, text, _, _, _, _, _, _, _, _, _, detail = event  # (one unpacking: a hot path)
         sources = self._sources
         if sources is not source and source not in ((sources,) if sources.__class__ is str else sources):
             self._sources = source if not sources else (
@@ -289,7 +294,10 @@ QUALIFIER_FIELD = {
     K.NO_CONNECTION: "exchange",
     K.IFACE_ADDED: "source",  # interfaces belong to the host that logged them
 }
-_QUALIFIER_INDEX = {kind: LogEvent._fields.index(name) for kind, name in QUALIFIER_FIELD.items()}
+# ... as an index into an event's fields after its time (add_fields' *rest*), -1 for its source
+_QUALIFIER_INDEX = {kind: LogEvent._fields.index(name) - 5 if name != "source" else -1
+                    for kind, name in QUALIFIER_FIELD.items()}
+_new_event = tuple.__new__  # a LogEvent from one tuple of all its fields (LogEvent is a named tuple)
 
 
 @dataclass(frozen=True)
@@ -410,9 +418,16 @@ class Facts:
         self.hosts[host.name] = host
 
     def add_event(self, event: LogEvent, host: str | None = None) -> None:
-        kind, source, line, text, _, conn, _, peer, serial, _, exchange, notify, _, _ = event  # (a hot path)
+        self.add_fields(event[0], event[1], event[2], event[3], event[4], event[5:], host, event)
+
+    def add_fields(self, kind: str, source: str, line: int, text: str, time: str | None, rest: tuple,
+                   host: str | None = None, event: LogEvent | None = None) -> None:
+        """:meth:`add_event` of the event ``LogEvent(kind, source, line, text, time, *rest)``, made only if
+        it is the first of its signal (the log's fast path folds tens of thousands of events a second:
+        logparse/feed.py, ``apply_events``); *event* is that event when the caller has it."""
+        conn, _, peer, serial, _, exchange, notify, _, detail = rest  # (one unpacking: a hot path)
         if serial is not None:
-            conn = self._tie(event, conn, host)
+            conn = self._tie(source, serial, conn, host)
         elif kind == K.BANNER:  # pluto (re)started: its serials count from 1 again
             self._serials.pop((source, host), None)
         if self.focus and conn and conn != self.focus:
@@ -421,7 +436,7 @@ class Facts:
             return  # --conn NAME: other connections cost nothing
         seq = self.seq = self.seq + 1
         index = _QUALIFIER_INDEX.get(kind)
-        qualifier = event[index] if index is not None else None
+        qualifier = None if index is None else rest[index] if index >= 0 else source
         if notify and exchange:
             # The same notification means different things in IKE_SA_INIT and IKE_AUTH.
             qualifier = f"{notify}@{exchange}"
@@ -439,7 +454,9 @@ class Facts:
                 self.budget_pooled += 1
                 facts = self.conn_overflow()
             signal = facts.signal(kind, qualifier)
-        self.held = held + signal.add(event, seq, host, budget)
+        if signal.first is None and event is None:
+            event = _new_event(LogEvent, (kind, source, line, text, time) + rest)
+        self.held = held + signal.fold(event, source, line, text, detail, seq, host, budget)
         facts.sources.add(source)
         if peer and len(facts.peers) < MAX_VALUES:
             facts.peers.add(peer)
@@ -447,23 +464,23 @@ class Facts:
             short = text[text.index('"'):] if '"' in text else text  # drop the timestamp and host
             self.timeline.append(EvidenceLine(os.path.basename(source), line, short, host))
 
-    def _tie(self, event: LogEvent, conn: str | None, host: str | None) -> str | None:
+    def _tie(self, source: str, serial: int, conn: str | None, host: str | None) -> str | None:
         """The connection of a state's line: named on it, or named earlier for its serial by the same source.
 
         pluto prefixes some lines with the state alone (``#12: ...``: 5.x helpers, trimmed pastes);
         its serials are unique within one daemon run, so the connection a source named with #12 is
-        the one a later bare ``#12:`` of that source means (until pluto restarts: :meth:`add_event`).
+        the one a later bare ``#12:`` of that source means (until pluto restarts: :meth:`add_fields`).
         """
-        key = (event.source, host)
+        key = (source, host)
         serials = self._serials.get(key)
         if conn:
             if serials is None:
                 serials = self._serials[key] = {}
-            elif len(serials) >= MAX_SERIALS and event.serial not in serials:
+            elif len(serials) >= MAX_SERIALS and serial not in serials:
                 del serials[next(iter(serials))]  # the oldest state: serials only grow within a run
-            serials[event.serial] = conn
+            serials[serial] = conn
             return conn
-        return serials.get(event.serial) if serials else None
+        return serials.get(serial) if serials else None
 
     def connections(self) -> Iterator[ConnFacts]:
         """Connections to report on: every named one (or only --conn), then the unnamed bucket."""

@@ -334,7 +334,16 @@ def test_json_text_is_exactly_the_standard_librarys():
     base = reports[0]
     odd = dataclasses.replace(base.findings[0], title='é "q" \\ \x1b[31m \u2028 </script> \U0001F600',
                               details={"n": "1", "": "", "\t": "x"})
+    from swandoc.model import EvidenceLine
+    from swandoc.rules.knowledge import FixStep
+
+    # Findings are written by an unrolled writer that remembers fix steps: equal step texts with other
+    # versions must not be taken for the same steps; empty evidence, no connection, odd evidence text.
+    same_text = [dataclasses.replace(base.findings[0], fix=(FixStep("keyexchange=ikev2", versions),),
+                                     connection=None, evidence=evidence)
+                 for versions, evidence in ((("5",), ()), (("4", "5"), (EvidenceLine("a", None, "\x00 é \"", "h"),)))]
     reports += [dataclasses.replace(base, findings=(odd,) + base.findings[1:]),
+                dataclasses.replace(base, findings=tuple(same_text) * 2),
                 dataclasses.replace(base, findings=()), sample_report()]
     for report in reports:
         assert render_json(report) == json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"

@@ -24,7 +24,7 @@ from typing import BinaryIO, Iterable, Iterator
 from ..errors import InputError
 from ..evidence import Evidence
 from ..facts import Facts
-from ..model import EvidenceLine, LogEvent, SourceSummary
+from ..model import EvidenceLine, SourceSummary
 from . import envelope as env
 from .events import message_fields, parse_message
 from .journal import export_records, json_records
@@ -190,16 +190,14 @@ def _scan_blocks(summary: SourceSummary, blocks: Iterable[tuple], facts: Facts, 
 def apply_events(found: list, summary: SourceSummary, facts: Facts, base: int = 0) -> None:
     """Fold the events _scan_chunk found, ``(line, text, time, kind, rest)`` each (*rest*: the fields of
     LogEvent after its time), into *facts* in order; *base* is added to their line numbers (a block
-    scanned apart, see logparse/parallel.py). What _add_event does for one event, a block at a time."""
-    name, host, add = summary.name, summary.host, facts.add_event
+    scanned apart, see logparse/parallel.py). What _add_event does for one event, a block at a time,
+    without making each event (Facts.add_fields makes one only where a signal keeps it)."""
+    name, host, add = summary.name, summary.host, facts.add_fields
     for line, text, time, kind, rest in found:
         if kind == "banner" and rest[-1]:
             summary.version = rest[-1]
-        add(_new_event(LogEvent, (kind, name, line + base, text, time) + rest), host)
+        add(kind, name, line + base, text, time, rest, host)
     summary.events += len(found)
-
-
-_new_event = tuple.__new__  # a LogEvent from one tuple of all its fields (LogEvent is a named tuple)
 
 
 def _note_long_line(summary: SourceSummary, counts: dict[str, int], head: bytes) -> None:

@@ -63,7 +63,7 @@ def json_chunks(report: Report) -> Iterator[str]:
         item_sep = "[\n    "
         for finding in report.findings:
             out = [item_sep]
-            _write(_finding_dict(finding), "\n    ", out)
+            _write_finding(finding, out)
             item_sep = ",\n    "
             yield "".join(out)
         yield "\n  ]"
@@ -76,6 +76,85 @@ _float = json.encoder.JSONEncoder().encode  # floats (repr, and what json does w
 # finding after finding. Bounded (then every further string is escaped each time).
 _ESCAPED: dict[str, str] = {}
 ESCAPED_MAX, ESCAPED_LONGEST = 2048, 2000
+
+
+# A finding's text at its place in the report (an item of "findings"), key by key as _finding_dict
+# orders them: the writing of the generic _write, unrolled, for the thousands of findings of a big
+# log. Its fix steps, the same in every finding of one kind, are written once.
+# fix tuple -> (that tuple, its text): a hit counts only for the very same step objects (equal text
+# alone is not enough: a step's versions are written too).
+_FIXES: dict[tuple, tuple[tuple, str]] = {}
+FIXES_MAX = 512
+
+
+def _write_finding(f, out: list[str]) -> None:
+    """Append finding *f* as ``_write(_finding_dict(f), "\\n    ", out)`` would (tests/test_report_json.py)."""
+    text = _text
+    out.append('{\n      "id": ')
+    out.append(text(f.id))
+    out.append(',\n      "severity": ')
+    out.append(text(f.severity))
+    out.append(',\n      "title": ')
+    out.append(text(f.title))
+    out.append(',\n      "connection": ')
+    out.append("null" if f.connection is None else text(f.connection))
+    out.append(',\n      "side": ')
+    out.append(text(f.side))
+    out.append(',\n      "evidence": ')
+    if not f.evidence:
+        out.append("[]")
+    else:
+        sep = "[\n        {\n          \"source\": "
+        for e in f.evidence:
+            out.append(sep)
+            _write(e.source, "", out)
+            out.append(',\n          "line": ')
+            _write(e.line, "", out)
+            out.append(',\n          "text": ')
+            out.append(_escape(e.text) if e.text.__class__ is str else _text(e.text))  # (each its own: no memo)
+            out.append(',\n          "host": ')
+            _write(e.host, "", out)
+            sep = "\n        },\n        {\n          \"source\": "
+        out.append("\n        }\n      ]")
+    out.append(',\n      "explanation": ')
+    out.append(text(f.explanation))
+    fix = f.fix
+    known = _FIXES.get(fix)
+    if known is None or len(known[0]) != len(fix) or any(a is not b for a, b in zip(known[0], fix)):
+        steps: list[str] = []
+        _write(list(fix), "\n      ", steps)
+        steps.append(',\n      "fix_versions": ')
+        _write([list(getattr(step, "versions", ("3", "4", "5"))) for step in fix], "\n      ", steps)
+        known = (fix, "".join(steps))
+        if len(_FIXES) < FIXES_MAX:
+            _FIXES[fix] = known
+    out.append(',\n      "fix": ')
+    out.append(known[1])
+    out.append(',\n      "reference": ')
+    out.append(text(f.reference))
+    out.append(',\n      "details": ')
+    _write(dict(f.details), "\n      ", out)
+    out.append(',\n      "predicted": ')
+    _write(f.predicted, "", out)
+    out.append(',\n      "rank": ')
+    _write(f.rank, "", out)
+    out.append(',\n      "side_text": ')
+    _write(side_words(f.side), "", out)
+    out.append("\n    }")
+
+
+def _text(value: Any) -> str:
+    """A string as _write writes it (anything else through _write)."""
+    if value.__class__ is str:
+        escaped = _ESCAPED.get(value)
+        if escaped is None:
+            escaped = _escape(value)
+            if len(_ESCAPED) < ESCAPED_MAX and len(value) <= ESCAPED_LONGEST:
+                _ESCAPED[value] = escaped
+        return escaped
+    out: list[str] = []
+    _write(value, "\n      ", out)
+    return "".join(out)
 
 
 def _write(value: Any, newline: str, out: list[str]) -> None:

@@ -34,10 +34,10 @@ def _events_line_by_line(data: bytes) -> list[tuple[int, str, str | None]]:
 def _events_fast(data: bytes, chunk: int) -> tuple[list[tuple[int, str, str | None]], feed.SourceSummary]:
     seen = []
 
-    class Recorder(Facts):
-        def add_event(self, event, host=None):
-            seen.append((event.line, event.kind, event.conn))
-            super().add_event(event, host)
+    class Recorder(Facts):  # every event goes through add_fields (add_event too)
+        def add_fields(self, kind, source, line, text, time, rest, host=None, event=None):
+            seen.append((line, kind, rest[0]))
+            super().add_fields(kind, source, line, text, time, rest, host, event)
 
     old = feed.CHUNK
     feed.CHUNK = chunk
@@ -124,14 +124,18 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, progress=None) -> tuple
     from swandoc.logparse import parallel
     from swandoc.report.json import render_json
 
+    from swandoc.model import LogEvent
+
     seen: list = []
-    original = Facts.add_event
+    original = Facts.add_fields
 
-    def recording(self, event, host=None):
-        seen.append(event)
-        original(self, event, host)
+    def recording(self, kind, source, line, text, time, rest, host=None, event=None):
+        made = LogEvent(kind, source, line, text, time, *rest)
+        assert event is None or event == made
+        seen.append(made)
+        original(self, kind, source, line, text, time, rest, host, event)
 
-    monkeypatch.setattr(Facts, "add_event", recording)
+    monkeypatch.setattr(Facts, "add_fields", recording)
     monkeypatch.setattr(parallel, "PARALLEL_MIN", parallel_min)
     monkeypatch.setattr(parallel, "_a_core_is_free", lambda: True)  # the machine's load is not under test
     monkeypatch.setattr(feed, "CHUNK", 16384)  # many blocks, so both processes get many

@@ -31,5 +31,13 @@ def test_facts_name_only_known_kinds():
     assert set(TIMELINE_KINDS) | set(QUALIFIER_FIELD) <= kinds.ALL
 
 
+def test_qualifiers_are_fields_add_fields_can_read():
+    # Facts.add_fields reads a qualifier from the fields after an event's time, or its source.
+    from swandoc.model import LogEvent
+
+    assert all(name == "source" or LogEvent._fields.index(name) > LogEvent._fields.index("time")
+               for name in QUALIFIER_FIELD.values())
+
+
 def test_no_kind_without_a_producer():
     assert kinds.ALL - _produced() == set()
