@@ -274,7 +274,7 @@ def measure(rows: list[Row], reps: int, tty: bool = False) -> None:
 
 def print_table(rows: list[Row], reps: int, tty: bool = False) -> None:
     print(f"\nswandoc analyze --format json vs grep -cE (median of {reps}, interleaved; "
-          "cpu = user+sys of the child; RSS = largest ru_maxrss)"
+          "cpu = user+sys of the child and its worker, for reference; RSS = largest ru_maxrss)"
           + ("; swandoc's stderr on a pseudo-terminal" if tty else ""))
     srcs = [r.src for r in rows]
     if any(srcs):
@@ -287,8 +287,9 @@ def print_table(rows: list[Row], reps: int, tty: bool = False) -> None:
     print("-" * len(head))
     for r in rows:
         f = r.figures()
-        ok = [f"cpu ratio {'ok' if f['cpu_ratio'] <= TARGET_RATIO else 'MISSED'} (<= {TARGET_RATIO:g}x)",
-              f"wall ratio {'ok' if f['wall_ratio'] <= TARGET_RATIO else 'MISSED'}",
+        # The targets (benchmarks/README.md): time, as the issue states it, and memory. The CPU ratio is
+        # shown for reference: swandoc's CPU counts both cores (its worker's too), grep uses one.
+        ok = [f"time {'ok' if f['wall_ratio'] <= TARGET_RATIO else 'MISSED'} (<= {TARGET_RATIO:g}x)",
               f"RSS {'ok' if f['sw_rss'] < TARGET_RSS_MB else 'MISSED'} (< {TARGET_RSS_MB:g} MB)"]
         print(f"{tree_no[r.src]:>4}  {r.kind:>6}  {r.lines:>10,}  {r.size / 1e6:>6.1f}MB  {f['sw_wall']:>11.2f}s  {f['gr_wall']:>8.2f}s  "
               f"{f['wall_ratio']:>5.1f}x  {f['sw_cpu']:>10.2f}s  {f['gr_cpu']:>7.2f}s  {f['cpu_ratio']:>5.1f}x  "
