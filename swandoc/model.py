@@ -89,6 +89,7 @@ class Finding:
     predicted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
+        # (report/json.py writes these keys itself, unrolled, in this order: a test holds the two together)
         return {
             "id": self.id,
             "severity": self.severity,

@@ -111,7 +111,7 @@ def _write_finding(f, out: list[str]) -> None:
             out.append(',\n          "line": ')
             _write(e.line, "", out)
             out.append(',\n          "text": ')
-            out.append(_escape(e.text) if e.text.__class__ is str else _text(e.text))  # (each its own: no memo)
+            out.append(_escape(e.text) if e.text.__class__ is str else _text(e.text, "\n          "))  # (no memo: each its own)
             out.append(',\n          "host": ')
             _write(e.host, "", out)
             sep = "\n        },\n        {\n          \"source\": "
@@ -143,8 +143,8 @@ def _write_finding(f, out: list[str]) -> None:
     out.append("\n    }")
 
 
-def _text(value: Any) -> str:
-    """A string as _write writes it (anything else through _write)."""
+def _text(value: Any, newline: str = "\n      ") -> str:
+    """*value* as _write writes it at the indentation *newline* carries (a string escaped once)."""
     if value.__class__ is str:
         escaped = _ESCAPED.get(value)
         if escaped is None:
@@ -153,7 +153,7 @@ def _text(value: Any) -> str:
                 _ESCAPED[value] = escaped
         return escaped
     out: list[str] = []
-    _write(value, "\n      ", out)
+    _write(value, newline, out)
     return "".join(out)
 
 
