@@ -31,9 +31,10 @@ from typing import Callable, Iterator, NamedTuple, Optional
 from .. import forking
 from ..model import SourceSummary
 
-# Smaller files do not pay for the fork and the copies (a 4 MB block costs ~40 ms to scan and ~2 ms
-# to hand over). Tests lower it.
-PARALLEL_MIN = 32 << 20
+# Smaller files do not pay for the fork (the worker also compiles the patterns and learns the messages the
+# parent does): at 2 MB the two ways take the same time, from 4 MB on the worker pays, whatever the share
+# of debug lines (benchmarks/README.md, "Issue 14, fourth pass"). Tests lower it.
+PARALLEL_MIN = 4 << 20
 # block length, end (the scan stops there), where the block starts in the file (-1: the virtual newline
 # before the first line; -2: the block follows in the pipe), the block's last 16 bytes
 _HEADER = struct.Struct("<QQq16s")
