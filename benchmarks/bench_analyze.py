@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_analyze.py                  # both kinds, 1,000,000 lines
     .venv/bin/python benchmarks/bench_analyze.py --kind debug --lines 1000000 --lines 10000000
     .venv/bin/python benchmarks/bench_analyze.py --tty            # stderr on a terminal, as at a prompt
+    .venv/bin/python benchmarks/bench_analyze.py --gzip           # rotated logs: FILE.gz, zgrep beside
 
 Two kinds of log: ``debug`` (a plutodebug=all gateway: ~96% ``| `` debug lines) and ``events``
 (about a third non-debug lines: many connections coming up and failing, each replay carrying the
@@ -228,6 +229,11 @@ class Row:
     size: int
     swandoc: list[Run]
     grep: list[Run]
+    gzip: bool = False  # the log gzip-compressed (a rotated pluto.log.1.gz); grep's side is then zgrep
+
+    @property
+    def path(self) -> Path:
+        return DATA / (f"{self.kind}-{self.lines}.log" + (".gz" if self.gzip else ""))
 
     @staticmethod
     def _median(runs: list[Run], attr: str) -> float:
@@ -260,12 +266,11 @@ def measure(rows: list[Row], reps: int, tty: bool = False) -> None:
     for src in dict.fromkeys(row.src for row in rows):
         compile_tree(src)
     for row in rows:
-        warm(DATA / f"{row.kind}-{row.lines}.log")
+        warm(row.path)
     for _ in range(reps):
         for row in rows:
-            path = DATA / f"{row.kind}-{row.lines}.log"
-            row.grep.append(run(["grep", "-cE", GREP_PATTERN, str(path)]))
-            row.swandoc.append(run(swandoc_argv(path), row.src, tty))
+            row.grep.append(run(["zgrep" if row.gzip else "grep", "-cE", GREP_PATTERN, str(row.path)]))
+            row.swandoc.append(run(swandoc_argv(row.path), row.src, tty))
     for row in rows:
         failed = [r for r in row.swandoc if r.status not in (0, 1)]
         if failed:
@@ -273,7 +278,8 @@ def measure(rows: list[Row], reps: int, tty: bool = False) -> None:
 
 
 def print_table(rows: list[Row], reps: int, tty: bool = False) -> None:
-    print(f"\nswandoc analyze --format json vs grep -cE (median of {reps}, interleaved; "
+    grep = "zgrep -cE (gzip-compressed logs)" if any(r.gzip for r in rows) else "grep -cE"
+    print(f"\nswandoc analyze --format json vs {grep} (median of {reps}, interleaved; "
           "cpu = user+sys of the child and its worker, for reference; RSS = largest ru_maxrss)"
           + ("; swandoc's stderr on a pseudo-terminal" if tty else ""))
     srcs = [r.src for r in rows]
@@ -310,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generate-only", action="store_true", help="write the logs and stop")
     ap.add_argument("--tty", action="store_true",
                     help="swandoc's stderr on a pseudo-terminal, as at a prompt (its progress line runs beside)")
+    ap.add_argument("--gzip", action="store_true",
+                    help="the logs gzip-compressed, as rotated logs are (made once beside them); zgrep -cE for grep")
     ap.add_argument("--src", metavar="DIR", action="append",
                     help="run the swandoc package found in DIR (another revision, e.g. from git archive) instead "
                          "of this tree's; repeat to time several trees in one interleaved run ('.' = this tree)")
@@ -329,8 +337,14 @@ def main(argv: list[str] | None = None) -> int:
                 generate(path, n, kind)
                 print(f"generated {path} ({n:,} lines, {path.stat().st_size / 1e6:.1f} MB) "
                       f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            if args.gzip:
+                packed = path.with_name(path.name + ".gz")
+                if args.regenerate or not packed.exists() or packed.stat().st_mtime < path.stat().st_mtime:
+                    with open(packed, "wb") as out:  # gzip's default level, as logrotate's compress uses
+                        subprocess.run(["gzip", "-c", str(path)], stdout=out, check=True)
+                path = packed
             for src in srcs:
-                rows.append(Row(src, kind, n, path.stat().st_size, [], []))
+                rows.append(Row(src, kind, n, path.stat().st_size, [], [], args.gzip))
     if args.generate_only:
         return 0
     measure(rows, args.reps, args.tty)

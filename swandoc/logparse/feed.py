@@ -89,7 +89,8 @@ def feed_stream(name: str, raw: BinaryIO, facts: Facts, host: str | None = None)
             summary.kind = "journal-export"
             _feed_records(summary, export_records(stream), facts)
         elif _is_logfile(head):
-            feed_logfile_chunks(summary, stream, facts, parallel=compression is None and _is_big_file(raw))
+            feed_logfile_chunks(summary, stream, facts, parallel=_is_big_file(raw, compressed=compression is not None),
+                                fd=_fileno(raw) if compression is None else None)
         else:
             feed_text_lines(summary, _lines(stream, summary), facts)
     except DECOMPRESS_ERRORS as exc:
@@ -141,11 +142,14 @@ def _is_logfile(head: bytes) -> bool:
     return bool(lines) and sum(1 for l in lines if _TS_LINE.match(l)) >= 0.9 * len(lines)
 
 
-def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, parallel: bool = False) -> None:
+def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, parallel: bool = False,
+                        fd: int | None = None) -> None:
     """Classify a logfile= log a chunk at a time; only non-debug lines reach Python.
 
-    *parallel*: scan every other block in a forked worker (:mod:`swandoc.logparse.parallel`), for
-    big plain files; the result is the same.
+    *parallel*: share the blocks with a forked worker (:mod:`swandoc.logparse.parallel`), for big
+    files; the result is the same. *fd*: the file *stream* reads, when the worker can read its blocks
+    there itself (a plain file); else (a decompressed stream) this process reads every block and hands
+    the worker its blocks' bytes.
     """
     counts = {"n": 0, "ok": 0, "other_pluto": 0, "other": 0, "empty": 0}
     unparsed_before = summary.unparsed
@@ -156,7 +160,7 @@ def feed_logfile_chunks(summary: SourceSummary, stream: BinaryIO, facts: Facts, 
         if parallel:
             from .parallel import FeedOps, feed_parallel
             ops = FeedOps(_scan_chunk, apply_events, _note_long_line, _scan_blocks, reader.chunk, UNPARSED_SAMPLES, CHUNK)
-            feed_parallel(ops, summary, reader, facts, counts, memo, fd=_fileno(stream))
+            feed_parallel(ops, summary, reader, facts, counts, memo, fd=fd)
         else:
             _scan_blocks(summary, reader, facts, counts, memo)
     finally:
@@ -396,15 +400,16 @@ def _fileno(stream: BinaryIO) -> int | None:
         return None
 
 
-def _is_big_file(raw: BinaryIO) -> bool:
-    """A regular file big enough that a second core pays for itself (see logparse/parallel.py)."""
-    from .parallel import PARALLEL_MIN
+def _is_big_file(raw: BinaryIO, compressed: bool = False) -> bool:
+    """A regular file big enough that a second core pays for itself (see logparse/parallel.py); a
+    *compressed* one by its compressed size."""
+    from .parallel import PARALLEL_MIN, PARALLEL_MIN_COMPRESSED
 
     try:
         info = os.fstat(raw.fileno())
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return False
-    return stat.S_ISREG(info.st_mode) and info.st_size > PARALLEL_MIN
+    return stat.S_ISREG(info.st_mode) and info.st_size > (PARALLEL_MIN_COMPRESSED if compressed else PARALLEL_MIN)
 
 
 def _sniff_text_kind(head: bytes) -> str:

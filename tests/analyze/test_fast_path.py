@@ -116,10 +116,11 @@ def test_over_long_line_costs_only_itself():
 
 # --- both cores: the forked worker (logparse/parallel.py) must change nothing but the time -------------
 
-def _analyze(path: Path, parallel_min: int, monkeypatch, progress=None) -> tuple[list, str, list]:
+def _analyze(path: Path, parallel_min: int, monkeypatch, progress=None, piped: bool = False) -> tuple[list, str, list]:
     """Every event in the order Facts got it, and the whole JSON report (its time stamp blanked).
 
-    *progress*: a ProgressLine to show while reading (the terminal's progress thread runs beside)."""
+    *progress*: a ProgressLine to show while reading (the terminal's progress thread runs beside).
+    *piped*: a compressed file, whose blocks must cross the pipe (the threshold is then its own)."""
     from swandoc.analysis import analyze_paths
     from swandoc.logparse import parallel
     from swandoc.report.json import render_json
@@ -137,6 +138,7 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, progress=None) -> tuple
 
     monkeypatch.setattr(Facts, "add_fields", recording)
     monkeypatch.setattr(parallel, "PARALLEL_MIN", parallel_min)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_COMPRESSED", parallel_min)
     monkeypatch.setattr(parallel, "_a_core_is_free", lambda: True)  # the machine's load is not under test
     monkeypatch.setattr(feed, "CHUNK", 16384)  # many blocks, so both processes get many
     calls: list = []
@@ -146,8 +148,10 @@ def _analyze(path: Path, parallel_min: int, monkeypatch, progress=None) -> tuple
     sends.clear()
 
     def send(self, block, end, offset=parallel.IN_PIPE, *rest):
-        # a plain file: the worker reads its blocks there itself, only their place crosses the pipe
-        assert offset >= -1 and self.fd is not None
+        if piped:  # decompressed here: every block's bytes cross the pipe
+            assert self.fd is None and block is not None
+        else:  # a plain file: the worker reads its blocks there itself, only their place crosses the pipe
+            assert offset >= -1 and self.fd is not None
         sends.append(block is None)
         return original_send(self, block, end, offset, *rest)
 
@@ -196,6 +200,30 @@ def test_parallel_path_gives_exactly_the_sequential_events_facts_and_findings(lo
     assert '"unparsed": 1' in parallel_json
 
 
+@pytest.mark.parametrize("compress", ["gzip", "xz"])
+def test_parallel_path_for_a_compressed_log_gives_exactly_the_sequential_result(compress, tmp_path, monkeypatch):
+    # A rotated pluto.log.1.gz: this process decompresses, the worker gets whole blocks through the pipe.
+    import gzip
+    import lzma
+
+    data = LOGS[0].read_bytes().rstrip(b"\n")
+    body = b"\n".join([data] * 6) + b"\nNov 26 21:41:54.673160: " + b"x" * 70_000 + b"\n" + data
+    path = tmp_path / f"pluto.log.1.{compress[:2]}"
+    path.write_bytes(gzip.compress(body) if compress == "gzip" else lzma.compress(body))
+    sequential, sequential_json, sequential_calls = _analyze(path, 1 << 40, monkeypatch)
+    parallel, parallel_json, parallel_calls = _analyze(path, 0, monkeypatch, piped=True)
+    assert sequential_calls == [] and sequential
+    assert parallel_calls and SENDS and not any(SENDS), "both scan blocks; the worker's came through the pipe"
+    assert parallel == sequential and parallel_json == sequential_json
+    assert '"unparsed": 1' in parallel_json and f"decompressed {compress}" in parallel_json
+    # Cut short (a rotation caught mid-write): what was decompressed before the break, in either way.
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+    sequential, sequential_json, _ = _analyze(path, 1 << 40, monkeypatch)
+    parallel, parallel_json, _ = _analyze(path, 0, monkeypatch, piped=True)
+    assert SENDS and parallel == sequential and parallel_json == sequential_json
+    assert "input ends early" in parallel_json
+
+
 def test_parallel_path_beside_the_progress_line_of_a_terminal(tmp_path, monkeypatch):
     # On a terminal a progress thread runs while the log is read: the worker is still forked (between
     # two of its steps), and the result is still exactly the sequential one.
@@ -235,18 +263,23 @@ def test_no_fork_beside_a_thread_that_is_not_a_helper(monkeypatch):
         release.set()
 
 
-def test_parallel_path_only_for_big_plain_files(tmp_path, monkeypatch):
+def test_parallel_path_only_for_big_files(tmp_path, monkeypatch):
     from swandoc.logparse import parallel
 
     log = LOGS[0].read_bytes()
     monkeypatch.setattr(parallel, "PARALLEL_MIN", len(log) - 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_COMPRESSED", len(log) + 1)
     big = tmp_path / "big.log"
     big.write_bytes(log)
     with open(big, "rb") as fh:
         assert feed._is_big_file(io.BufferedReader(fh.raw))
+        assert not feed._is_big_file(fh, compressed=True)  # a compressed file has a threshold of its own
     monkeypatch.setattr(parallel, "PARALLEL_MIN", len(log))
     with open(big, "rb") as fh:
         assert not feed._is_big_file(fh)  # not bigger than the threshold
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_COMPRESSED", len(log) - 1)
+    with open(big, "rb") as fh:
+        assert feed._is_big_file(fh, compressed=True)
     assert not feed._is_big_file(io.BufferedReader(io.BytesIO(log)))  # no file behind it (stdin, bundle member)
 
 
