@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_analyze.py --kind debug --lines 1000000 --lines 10000000
     .venv/bin/python benchmarks/bench_analyze.py --tty            # stderr on a terminal, as at a prompt
     .venv/bin/python benchmarks/bench_analyze.py --gzip           # rotated logs: FILE.gz, zgrep beside
+    .venv/bin/python benchmarks/bench_analyze.py --syslog         # the lines in syslog's envelope
 
 Two kinds of log: ``debug`` (a plutodebug=all gateway: ~96% ``| `` debug lines) and ``events``
 (about a third non-debug lines: many connections coming up and failing, each replay carrying the
@@ -215,6 +216,19 @@ def run(argv: list[str], src: str | None = None, tty: bool = False) -> Run:
 
 
 
+def to_syslog(src: Path, dst: Path) -> None:
+    """The logfile= log as pluto logging to syslog writes it: the same lines in syslog's envelope (the time
+    to the second, a host, pluto and its PID), as an admin finds them in /var/log/secure or journalctl."""
+    stamp = re.compile(rb"^([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)\.\d{6}: ", re.M)
+    with open(src, "rb") as inp, open(dst, "wb") as out:
+        while True:
+            block = inp.read(1 << 20)  # (small: the timed processes are forked from this one, and start with its size)
+            if not block:
+                break
+            block += inp.readline()  # whole lines
+            out.write(stamp.sub(rb"\1 gw1 pluto[4242]: ", block))
+
+
 def warm(path: Path) -> None:
     with open(path, "rb") as fh:
         while fh.read(1 << 22):
@@ -230,10 +244,12 @@ class Row:
     swandoc: list[Run]
     grep: list[Run]
     gzip: bool = False  # the log gzip-compressed (a rotated pluto.log.1.gz); grep's side is then zgrep
+    syslog: bool = False  # the log as pluto's syslog writes it (/var/log/secure, journalctl's output)
 
     @property
     def path(self) -> Path:
-        return DATA / (f"{self.kind}-{self.lines}.log" + (".gz" if self.gzip else ""))
+        return DATA / (f"{self.kind}-{self.lines}" + (".syslog" if self.syslog else "") + ".log"
+                       + (".gz" if self.gzip else ""))
 
     @staticmethod
     def _median(runs: list[Run], attr: str) -> float:
@@ -318,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="swandoc's stderr on a pseudo-terminal, as at a prompt (its progress line runs beside)")
     ap.add_argument("--gzip", action="store_true",
                     help="the logs gzip-compressed, as rotated logs are (made once beside them); zgrep -cE for grep")
+    ap.add_argument("--syslog", action="store_true",
+                    help="the logs as pluto's syslog writes them ('Nov  1 00:00:00 gw1 pluto[4242]: ...'), made once beside them")
     ap.add_argument("--src", metavar="DIR", action="append",
                     help="run the swandoc package found in DIR (another revision, e.g. from git archive) instead "
                          "of this tree's; repeat to time several trees in one interleaved run ('.' = this tree)")
@@ -337,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
                 generate(path, n, kind)
                 print(f"generated {path} ({n:,} lines, {path.stat().st_size / 1e6:.1f} MB) "
                       f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            if args.syslog:
+                wrapped = path.with_name(f"{kind}-{n}.syslog.log")
+                if args.regenerate or not wrapped.exists() or wrapped.stat().st_mtime < path.stat().st_mtime:
+                    to_syslog(path, wrapped)
+                path = wrapped
             if args.gzip:
                 packed = path.with_name(path.name + ".gz")
                 if args.regenerate or not packed.exists() or packed.stat().st_mtime < path.stat().st_mtime:
@@ -344,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                         subprocess.run(["gzip", "-c", str(path)], stdout=out, check=True)
                 path = packed
             for src in srcs:
-                rows.append(Row(src, kind, n, path.stat().st_size, [], [], args.gzip))
+                rows.append(Row(src, kind, n, path.stat().st_size, [], [], args.gzip, args.syslog))
     if args.generate_only:
         return 0
     measure(rows, args.reps, args.tty)

@@ -466,11 +466,15 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
     Debug lines ('| ...') are the bulk of a plutodebug=all log; they are recognised with a
     bytes search before any decoding and only the NAT detection result among them is parsed.
     """
-    name = summary.name
+    name, host, add = summary.name, summary.host, facts.add_fields
     kinds: dict[str, int] = {}
     n = 0
     pluto = debug = other = 0
     first_time = last_time = None
+    syslog = env.PLUTO_SYSLOG.match  # the commonest envelope, tried before all the others (envelope.py)
+    # What each message says, as in the logfile fast path (_MEMO_MAX): None, or its event's kind and fields
+    # after its time. Exact: message_fields reads the message alone.
+    memo: dict[str, tuple | None] = {}
     # try/finally: a stream that breaks mid-way (truncated .gz) still reports what was read.
     try:
         for raw in lines:
@@ -490,21 +494,37 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if not text.strip():
                 continue
-            envelope = env.strip_envelope(text)
-            if envelope is None:
-                if env.is_other_program(text):
-                    other += 1
-                else:
-                    _note_unparsed(summary, n, text)
-                continue
+            m = syslog(text)
+            if m is not None:
+                kind = env.SYSLOG
+                time, body = m.groups()
+            else:
+                envelope = env.strip_envelope(text)
+                if envelope is None:
+                    if env.is_other_program(text):
+                        other += 1
+                    else:
+                        _note_unparsed(summary, n, text)
+                    continue
+                kind, time, body = envelope.kind, envelope.time, envelope.body
             pluto += 1
-            kinds[envelope.kind] = kinds.get(envelope.kind, 0) + 1
-            if envelope.time:
-                first_time = first_time or envelope.time
-                last_time = envelope.time
-            event = parse_message(envelope.body, source=name, line=n, text=text, time=envelope.time)
-            if event is not None:
-                _add_event(event, summary, facts)
+            kinds[kind] = kinds.get(kind, 0) + 1
+            if time:
+                first_time = first_time or time
+                last_time = time
+            known = memo.get(body, _UNSEEN)
+            if known is _UNSEEN:
+                fields = message_fields(body)
+                known = None if fields is None else (fields[0], fields[1:])
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[body] = known
+            if known is not None:  # what _add_event does, without making the event first
+                event_kind, rest = known
+                summary.events += 1
+                if event_kind == "banner" and rest[-1]:
+                    summary.version = rest[-1]
+                add(event_kind, name, n, text, time, rest, host)
     finally:
         summary.lines += n
         summary.pluto_lines += pluto + debug

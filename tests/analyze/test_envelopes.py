@@ -245,3 +245,37 @@ def test_networkmanager_journal_records_carry_plutos_lines(tmp_path):
     report = analyze_paths([str(path)])
     assert report.findings[0].id == "ikev1-psk-mismatch"
     assert report.sources[0].other_lines == 1
+
+
+def _fixture_lines():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "fixtures"
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix not in (".pcap", ".gz", ".xz", ".tar", ".json"):
+            yield from path.read_bytes().decode("utf-8", "replace").splitlines()
+
+
+def test_the_syslog_shortcut_reads_a_line_as_strip_envelope_does():
+    # feed_text_lines tries envelope.PLUTO_SYSLOG before strip_envelope: where it matches, the two must
+    # agree, on every line of every fixture and on lines near the shape (other hosts, programs, times,
+    # spacing, non-ASCII, quotes, whack codes in the body).
+    near = ["Jun  2 20:35:40 vpn1 pluto[1683]: \"west\" #1: x", "Jun 12 20:35:40.123456 vpn-1.lan pluto[7]: ",
+            "Jun  2 20:35:40 vpn1 pluto[1683]: 010 \"west\" #1: x", "Jun  2 20:35:40 vpn1 pluto[X]: x",
+            "Jun  2 20:35:40  vpn1 pluto[1683]: x", "Jun 2 20:35:40 vpn1 pluto[1683]: x",
+            "Jun  2 20:35:40 vpn1 pluto[1683]:x", "Jun  2 20:35:40 vpn\u00e91 pluto[1683]: x",
+            "Jun  2 20:35:40 vpn1 pluto[\u0661]: x", "Jun  2 20:35:40: vpn1 pluto[1683]: x",
+            "Jun  2 20:35:40 vpn1 ipsec[1683]: x", "Jun  2 20:35:40 vpn1 NetworkManager[1]: 003 \"vpn\" #1: x",
+            "> Jun  2 20:35:40 vpn1 pluto[1683]: x", "juni  2 20:35:40 vpn1 pluto[1683]: x",
+            "Jun  2 20:35:40 vpn1 pluto[1683]: x\r", "Jun  2 20:35:40 vpn1 pluto[1683]: | debug",
+            "Jun  2 20:35:40 vpn1 pluto[1683]: a\nb", "JUN  2 20:35:40 vpn1 pluto[1683]: x"]
+    lines = list(_fixture_lines())
+    # and every logfile= line of the fixtures as pluto's syslog would have written it
+    rewrapped = [f"{m[1]} {m[2]} {m[3]} gw-1.example pluto[4242]: {m[5]}" for m in map(_LOGFILE.match, lines) if m]
+    matched = 0
+    for line in [*near, *lines, *rewrapped]:
+        m = envelope.PLUTO_SYSLOG.match(line)
+        if m:
+            matched += 1
+            assert strip_envelope(line) == envelope.Envelope(envelope.SYSLOG, m.group(1), m.group(2)), line
+    assert matched > 10_000 and len(rewrapped) > 10_000  # the comparison proves something
