@@ -370,9 +370,7 @@ def message_fields(body: str) -> Fields | None:
     meaning = _MEANINGS.get(key, _UNSEEN)
     if meaning is _UNSEEN:
         meaning = _meaning(msg, key)
-        if len(_MEANINGS) >= MEANINGS_MAX:
-            _MEANINGS.clear()
-        _MEANINGS[key] = meaning
+        _MEANINGS.remember(key, meaning)
     if meaning is None:
         return None
     kind, state, exchange, notify, direction, detail, named = meaning
@@ -391,10 +389,31 @@ _intern = sys.intern
 
 # The meaning of a message text (after its prefix): (kind, state, exchange, notify, direction, detail,
 # connection it names) or None when it is no event. Bounded: emptied when full, so a log of ever-new
-# texts costs a re-parse, never memory.
+# texts costs a re-parse, never memory. Full is MEANINGS_MAX texts or MEANINGS_CHARS characters of them:
+# 16384 texts of up to 64 KiB each would be a gigabyte (a log of long lines that never recur), while one
+# long text that recurs is still worked out once.
 Meaning = Optional[tuple]
 MEANINGS_MAX = 16384
-_MEANINGS: dict[str, Meaning] = {}
+MEANINGS_CHARS = 4 << 20
+
+
+class _Memo(dict):
+    """A dict of texts that empties itself when it holds MEANINGS_MAX of them or MEANINGS_CHARS characters."""
+
+    chars = 0
+
+    def remember(self, key: str, value) -> None:
+        if len(self) >= MEANINGS_MAX or self.chars + len(key) > MEANINGS_CHARS:
+            self.clear()
+        self[key] = value
+        self.chars += len(key)
+
+    def clear(self) -> None:
+        super().clear()
+        self.chars = 0
+
+
+_MEANINGS: _Memo = _Memo()
 _UNSEEN = object()
 
 

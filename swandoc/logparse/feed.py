@@ -131,8 +131,11 @@ _CANDIDATES = re.compile(rb"\n(?!.{22}: (?:\| (?!" + _DEBUG_KEPT + rb")|\|[^ ]|\
 # events ("adding UDP interface ...", retransmissions of one state): seen again, a message costs one
 # dict lookup instead of a decode and a parse. The value is None (no event) or the message decoded
 # with its event's fields. Exact: what a message says depends on the message alone (where it was
-# read only fills in the event's source, line and time). Bounded: emptied when full.
+# read only fills in the event's source, line and time). Bounded: emptied when full, and a message longer
+# than _MEMO_LONGEST is not remembered (pluto's recurring lines are short; a log of long lines that never
+# recur would otherwise hold up to 16384 of them, 64 KiB each, twice: as bytes and as text).
 _MEMO_MAX = 16384
+_MEMO_LONGEST = 512
 CHUNK = 1 << 22
 PARALLEL_BLOCK = 1 << 20  # the block size when a worker shares the file (logparse/parallel.py)
 
@@ -345,7 +348,7 @@ def _scan_chunk(summary: SourceSummary, block: bytes, found: list, counts: dict[
                 body = message.decode("utf-8", "replace").rstrip("\r")
                 fields = message_fields(body)
                 known = None if fields is None else (body, fields[0], fields[1:])
-                if message:  # (an empty message must never match the empty group of other lines)
+                if message and len(message) <= _MEMO_LONGEST:  # (an empty message must never match the empty group of other lines)
                     if len(memo) >= _MEMO_MAX:
                         memo.clear()
                     memo[message] = known
@@ -516,9 +519,10 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
             if known is _UNSEEN:
                 fields = message_fields(body)
                 known = None if fields is None else (fields[0], fields[1:])
-                if len(memo) >= _MEMO_MAX:
-                    memo.clear()
-                memo[body] = known
+                if len(body) <= _MEMO_LONGEST:
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    memo[body] = known
             if known is not None:  # what _add_event does, without making the event first
                 event_kind, rest = known
                 summary.events += 1

@@ -366,3 +366,31 @@ def test_no_worker_when_no_core_is_free(monkeypatch):
     assert parallel._a_core_is_free() == (cores >= 2)  # idle for a minute
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0})
     assert not parallel._a_core_is_free()  # pinned to one core (taskset): never a worker
+
+
+def test_long_messages_are_parsed_each_time_never_remembered(monkeypatch):
+    # The memos of what a message says hold short texts only: a log of long lines that never recur must
+    # not fill them (16384 entries of up to 64 KiB each, as bytes and as text).
+    from swandoc.logparse import events
+
+    calls: list[str] = []
+    original = feed.message_fields
+    monkeypatch.setattr(feed, "message_fields", lambda body: calls.append(body) or original(body))
+    long_text = '"west" #1: authentication failed: ' + "x" * 2000
+    short = '"west" #1: sent IKE_SA_INIT request to 192.0.2.2:500'
+    for stamp in ("Nov 26 21:41:54.694169: ", "Nov 26 21:41:54 gw pluto[7]: "):  # the logfile and syslog paths
+        calls.clear()
+        data = "".join(f"{stamp}{text}\n" for text in (long_text, short, long_text, short)).encode()
+        summary = feed.feed_stream("x", io.BufferedReader(io.BytesIO(data)), Facts())
+        assert summary.events == 4  # every event still found
+        assert calls.count(long_text) == 2 and calls.count(short) == 1, stamp
+    # The meanings of message texts (after the prefix) are bounded by their characters too: a long text
+    # that recurs is still worked out once, long ones that never recur are let go when the sum is reached.
+    monkeypatch.setattr(events, "MEANINGS_CHARS", 5000)
+    events._MEANINGS.clear()
+    for n in range(3):
+        events.message_fields(f'"west" #{n}: ' + long_text[len('"west" #1: '):])
+    assert len(events._MEANINGS) == 1 and events._MEANINGS.chars == len(long_text) - len('"west" #1: ')
+    events.message_fields('"west" #1: ' + "y" * 3000 + " failed")
+    assert len(events._MEANINGS) == 1 and events._MEANINGS.chars == 3007  # emptied first: the two exceed 5000
+    events._MEANINGS.clear()

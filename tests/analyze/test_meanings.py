@@ -20,7 +20,7 @@ def _events(lines: list[str]) -> list:
 
 def test_remembered_meanings_give_the_same_events(monkeypatch):
     lines = [l for p in sorted(LAB.glob("*/*.log")) for l in p.read_text(errors="replace").splitlines()]
-    monkeypatch.setattr(events, "_MEANINGS", {})
+    monkeypatch.setattr(events, "_MEANINGS", events._Memo())
     first = _events(lines)  # fills the memo
     again = _events(lines)  # every text remembered
     monkeypatch.setattr(events, "MEANINGS_MAX", 0)  # nothing remembered: every text worked out anew
@@ -30,7 +30,7 @@ def test_remembered_meanings_give_the_same_events(monkeypatch):
 
 
 def test_memo_is_bounded(monkeypatch):
-    monkeypatch.setattr(events, "_MEANINGS", {})
+    monkeypatch.setattr(events, "_MEANINGS", events._Memo())
     monkeypatch.setattr(events, "MEANINGS_MAX", 50)
     for n in range(500):
         events.parse_message(f'"c{n}" #{n}: STATE_MAIN_I1: retransmission; will wait {n} seconds for response',

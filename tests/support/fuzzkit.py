@@ -456,6 +456,11 @@ def cases(rng: random.Random, out: Path, *, logs: int, lines_per_log: int, captu
 
     for i in range(logs):
         yield f"log-{i}", place(f"log-{i}", log_bytes(rng, lines_per_log, lines, journal))
+    if big:  # lines just under the length limit that never recur: what a message says must not be remembered
+        for name, stamp in (("log-long-unique-lines", b"Nov 26 21:41:54.694169: "),
+                            ("log-long-unique-syslog-lines", b"Nov 26 21:41:54 gw pluto[7]: ")):
+            yield name, place(name, b"".join(stamp + b'"c%d" #%d: failed ' % (i, i) + b"x" * 60_000 + b"\n"
+                                             for i in range(6_000)))
     for i in range(captures):
         yield f"capture-{i}", place(f"capture-{i}", capture_bytes(rng, pcaps))
     if many_packets:
