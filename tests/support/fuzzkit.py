@@ -459,8 +459,9 @@ def cases(rng: random.Random, out: Path, *, logs: int, lines_per_log: int, captu
     if big:  # lines just under the length limit that never recur: what a message says must not be remembered
         for name, stamp in (("log-long-unique-lines", b"Nov 26 21:41:54.694169: "),
                             ("log-long-unique-syslog-lines", b"Nov 26 21:41:54 gw pluto[7]: ")):
-            yield name, place(name, b"".join(stamp + b'"c%d" #%d: failed ' % (i, i) + b"x" * 60_000 + b"\n"
-                                             for i in range(6_000)))
+            head = b"".join(stamp + b'"c" #1: sent IKE_SA_INIT request to 192.0.2.2:500\n' for _ in range(200))
+            yield name, place(name, head + b"".join(stamp + b'"c" #1: failed %d ' % i + b"x" * 60_000 + b"\n"
+                                                    for i in range(6_000)))
     for i in range(captures):
         yield f"capture-{i}", place(f"capture-{i}", capture_bytes(rng, pcaps))
     if many_packets:
