@@ -197,8 +197,8 @@ def _scan_blocks(summary: SourceSummary, blocks: Iterable[tuple], facts: Facts, 
 def apply_events(found: list, summary: SourceSummary, facts: Facts, base: int = 0) -> None:
     """Fold the events _scan_chunk found, ``(line, text, time, kind, rest)`` each (*rest*: the fields of
     LogEvent after its time), into *facts* in order; *base* is added to their line numbers (a block
-    scanned apart, see logparse/parallel.py). What _add_event does for one event, a block at a time,
-    without making each event (Facts.add_fields makes one only where a signal keeps it)."""
+    scanned apart, see logparse/parallel.py). What _add_fields does for one event, inline for a block
+    (Facts.add_fields makes a LogEvent only where a signal keeps it)."""
     name, host, add = summary.name, summary.host, facts.add_fields
     for line, text, time, kind, rest in found:
         if kind == "banner" and rest[-1]:
@@ -469,7 +469,7 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
     Debug lines ('| ...') are the bulk of a plutodebug=all log; they are recognised with a
     bytes search before any decoding and only the NAT detection result among them is parsed.
     """
-    name, host, add = summary.name, summary.host, facts.add_fields
+    name = summary.name
     kinds: dict[str, int] = {}
     n = 0
     pluto = debug = other = 0
@@ -523,12 +523,8 @@ def feed_text_lines(summary: SourceSummary, lines: Iterable[bytes], facts: Facts
                     if len(memo) >= _MEMO_MAX:
                         memo.clear()
                     memo[body] = known
-            if known is not None:  # what _add_event does, without making the event first
-                event_kind, rest = known
-                summary.events += 1
-                if event_kind == "banner" and rest[-1]:
-                    summary.version = rest[-1]
-                add(event_kind, name, n, text, time, rest, host)
+            if known is not None:
+                _add_fields(summary, facts, known[0], n, text, time, known[1])
     finally:
         summary.lines += n
         summary.pluto_lines += pluto + debug
@@ -551,10 +547,17 @@ def _feed_one(raw: bytes, n: int, name: str, summary: SourceSummary, facts: Fact
 
 
 def _add_event(event, summary: SourceSummary, facts: Facts) -> None:
+    _add_fields(summary, facts, event.kind, event.line, event.text, event.time, event[5:], event)
+
+
+def _add_fields(summary: SourceSummary, facts: Facts, kind: str, line: int, text: str, time: str | None,
+                rest: tuple, event=None) -> None:
+    """Fold the event ``LogEvent(kind, summary.name, line, text, time, *rest)`` (*event*, when made) in;
+    a banner gives the summary its version. (apply_events does the same a block at a time.)"""
     summary.events += 1
-    if event.kind == "banner" and event.detail:
-        summary.version = event.detail
-    facts.add_event(event, summary.host)
+    if kind == "banner" and rest[-1]:
+        summary.version = rest[-1]
+    facts.add_fields(kind, summary.name, line, text, time, rest, summary.host, event)
 
 
 def _text_kind(kinds: dict[str, int], debug: int) -> str:
