@@ -229,6 +229,17 @@ def to_syslog(src: Path, dst: Path) -> None:
             out.write(stamp.sub(rb"\1 gw1 pluto[4242]: ", block))
 
 
+def to_gzip(src: Path, dst: Path) -> None:
+    with open(dst, "wb") as out:  # gzip's default level, as logrotate's compress uses
+        subprocess.run(["gzip", "-c", str(src)], stdout=out, check=True)
+
+
+def _made_from(src: Path, dst: Path, make, regenerate: bool) -> Path:
+    if regenerate or not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
+        make(src, dst)
+    return dst
+
+
 def warm(path: Path) -> None:
     with open(path, "rb") as fh:
         while fh.read(1 << 22):
@@ -355,17 +366,12 @@ def main(argv: list[str] | None = None) -> int:
                 generate(path, n, kind)
                 print(f"generated {path} ({n:,} lines, {path.stat().st_size / 1e6:.1f} MB) "
                       f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            # the other forms of the same log, made once beside it (again when it is newer)
+            timed = Row(None, kind, n, 0, [], [], args.gzip, args.syslog).path
             if args.syslog:
-                wrapped = path.with_name(f"{kind}-{n}.syslog.log")
-                if args.regenerate or not wrapped.exists() or wrapped.stat().st_mtime < path.stat().st_mtime:
-                    to_syslog(path, wrapped)
-                path = wrapped
+                path = _made_from(path, timed.with_suffix("") if args.gzip else timed, to_syslog, args.regenerate)
             if args.gzip:
-                packed = path.with_name(path.name + ".gz")
-                if args.regenerate or not packed.exists() or packed.stat().st_mtime < path.stat().st_mtime:
-                    with open(packed, "wb") as out:  # gzip's default level, as logrotate's compress uses
-                        subprocess.run(["gzip", "-c", str(path)], stdout=out, check=True)
-                path = packed
+                path = _made_from(path, timed, to_gzip, args.regenerate)
             for src in srcs:
                 rows.append(Row(src, kind, n, path.stat().st_size, [], [], args.gzip, args.syslog))
     if args.generate_only:
